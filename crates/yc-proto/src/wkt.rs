@@ -1,0 +1,67 @@
+//! The well-known types of `google.protobuf` this API uses, owned here so that they carry
+//! protobuf's reference JSON mapping (pbjson-types writes `Timestamp`, `FieldMask` and `Any` differently).
+
+use serde::de::{Deserialize, Deserializer, Error as _};
+
+/// A point in time: seconds and nanoseconds since the Unix epoch, in UTC.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Message)]
+pub struct Timestamp {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+/// A signed span of time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Message)]
+pub struct Duration {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+/// Any message, as its type URL and encoded bytes.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Any {
+    #[prost(string, tag = "1")]
+    pub type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    pub value: Vec<u8>,
+}
+
+/// A set of field paths, e.g. the fields an update touches.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FieldMask {
+    #[prost(string, repeated, tag = "1")]
+    pub paths: Vec<String>,
+}
+
+/// The empty message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Empty {}
+
+macro_rules! well_known {
+    ($($ty:ident),*) => {$(
+        impl ::prost::Name for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const PACKAGE: &'static str = "google.protobuf";
+            fn full_name() -> String {
+                concat!("google.protobuf.", stringify!($ty)).into()
+            }
+            fn type_url() -> String {
+                concat!("type.googleapis.com/google.protobuf.", stringify!($ty)).into()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = serde_json::Value::deserialize(deserializer)?;
+                crate::json::from_value::<$ty>(&value, crate::json::ParseOptions::default())
+                    .map_err(D::Error::custom)
+            }
+        }
+    )*};
+}
+
+well_known!(Timestamp, Duration, Any, FieldMask, Empty);

@@ -1,0 +1,44 @@
+//! `cargo xtask`: the project's automation, as a Rust program rather than shell scripts.
+//!
+//! Nothing depends on this crate.
+//! It generates code (`codegen`), bundled cassettes (`cassettes`) and runs benchmarks (`bench`).
+
+mod codegen;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation for yc-vcr")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate `crates/yc-proto/src/generated/` from `proto/`.
+    Codegen {
+        /// Only check that the committed files are up to date; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = project_root();
+    match cli.command {
+        Command::Codegen { check } => codegen::run(&root, check),
+    }
+}
+
+/// The workspace root: the parent of this crate's folder.
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
