@@ -7,7 +7,7 @@ pub enum Error {
     #[error("unknown message type `{0}`")]
     UnknownType(String),
     /// The binary form does not decode as the named type.
-    #[error("invalid `{type_name}` bytes: {source}")]
+    #[error("invalid `{type_name}` bytes")]
     Decode {
         type_name: String,
         #[source]
