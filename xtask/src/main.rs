@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's automation, as a Rust program rather than shell scripts.
 //!
 //! Nothing depends on this crate.
-//! It generates code (`codegen`), bundled cassettes (`cassettes`) and runs benchmarks (`bench`).
+//! It generates code (`codegen`) and runs benchmarks (`bench`).
 
+mod bench;
 mod codegen;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,14 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run a benchmark in release mode; it prints its figures beside a baseline from the same run.
+    Bench {
+        #[arg(value_enum)]
+        name: bench::Bench,
+        /// Passed on to the benchmark program.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -32,6 +41,7 @@ fn main() -> Result<()> {
     let root = project_root();
     match cli.command {
         Command::Codegen { check } => codegen::run(&root, check),
+        Command::Bench { name, args } => bench::run(&root, name, &args),
     }
 }
 
