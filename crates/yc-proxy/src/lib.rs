@@ -1,1 +1,30 @@
-//! placeholder
+//! Record and replay servers for the Yandex Cloud API: gRPC over cleartext HTTP/2 and REST over HTTP/1.1 and HTTP/2,
+//! on one port, over tokio and hyper.
+//!
+//! Invariants:
+//! - this is the only crate that touches sockets; the cassette crate below it is pure, the binary above it only wires
+//!   addresses, signals and output;
+//! - nothing a client sends can panic the server or drop a connection: malformed frames, oversized messages,
+//!   unknown methods and unmatched requests all become a gRPC status or an HTTP response;
+//! - errors become responses in one place per server ([`grpc::FrameError::to_status`] for framing).
+//!
+//! Modules: [`server`] (the listener, connection serving and graceful shutdown), [`grpc`] (framing and status
+//! helpers).
+
+use std::net::SocketAddr;
+
+pub mod grpc;
+pub mod server;
+
+/// Errors starting a server. Per-request problems are never errors: they become responses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the listening address")]
+    LocalAddr(#[source] std::io::Error),
+}

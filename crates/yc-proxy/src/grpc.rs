@@ -1,0 +1,403 @@
+//! gRPC over HTTP/2 on the wire: length-prefixed message frames, status codes, and the trailers that carry a status.
+//!
+//! Pure helpers shared by replay and record: no IO beyond reading a request body, no cassette or matching logic.
+//! Decoding never panics: a malformed or oversized frame is a [`FrameError`], which maps to the [`Status`] the
+//! client gets.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http_body_util::BodyExt;
+
+use crate::server::Body;
+
+/// The `content-type` of gRPC requests and responses (it may carry a `+proto` suffix).
+pub const GRPC_CONTENT_TYPE: &str = "application/grpc";
+/// The default limit on one message, as gRPC implementations use.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+/// The length prefix: one compressed-flag byte, then a big-endian `u32` length.
+pub const PREFIX_LEN: usize = 5;
+
+pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+pub const GRPC_STATUS_DETAILS_BIN: HeaderName = HeaderName::from_static("grpc-status-details-bin");
+pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+
+/// gRPC status codes (<https://grpc.github.io/grpc/core/md_doc_statuscodes.html>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    Ok = 0,
+    Cancelled = 1,
+    Unknown = 2,
+    InvalidArgument = 3,
+    DeadlineExceeded = 4,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Aborted = 10,
+    OutOfRange = 11,
+    Unimplemented = 12,
+    Internal = 13,
+    Unavailable = 14,
+    DataLoss = 15,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    /// The number on the wire.
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+}
+
+/// A status as it travels in trailers: the code is an `i32` because a recorded status may carry any number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub code: i32,
+    /// The message, not yet percent-encoded.
+    pub message: String,
+    /// An encoded `google.rpc.Status`, sent as `grpc-status-details-bin`.
+    pub details: Option<Bytes>,
+}
+
+impl Status {
+    pub fn new(code: Code, message: impl Into<String>) -> Status {
+        Status {
+            code: code.as_i32(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Writes `grpc-status`, `grpc-message` (percent-encoded, omitted when empty) and `grpc-status-details-bin`
+    /// (unpadded base64) into `headers`, replacing any already there.
+    pub fn write_to(&self, headers: &mut HeaderMap) {
+        headers.insert(GRPC_STATUS, HeaderValue::from(self.code));
+        if self.message.is_empty() {
+            headers.remove(GRPC_MESSAGE);
+        } else if let Ok(value) = HeaderValue::from_str(&percent_encode(&self.message)) {
+            headers.insert(GRPC_MESSAGE, value);
+        }
+        match &self.details {
+            Some(details) => {
+                if let Ok(value) = HeaderValue::from_str(&STANDARD_NO_PAD.encode(details)) {
+                    headers.insert(GRPC_STATUS_DETAILS_BIN, value);
+                }
+            }
+            None => {
+                headers.remove(GRPC_STATUS_DETAILS_BIN);
+            }
+        }
+    }
+
+    /// The status as a trailers map.
+    pub fn to_trailers(&self) -> HeaderMap {
+        let mut trailers = HeaderMap::with_capacity(3);
+        self.write_to(&mut trailers);
+        trailers
+    }
+
+    /// Reads a status from trailers (or from the headers of a trailers-only response); `None` without `grpc-status`.
+    /// An unparsable code reads as UNKNOWN, as clients do; a message that is not valid percent-encoding is kept as is.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Status> {
+        let code = headers.get(&GRPC_STATUS)?;
+        let code = code
+            .to_str()
+            .ok()
+            .and_then(|code| code.trim().parse().ok())
+            .unwrap_or(Code::Unknown.as_i32());
+        let message = headers
+            .get(&GRPC_MESSAGE)
+            .map(|value| percent_decode(value.as_bytes()))
+            .unwrap_or_default();
+        let details = headers
+            .get(&GRPC_STATUS_DETAILS_BIN)
+            .and_then(|value| decode_bin(value.as_bytes()))
+            .map(Bytes::from);
+        Some(Status {
+            code,
+            message,
+            details,
+        })
+    }
+
+    /// A trailers-only response carrying this status: HTTP 200, `content-type: application/grpc`, no body.
+    pub fn into_response(self) -> Response<Body> {
+        trailers_only(self, HeaderMap::new())
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "grpc-status {}: {}", self.code, self.message)
+    }
+}
+
+/// A trailers-only response: `extra` headers, then the status, all in the one HEADERS frame that ends the stream.
+pub fn trailers_only(status: Status, extra: HeaderMap) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    let headers = response.headers_mut();
+    *headers = extra;
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_CONTENT_TYPE));
+    status.write_to(headers);
+    response
+}
+
+/// Whether a request speaks gRPC, judged by its `content-type`.
+pub fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .strip_prefix(GRPC_CONTENT_TYPE)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
+        })
+}
+
+/// Appends one uncompressed length-prefixed frame carrying `message`.
+pub fn encode_frame(message: &[u8], out: &mut BytesMut) {
+    out.reserve(PREFIX_LEN + message.len());
+    out.put_u8(0);
+    // Messages over 4 GiB cannot be framed; the limit on message size keeps them far away.
+    out.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
+    out.put_slice(message);
+}
+
+/// Base64 of a `-bin` metadata value, padded or not, as gRPC allows.
+pub fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
+    let trimmed = value
+        .strip_suffix(b"==")
+        .or_else(|| value.strip_suffix(b"="))
+        .unwrap_or(value);
+    STANDARD_NO_PAD
+        .decode(trimmed)
+        .ok()
+        .or_else(|| STANDARD.decode(value).ok())
+}
+
+/// Percent-encodes a `grpc-message` as the gRPC HTTP/2 spec requires: bytes outside printable ASCII and `%` itself.
+pub fn percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+    }
+    out
+}
+
+/// Decodes a percent-encoded `grpc-message`; malformed escapes stay as they are, invalid UTF-8 becomes U+FFFD.
+pub fn percent_decode(value: &[u8]) -> String {
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        if value[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                value.get(i + 1).and_then(hex),
+                value.get(i + 2).and_then(hex),
+            )
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
+        }
+        out.push(value[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn hex(byte: &u8) -> Option<u8> {
+    char::from(*byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
+}
+
+/// What can be wrong with the frames of a request body.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("request body of more than {limit} bytes in all")]
+    BodyTooLarge { limit: usize },
+    #[error("truncated frame: the body ends {missing} bytes short of a complete message")]
+    Truncated { missing: usize },
+    #[error("compressed message (flag 1) but the request has no `grpc-encoding`")]
+    CompressedWithoutEncoding,
+    #[error(
+        "compressed messages (`grpc-encoding: {0}`) are not supported; send uncompressed (identity) messages"
+    )]
+    UnsupportedEncoding(String),
+    #[error("invalid compressed flag `{0}` in a frame prefix (must be 0 or 1)")]
+    InvalidFlag(u8),
+    #[error("reading the request body failed: {0}")]
+    Body(String),
+}
+
+impl FrameError {
+    /// The status a client gets for this error: RESOURCE_EXHAUSTED for size limits, UNIMPLEMENTED for an unsupported
+    /// encoding, CANCELLED for a broken body, INTERNAL for malformed frames (as gRPC libraries answer).
+    pub fn to_status(&self) -> Status {
+        let code = match self {
+            FrameError::TooLarge { .. } | FrameError::BodyTooLarge { .. } => {
+                Code::ResourceExhausted
+            }
+            FrameError::UnsupportedEncoding(_) => Code::Unimplemented,
+            FrameError::Body(_) => Code::Cancelled,
+            FrameError::Truncated { .. }
+            | FrameError::CompressedWithoutEncoding
+            | FrameError::InvalidFlag(_) => Code::Internal,
+        };
+        Status::new(code, self.to_string())
+    }
+}
+
+/// Limits applied while reading request frames.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameLimits {
+    /// The largest single message.
+    pub max_message_size: usize,
+    /// The largest request body, all frames together.
+    pub max_body_size: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> FrameLimits {
+        FrameLimits {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_body_size: 4 * DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// Checks a request's `grpc-encoding`: absent or `identity` is fine; anything else is unsupported.
+pub fn check_encoding(headers: &HeaderMap) -> Result<(), FrameError> {
+    match headers.get(&GRPC_ENCODING) {
+        None => Ok(()),
+        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"identity") => Ok(()),
+        Some(value) => Err(FrameError::UnsupportedEncoding(
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        )),
+    }
+}
+
+/// An incremental decoder of length-prefixed frames: feed body chunks, take whole messages.
+///
+/// A message's size is checked against the limit as soon as its prefix arrives, before its bytes are buffered.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    limits: FrameLimits,
+    buffer: BytesMut,
+    received: usize,
+}
+
+impl FrameDecoder {
+    pub fn new(limits: FrameLimits) -> FrameDecoder {
+        FrameDecoder {
+            limits,
+            buffer: BytesMut::new(),
+            received: 0,
+        }
+    }
+
+    /// Adds a chunk of the body.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), FrameError> {
+        self.received = self.received.saturating_add(chunk.len());
+        if self.received > self.limits.max_body_size {
+            return Err(FrameError::BodyTooLarge {
+                limit: self.limits.max_body_size,
+            });
+        }
+        self.buffer.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The next whole message, if buffered. Compressed messages are refused (no encoding is supported).
+    pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
+        if self.buffer.len() < PREFIX_LEN {
+            return Ok(None);
+        }
+        let flag = self.buffer[0];
+        let size = u32::from_be_bytes([
+            self.buffer[1],
+            self.buffer[2],
+            self.buffer[3],
+            self.buffer[4],
+        ]) as usize;
+        match flag {
+            0 => {}
+            1 => return Err(FrameError::CompressedWithoutEncoding),
+            other => return Err(FrameError::InvalidFlag(other)),
+        }
+        if size > self.limits.max_message_size {
+            return Err(FrameError::TooLarge {
+                size,
+                limit: self.limits.max_message_size,
+            });
+        }
+        if self.buffer.len() < PREFIX_LEN + size {
+            return Ok(None);
+        }
+        self.buffer.advance(PREFIX_LEN);
+        Ok(Some(self.buffer.split_to(size).freeze()))
+    }
+
+    /// Checks that the body ended on a frame boundary.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let missing = if self.buffer.len() < PREFIX_LEN {
+            PREFIX_LEN - self.buffer.len()
+        } else {
+            let size = u32::from_be_bytes([
+                self.buffer[1],
+                self.buffer[2],
+                self.buffer[3],
+                self.buffer[4],
+            ]) as usize;
+            (PREFIX_LEN + size).saturating_sub(self.buffer.len())
+        };
+        Err(FrameError::Truncated { missing })
+    }
+}
+
+/// Reads a whole request body and splits it into messages, enforcing `limits`.
+pub async fn read_messages<B>(body: B, limits: FrameLimits) -> Result<Vec<Bytes>, FrameError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
+    let mut body = body;
+    let mut decoder = FrameDecoder::new(limits);
+    let mut messages = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| FrameError::Body(error.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            decoder.push(&data)?;
+            while let Some(message) = decoder.next_message()? {
+                messages.push(message);
+            }
+        }
+    }
+    decoder.finish()?;
+    Ok(messages)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+use super::*;
+
+fn frames(messages: &[&[u8]]) -> BytesMut {
+    let mut out = BytesMut::new();
+    for message in messages {
+        encode_frame(message, &mut out);
+    }
+    out
+}
+
+#[test]
+fn decodes_messages_split_across_chunks() {
+    let body = frames(&[b"hello", b"", b"world"]);
+    let mut decoder = FrameDecoder::new(FrameLimits::default());
+    let mut messages = Vec::new();
+    for chunk in body.chunks(3) {
+        decoder.push(chunk).unwrap();
+        while let Some(message) = decoder.next_message().unwrap() {
+            messages.push(message);
+        }
+    }
+    decoder.finish().unwrap();
+    assert_eq!(messages, [&b"hello"[..], b"", b"world"]);
+}
+
+#[test]
+fn truncated_prefix_and_body_are_errors() {
+    let mut decoder = FrameDecoder::new(FrameLimits::default());
+    decoder.push(&[0, 0, 0]).unwrap();
+    assert_eq!(decoder.next_message(), Ok(None));
+    assert_eq!(decoder.finish(), Err(FrameError::Truncated { missing: 2 }));
+
+    let mut decoder = FrameDecoder::new(FrameLimits::default());
+    decoder.push(&[0, 0, 0, 0, 10, 1, 2]).unwrap();
+    assert_eq!(decoder.next_message(), Ok(None));
+    assert_eq!(decoder.finish(), Err(FrameError::Truncated { missing: 8 }));
+    assert_eq!(
+        decoder.finish().unwrap_err().to_status().code,
+        Code::Internal.as_i32()
+    );
+}
+
+#[test]
+fn oversize_is_refused_before_buffering() {
+    let limits = FrameLimits {
+        max_message_size: 4,
+        max_body_size: 100,
+    };
+    let mut decoder = FrameDecoder::new(limits);
+    decoder.push(&[0, 0, 0, 0, 5]).unwrap();
+    let error = decoder.next_message().unwrap_err();
+    assert_eq!(error, FrameError::TooLarge { size: 5, limit: 4 });
+    assert_eq!(error.to_status().code, Code::ResourceExhausted.as_i32());
+    assert_eq!(
+        decoder.push(&[0; 101]),
+        Err(FrameError::BodyTooLarge { limit: 100 })
+    );
+}
+
+#[test]
+fn flags() {
+    let mut decoder = FrameDecoder::new(FrameLimits::default());
+    decoder.push(&[1, 0, 0, 0, 0]).unwrap();
+    assert_eq!(
+        decoder.next_message(),
+        Err(FrameError::CompressedWithoutEncoding)
+    );
+    let mut decoder = FrameDecoder::new(FrameLimits::default());
+    decoder.push(&[7, 0, 0, 0, 0]).unwrap();
+    assert_eq!(decoder.next_message(), Err(FrameError::InvalidFlag(7)));
+}
+
+#[test]
+fn encoding() {
+    let mut headers = HeaderMap::new();
+    assert_eq!(check_encoding(&headers), Ok(()));
+    headers.insert(GRPC_ENCODING, HeaderValue::from_static("identity"));
+    assert_eq!(check_encoding(&headers), Ok(()));
+    headers.insert(GRPC_ENCODING, HeaderValue::from_static("gzip"));
+    let error = check_encoding(&headers).unwrap_err();
+    assert_eq!(error.to_status().code, Code::Unimplemented.as_i32());
+}
+
+#[test]
+fn status_round_trips_through_trailers() {
+    let status = Status {
+        code: 5,
+        message: "image `fd8 ü` 100% gone\n".into(),
+        details: Some(Bytes::from_static(b"\x08\x05\x12\x01x")),
+    };
+    let trailers = status.to_trailers();
+    assert_eq!(trailers["grpc-status"], "5");
+    assert_eq!(
+        trailers["grpc-message"],
+        "image `fd8 %C3%BC` 100%25 gone%0A"
+    );
+    assert_eq!(trailers["grpc-status-details-bin"], "CAUSAXg");
+    assert_eq!(Status::from_headers(&trailers), Some(status));
+}
+
+#[test]
+fn percent_decode_is_lenient() {
+    assert_eq!(percent_decode(b"a%zzb%4"), "a%zzb%4");
+    assert_eq!(percent_decode(b"%FF"), "\u{fffd}");
+    assert_eq!(decode_bin(b"CAUSAXg="), Some(b"\x08\x05\x12\x01x".to_vec()));
+}
+
+#[test]
+fn grpc_content_types() {
+    let request = |content_type: &str| {
+        Request::builder()
+            .header(CONTENT_TYPE, content_type)
+            .body(())
+            .unwrap()
+    };
+    assert!(is_grpc(&request("application/grpc")));
+    assert!(is_grpc(&request("application/grpc+proto")));
+    assert!(!is_grpc(&request("application/grpc-web")));
+    assert!(!is_grpc(&request("application/json")));
+}

@@ -1,0 +1,277 @@
+//! The listener: one TCP port that serves HTTP/1.1 and cleartext HTTP/2 (prior knowledge) to a hyper service,
+//! and shuts down gracefully.
+//!
+//! Replay and record both run on top of [`Server`]; they supply a [`hyper::service::Service`] and never touch the
+//! socket themselves. This module knows nothing of gRPC, cassettes or matching, and must not panic on any input:
+//! accept errors and connection errors are logged and the loop goes on.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::service::Service;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::Error;
+
+/// Connection-level settings shared by the replay and record servers.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// How many HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// How long an HTTP/1.1 client may take to send its request headers.
+    pub header_read_timeout: Duration,
+    /// After a shutdown starts, how long in-flight calls may take before their connections are dropped.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            max_concurrent_streams: 1024,
+            header_read_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running server: the accept loop and its connections run on the tokio runtime.
+///
+/// Dropping the handle starts a graceful shutdown, as [`Server::shutdown`] does, without waiting for it.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `addr` (use port 0 for any free port) and serves `service` on every connection.
+    ///
+    /// The service must answer every request with a response: errors are responses, never `Err`.
+    pub async fn bind<S, B>(
+        addr: SocketAddr,
+        service: S,
+        config: &ServerConfig,
+    ) -> Result<Server, Error>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        Server::serve(listener, service, config)
+    }
+
+    /// Serves `service` on an already bound listener.
+    pub fn serve<S, B>(
+        listener: TcpListener,
+        service: S,
+        config: &ServerConfig,
+    ) -> Result<Server, Error>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            service,
+            builder(config),
+            stopped,
+            config.shutdown_grace,
+        ));
+        Ok(Server {
+            local_addr,
+            stop,
+            task,
+        })
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight calls finish (within the grace period), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "server task failed");
+        }
+    }
+
+    /// Serves until `signal` resolves (e.g. SIGINT or SIGTERM), then shuts down as [`Server::shutdown`] does.
+    pub async fn shutdown_on(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.max_concurrent_streams)
+        // Larger windows than the 64 KiB default: many concurrent streams on one connection stall otherwise.
+        .initial_stream_window_size(1024 * 1024)
+        .initial_connection_window_size(16 * 1024 * 1024);
+    builder
+}
+
+async fn accept_loop<S, B>(
+    listener: TcpListener,
+    service: S,
+    builder: auto::Builder<TokioExecutor>,
+    mut stopped: watch::Receiver<bool>,
+    grace: Duration,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            // A send of `true` or the handle being dropped both end the loop.
+            () = stop_requested(&mut stopped) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Latency matters more than packet count for request/response traffic.
+                    let _ = stream.set_nodelay(true);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service.clone()).into_owned();
+                    let conn = graceful.watch(conn);
+                    connections.spawn(async move {
+                        if let Err(error) = conn.await {
+                            tracing::debug!(%peer, %error, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Per-connection errors (reset before accept) are harmless; running out of descriptors is not,
+                    // and retrying at once would spin, so back off briefly.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    tracing::debug!(connections = connections.len(), "shutting down");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!(connections = connections.len(), "shutdown grace period over, dropping connections");
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    // An error means the handle was dropped, which also asks for a shutdown.
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// A response body held in memory: at most one data frame, then optional trailers.
+///
+/// Replay answers with it (cloning prepared [`Bytes`] is cheap), and so do error responses on both servers.
+#[derive(Debug, Default)]
+pub struct Body {
+    data: Option<Bytes>,
+    trailers: Option<HeaderMap>,
+}
+
+impl Body {
+    /// A body with no data and no trailers.
+    pub fn empty() -> Body {
+        Body::default()
+    }
+
+    /// A body of `data` and, if given, trailers after it (HTTP/2 only; HTTP/1.1 drops them).
+    pub fn new(data: Bytes, trailers: Option<HeaderMap>) -> Body {
+        Body {
+            data: (!data.is_empty()).then_some(data),
+            trailers,
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(data: Bytes) -> Body {
+        Body::new(data, None)
+    }
+}
+
+impl From<String> for Body {
+    fn from(data: String) -> Body {
+        Body::new(Bytes::from(data), None)
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(data) = this.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        Poll::Ready(
+            this.trailers
+                .take()
+                .map(|trailers| Ok(Frame::trailers(trailers))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |data| data.len() as u64))
+    }
+}
