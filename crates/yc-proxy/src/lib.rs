@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 
 pub mod grpc;
 pub mod server;
+pub mod upstream;
 
 /// Errors starting a server. Per-request problems are never errors: they become responses.
 #[derive(Debug, thiserror::Error)]
@@ -27,4 +28,10 @@ pub enum Error {
     },
     #[error("cannot read the listening address")]
     LocalAddr(#[source] std::io::Error),
+    #[error("invalid upstream `{url}`: {reason}")]
+    InvalidUpstream { url: String, reason: String },
+    #[error("cannot use the upstream CA: {0}")]
+    UpstreamCa(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }

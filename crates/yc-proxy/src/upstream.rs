@@ -1,0 +1,509 @@
+//! Where recorded traffic goes: the routing table to the Yandex Cloud endpoints, a single `--upstream` override,
+//! and the hyper clients (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS) that carry it.
+//!
+//! This module only forwards: it never looks at bodies, never records, and never panics on a request.
+//! A failure to reach an upstream is an [`UpstreamError`] naming the upstream and the cause; the record service turns
+//! it into `UNAVAILABLE` or `502`.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, Uri};
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tower_service::Service;
+
+use crate::Error;
+
+/// A boxed error, as bodies and connectors report them.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The body of a request sent upstream.
+pub type UpstreamBody = BoxBody<Bytes, BoxError>;
+
+/// The Yandex Cloud endpoints, by gRPC package prefix and REST path prefix (wire facts, section 5).
+///
+/// A REST prefix ending in `/` matches that directory; one without matches the exact path or the path followed by
+/// `/` or `:` (`/operations/{id}:cancel`).
+pub const YANDEX_ROUTES: &[YandexRoute] = &[
+    YandexRoute {
+        package: "yandex.cloud.compute.",
+        rest_prefix: "/compute/",
+        host: "compute.api.cloud.yandex.net",
+    },
+    YandexRoute {
+        package: "yandex.cloud.containerregistry.",
+        rest_prefix: "/container-registry/",
+        host: "container-registry.api.cloud.yandex.net",
+    },
+    YandexRoute {
+        package: "yandex.cloud.operation.",
+        rest_prefix: "/operations",
+        host: "operation.api.cloud.yandex.net",
+    },
+    YandexRoute {
+        package: "yandex.cloud.iam.",
+        rest_prefix: "/iam/",
+        host: "iam.api.cloud.yandex.net",
+    },
+    YandexRoute {
+        package: "yandex.cloud.endpoint.",
+        rest_prefix: "/endpoints",
+        host: "api.cloud.yandex.net",
+    },
+];
+
+/// One line of [`YANDEX_ROUTES`].
+#[derive(Clone, Copy, Debug)]
+pub struct YandexRoute {
+    /// Prefix of the gRPC service name (`/yandex.cloud.compute.v1.ImageService/Get` starts with it after `/`).
+    pub package: &'static str,
+    /// Prefix of the REST path.
+    pub rest_prefix: &'static str,
+    /// The TLS host, port 443.
+    pub host: &'static str,
+}
+
+/// An upstream base URL: `http://host:port` (cleartext) or `https://host[:port]` (TLS). No path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamUrl {
+    tls: bool,
+    authority: Authority,
+}
+
+impl UpstreamUrl {
+    /// The TLS endpoint `https://host:443`.
+    pub fn https(host: &str) -> Result<UpstreamUrl, Error> {
+        format!("https://{host}:443").parse()
+    }
+
+    /// Whether the upstream is reached over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `host:port` as sent in `:authority` (port omitted when the URL had none).
+    pub fn authority(&self) -> &str {
+        self.authority.as_str()
+    }
+
+    fn uri(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+        Uri::builder()
+            .scheme(if self.tls {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            })
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query.map_or("/", PathAndQuery::as_str))
+            .build()
+    }
+}
+
+impl fmt::Display for UpstreamUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.authority)
+    }
+}
+
+impl FromStr for UpstreamUrl {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<UpstreamUrl, Error> {
+        let invalid = |reason: &str| Error::InvalidUpstream {
+            url: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let uri: Uri = text.parse().map_err(|_| invalid("not a URL"))?;
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(invalid("the scheme must be `http` or `https`")),
+        };
+        let authority = uri.authority().cloned().ok_or_else(|| invalid("no host"))?;
+        if authority.host().is_empty() {
+            return Err(invalid("no host"));
+        }
+        if authority.as_str().contains('@') {
+            return Err(invalid("credentials in the URL are not supported"));
+        }
+        if uri.path_and_query().is_some_and(|pq| pq.as_str() != "/") {
+            return Err(invalid(
+                "a path is not supported: give only scheme, host and port",
+            ));
+        }
+        if !tls && authority.port().is_none() {
+            return Err(invalid("a cleartext upstream needs a port"));
+        }
+        Ok(UpstreamUrl { tls, authority })
+    }
+}
+
+/// Where traffic goes: the Yandex Cloud endpoints by default, or the overrides.
+#[derive(Clone, Debug, Default)]
+pub struct Upstreams {
+    /// `--upstream`: all traffic goes here instead of the Yandex Cloud endpoints.
+    pub all: Option<UpstreamUrl>,
+    /// `--rest-upstream`: REST traffic goes here (overrides `all` for REST).
+    pub rest: Option<UpstreamUrl>,
+    /// `--upstream-ca`: PEM certificates trusted for TLS upstreams, next to the web PKI roots.
+    pub extra_ca_pem: Option<Vec<u8>>,
+}
+
+impl Upstreams {
+    /// The Yandex Cloud endpoints over TLS.
+    pub fn yandex() -> Upstreams {
+        Upstreams::default()
+    }
+
+    /// Everything to `url`.
+    pub fn single(url: UpstreamUrl) -> Upstreams {
+        Upstreams {
+            all: Some(url),
+            ..Upstreams::default()
+        }
+    }
+}
+
+/// Why a call could not be forwarded. Its `Display` names the upstream and the cause (with its sources).
+#[derive(Debug)]
+pub struct UpstreamError {
+    /// The upstream, or the method/path that has none.
+    pub upstream: String,
+    /// What went wrong, with the error's sources joined by `: `.
+    pub cause: String,
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "upstream `{}` failed: {}", self.upstream, self.cause)
+    }
+}
+
+impl StdError for UpstreamError {}
+
+impl UpstreamError {
+    pub(crate) fn new(
+        upstream: impl fmt::Display,
+        error: &(dyn StdError + 'static),
+    ) -> UpstreamError {
+        UpstreamError {
+            upstream: upstream.to_string(),
+            cause: error_chain(error),
+        }
+    }
+}
+
+/// The error and its sources, joined by `: `, with adjacent repeats dropped (hyper repeats causes).
+pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
+}
+
+/// Which protocol a call speaks; it picks the client and the route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Grpc,
+    Rest,
+}
+
+/// The clients and the routes: one per record server, shared by every call.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    upstreams: Upstreams,
+    yandex: Arc<Vec<UpstreamUrl>>,
+    grpc: Client<Connector, UpstreamBody>,
+    rest: Client<Connector, UpstreamBody>,
+}
+
+impl Upstream {
+    /// Builds the clients; fails on an unreadable `extra_ca_pem`.
+    pub fn new(upstreams: &Upstreams) -> Result<Upstream, Error> {
+        let roots = root_store(upstreams.extra_ca_pem.as_deref())?;
+        let tls = |alpn: &[u8]| {
+            let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|source| Error::Tls(source.to_string()))?
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+            config.alpn_protocols = vec![alpn.to_vec()];
+            Ok::<_, Error>(TlsConnector::from(Arc::new(config)))
+        };
+        let grpc = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .http2_initial_stream_window_size(1024 * 1024)
+            .http2_initial_connection_window_size(16 * 1024 * 1024)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .build(Connector::new(tls(b"h2")?));
+        let rest = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(Connector::new(tls(b"http/1.1")?));
+        let yandex = YANDEX_ROUTES
+            .iter()
+            .map(|route| UpstreamUrl::https(route.host))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Upstream {
+            upstreams: upstreams.clone(),
+            yandex: Arc::new(yandex),
+            grpc,
+            rest,
+        })
+    }
+
+    /// The upstream for a call: the override if any, else the Yandex endpoint for the gRPC package or REST path.
+    pub fn route(&self, transport: Transport, path: &str) -> Result<&UpstreamUrl, UpstreamError> {
+        let fixed = match transport {
+            Transport::Grpc => self.upstreams.all.as_ref(),
+            Transport::Rest => self.upstreams.rest.as_ref().or(self.upstreams.all.as_ref()),
+        };
+        if let Some(url) = fixed {
+            return Ok(url);
+        }
+        yandex_route(transport, path)
+            .map(|i| &self.yandex[i])
+            .ok_or_else(|| UpstreamError {
+                upstream: "none".to_owned(),
+                cause: format!(
+                    "no Yandex Cloud endpoint is known for `{path}`; pass --upstream to choose one"
+                ),
+            })
+    }
+
+    /// Sends `request` (its URI's path and query are kept) to the upstream for `transport`.
+    ///
+    /// The URI gets the upstream's scheme and authority, so `:authority` (HTTP/2) or `Host` (HTTP/1.1) and the TLS
+    /// SNI name the upstream host.
+    pub async fn send(
+        &self,
+        transport: Transport,
+        upstream: &UpstreamUrl,
+        mut request: Request<UpstreamBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let uri = upstream
+            .uri(request.uri().path_and_query())
+            .map_err(|error| UpstreamError::new(upstream, &error))?;
+        *request.uri_mut() = uri;
+        *request.version_mut() = match transport {
+            Transport::Grpc => http::Version::HTTP_2,
+            Transport::Rest => http::Version::HTTP_11,
+        };
+        request.headers_mut().remove(http::header::HOST);
+        let client = match transport {
+            Transport::Grpc => &self.grpc,
+            Transport::Rest => &self.rest,
+        };
+        client
+            .request(request)
+            .await
+            .map_err(|error| UpstreamError::new(upstream, &error))
+    }
+}
+
+/// The index into [`YANDEX_ROUTES`] for a gRPC path (`/pkg.Service/Method`) or a REST path.
+pub fn yandex_route(transport: Transport, path: &str) -> Option<usize> {
+    YANDEX_ROUTES.iter().position(|route| match transport {
+        Transport::Grpc => path
+            .strip_prefix('/')
+            .is_some_and(|service| service.starts_with(route.package)),
+        Transport::Rest => match path.strip_prefix(route.rest_prefix) {
+            None => false,
+            Some(_) if route.rest_prefix.ends_with('/') => true,
+            Some(rest) => rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'),
+        },
+    })
+}
+
+fn root_store(extra_ca_pem: Option<&[u8]>) -> Result<rustls::RootCertStore, Error> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let Some(pem) = extra_ca_pem else {
+        return Ok(roots);
+    };
+    let mut added = 0;
+    for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        let cert = cert.map_err(|source| Error::UpstreamCa(format!("unreadable PEM: {source}")))?;
+        roots.add(cert).map_err(|source| {
+            Error::UpstreamCa(format!("not a usable CA certificate: {source}"))
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(Error::UpstreamCa(
+            "no `CERTIFICATE` block in the PEM".to_owned(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// Opens TCP connections, then TLS for `https` URIs (SNI = the URI host, ALPN as configured).
+#[derive(Clone)]
+struct Connector {
+    http: HttpConnector,
+    tls: TlsConnector,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    fn new(tls: TlsConnector) -> Connector {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        Connector { http, tls }
+    }
+}
+
+impl Service<Uri> for Connector {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.http.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let tcp = self.http.call(uri.clone());
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            let tcp = tcp.await?;
+            if uri.scheme() != Some(&Scheme::HTTPS) {
+                return Ok(Stream::Plain(tcp));
+            }
+            let host = uri.host().unwrap_or_default();
+            // `[::1]` in a URI is `::1` as a server name.
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("invalid TLS name `{host}`"),
+                )
+            })?;
+            let stream = tls.connect(name, tcp.into_inner()).await?;
+            Ok(Stream::Tls(Box::new(TokioIo::new(stream))))
+        })
+    }
+}
+
+/// A connection to an upstream, cleartext or TLS.
+enum Stream {
+    Plain(TokioIo<TcpStream>),
+    Tls(Box<TokioIo<TlsStream<TcpStream>>>),
+}
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        match self {
+            Stream::Plain(tcp) => tcp.connected(),
+            Stream::Tls(tls) => {
+                let (tcp, session) = tls.inner().get_ref();
+                let connected = tcp.connected();
+                if session.alpn_protocol() == Some(b"h2") {
+                    connected.negotiated_h2()
+                } else {
+                    connected
+                }
+            }
+        }
+    }
+}
+
+impl Read for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
