@@ -1,1 +1,89 @@
-//! placeholder
+//! Cassettes of recorded Yandex Cloud API traffic: the model and its file format, request matching,
+//! redaction and the secret scan.
+//!
+//! This crate is the pure core of yc-vcr. It knows nothing of sockets, clocks or tokio; its only IO is
+//! [`Cassette::load`] and [`Cassette::save`]. The proxy records into and replays from these values.
+//!
+//! # The file format
+//!
+//! One UTF-8 JSON file per cassette, pretty-printed with two-space indents, keys in a fixed order, ending with a
+//! newline, and no timestamps: re-recording the same traffic gives the same file. Interactions are in recorded
+//! order. A gRPC interaction keeps the method path, request metadata and messages, response headers, messages,
+//! trailers (apart from headers) and the status, whose `grpc-status-details-bin` is decoded into `details`.
+//! Messages are snake_case JSON with their protobuf type; `raw` (base64) is added only when encoding the JSON does
+//! not reproduce the recorded bytes (unknown fields, an unknown method), so replay stays byte for byte.
+//! `-bin` metadata stays as its wire text. A REST body is `{"json": ...}` when re-serialising the JSON gives the
+//! exact bytes, else `{"text": ...}`, else `{"base64": ...}`; an empty body is left out.
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "meta": { "description": "compute Get", "recorded_with": "yc-vcr 0.1.0" },
+//!   "matching": { "headers": [], "ignore_fields": [] },
+//!   "interactions": [
+//!     {
+//!       "grpc": {
+//!         "method": "/yandex.cloud.compute.v1.ImageService/Get",
+//!         "request": {
+//!           "metadata": { "authorization": "Bearer <redacted:iam-token:5f1c2a9e>" },
+//!           "messages": [{ "type": "yandex.cloud.compute.v1.GetImageRequest", "json": { "image_id": "fd8abc" } }]
+//!         },
+//!         "response": {
+//!           "headers": { "content-type": "application/grpc" },
+//!           "messages": [{ "type": "yandex.cloud.compute.v1.Image", "json": { "id": "fd8abc" } }],
+//!           "trailers": {},
+//!           "status": { "code": 0, "message": "" }
+//!         }
+//!       }
+//!     },
+//!     { "rest": { "request": { "method": "GET", "path": "/compute/v1/images/fd8abc", "query": "", "headers": {} },
+//!                 "response": { "status": 200, "headers": {}, "body": { "json": { "id": "fd8abc" } } } } }
+//!   ]
+//! }
+//! ```
+//!
+//! Loading never panics: bad JSON, a truncated file, a wrong version, an unknown field or a message that is not its
+//! type gives an [`Error`] with the file, line, column (or interaction) and what was expected.
+//! Saving writes a temporary file in the same directory, syncs it and renames it over the target.
+//!
+//! # Matching
+//!
+//! [`Index`] keys every recorded request by a canonical form (sorted-key JSON): transport, gRPC method or REST verb,
+//! path and query (as sorted decoded pairs), the body as data (decoded message JSON; parsed JSON, else text or
+//! bytes), and only the headers a cassette lists in [`MatchRules::headers`]; volatile headers ([`VOLATILE_HEADERS`])
+//! never count. [`MatchRules::ignore_fields`] removes body fields by dotted path. Requests are redacted with the same
+//! [`Redactor`] before keying, and placeholders compare by kind, so a live request with a fresh token matches its
+//! redacted recording. Identical requests get their recorded responses in recorded order and after the last the last
+//! repeats (a client polling an operation never hangs); different requests may come in any order, from any thread.
+//! A [`Miss`] names the request, shows it as JSON, and points at the closest recording (same method first, then
+//! fewest differing fields) with each differing field's path and both values.
+//!
+//! # Redaction
+//!
+//! Secrets never reach the disk. Built-in rules replace with `<redacted:KIND:HASH8>` (first 8 hex digits of the
+//! secret's SHA-256, so the same secret gives the same placeholder):
+//! the values of `authorization`, `proxy-authorization`, `cookie`, `set-cookie`, `x-yacloud-subjecttoken` headers
+//! (an auth scheme word such as `Bearer` stays); `X-Amz-Signature`, `X-Amz-Credential` and `X-Amz-Security-Token`
+//! query values anywhere (URLs in JSON, queries, paths, URL-encoded too); string values of fields such as
+//! `iam_token`, `jwt`, `private_key`, `secret`, `password`, `token` in any spelling; and anything shaped like an
+//! IAM token (`t1.`), OAuth token (`y0_`..`y3_`), API key (`AQVN`), static access key id (`YCAJ`) and secret (`YC`
+//! and 38 mixed-case characters), JWT or PEM private key, in headers, trailers, JSON, text, URLs, base64 `bytes`
+//! fields, `-bin` metadata, status details and raw message bytes (cleaned through the protobuf wire format with
+//! lengths fixed up, or dropped with a `note` when that fails). [`RedactionRules`] adds header names, field names or
+//! paths, and regular expressions. [`scan`] and [`scan_text`] are the fail-closed last check.
+
+mod error;
+mod format;
+mod matching;
+mod model;
+mod redact;
+mod scan;
+
+pub use error::Error;
+pub use matching::{Closest, Difference, Hit, Index, Miss, Request, VOLATILE_HEADERS};
+pub use model::{
+    Body, Cassette, FORMAT_VERSION, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
+    Headers, Interaction, MatchRules, Message, Meta, RestInteraction, RestRequest, RestResponse,
+};
+pub use redact::{RedactionRules, Redactor};
+pub use scan::{Finding, scan, scan_text};

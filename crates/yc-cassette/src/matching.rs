@@ -1,0 +1,787 @@
+//! Matching live requests against recorded interactions: an index from a normalised request key to the
+//! recorded interactions with that key, each key with its own cursor so identical requests replay in order.
+//! Pure: no IO, no clock; safe to share between threads.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::model::{Body, Cassette, Headers, Interaction, MatchRules, Message};
+use crate::redact::{Redactor, normalise_key, normalise_placeholders};
+
+/// Request headers that never take part in matching, whatever a cassette says.
+pub const VOLATILE_HEADERS: &[&str] = &[
+    "idempotency-key",
+    "x-request-id",
+    "x-client-request-id",
+    "x-client-trace-id",
+    "user-agent",
+    "grpc-timeout",
+    "authorization",
+    "traceparent",
+    "tracestate",
+    "content-length",
+    "date",
+];
+
+/// A live request, as the proxy received it.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    Grpc {
+        /// The full method path, e.g. `/yandex.cloud.compute.v1.ImageService/Get`.
+        method: &'a str,
+        metadata: &'a Headers,
+        /// Payloads of the request frames.
+        messages: &'a [Vec<u8>],
+    },
+    Rest {
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a Headers,
+        body: &'a [u8],
+    },
+}
+
+/// The recorded interaction that answers a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    /// Position of the cassette in [`Index::cassettes`].
+    pub cassette: usize,
+    /// Position of the interaction in its cassette.
+    pub index: usize,
+    pub interaction: &'a Interaction,
+    /// The cassette's origin (usually its path).
+    pub origin: &'a str,
+}
+
+/// No recorded interaction matches. `Display` tells the whole story; the fields let a server build a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Miss {
+    /// `gRPC /pkg.Service/Method` or `REST GET /path?query`.
+    pub summary: String,
+    /// The request as matching saw it (redacted, normalised), as JSON.
+    pub request: Value,
+    /// The nearest recorded interaction, if any was recorded over the same transport.
+    pub closest: Option<Closest>,
+}
+
+/// The recorded interaction nearest to a request that missed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closest {
+    pub origin: String,
+    pub cassette: usize,
+    pub index: usize,
+    pub summary: String,
+    pub differences: Vec<Difference>,
+}
+
+/// One field that differs between the request and a recording. `None` means absent on that side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// A JSON path into the request shape, e.g. `messages[0].image_id`, `query.page_size`, `body.json.name`.
+    pub path: String,
+    pub recorded: Option<Value>,
+    pub requested: Option<Value>,
+}
+
+/// Recorded interactions of many cassettes, indexed for lookup. `Send + Sync`; lookups take `&self`.
+#[derive(Debug)]
+pub struct Index {
+    cassettes: Vec<(String, Cassette)>,
+    redactor: Redactor,
+    groups: Vec<Group>,
+}
+
+/// The cassettes sharing one set of matching rules, and their keys.
+#[derive(Debug)]
+struct Group {
+    rules: Rules,
+    keys: HashMap<String, usize>,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Rules {
+    source: MatchRules,
+    headers: Vec<String>,
+    ignore: Vec<Vec<String>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// `(cassette, interaction)` in recorded order.
+    entries: Vec<(usize, usize)>,
+    cursor: AtomicUsize,
+    /// The request shape, kept for miss diagnostics.
+    shape: Value,
+}
+
+/// A request reduced to what takes part in matching, before per-cassette rules.
+struct Normalised {
+    transport: &'static str,
+    /// gRPC method path, or REST verb.
+    method: String,
+    /// REST only: path and sorted query.
+    path: Option<String>,
+    query: Option<Value>,
+    headers: Vec<(String, String)>,
+    /// gRPC: the array of messages; REST: the body object.
+    body: Value,
+}
+
+impl Index {
+    /// Indexes every interaction of every cassette; the redactor is applied to recorded and live requests alike.
+    pub fn new(cassettes: Vec<(String, Cassette)>, redactor: Redactor) -> Result<Index, Error> {
+        let mut groups: Vec<Group> = Vec::new();
+        for (c, (_, cassette)) in cassettes.iter().enumerate() {
+            let rules = Rules::new(&cassette.matching);
+            let g = match groups.iter().position(|g| g.rules == rules) {
+                Some(g) => g,
+                None => {
+                    groups.push(Group {
+                        rules,
+                        keys: HashMap::new(),
+                        slots: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[g];
+            for (i, interaction) in cassette.interactions.iter().enumerate() {
+                let normalised = normalise_recorded(interaction, &redactor);
+                let (key, shape) = group.rules.key(&normalised);
+                match group.keys.get(&key) {
+                    Some(&s) => group.slots[s].entries.push((c, i)),
+                    None => {
+                        group.keys.insert(key, group.slots.len());
+                        group.slots.push(Slot {
+                            entries: vec![(c, i)],
+                            cursor: AtomicUsize::new(0),
+                            shape,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Index {
+            cassettes,
+            redactor,
+            groups,
+        })
+    }
+
+    /// The next recorded answer to `request`: identical requests get their recordings in recorded order,
+    /// and after the last one the last repeats.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
+    )]
+    pub fn lookup(&self, request: &Request<'_>) -> Result<Hit<'_>, Miss> {
+        let normalised = normalise_live(request, &self.redactor);
+        for group in &self.groups {
+            let key = group.rules.key_only(&normalised);
+            if let Some(&s) = group.keys.get(&key) {
+                let slot = &group.slots[s];
+                let n = slot
+                    .cursor
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                        Some(c.saturating_add(1))
+                    })
+                    .unwrap_or(usize::MAX);
+                let (cassette, index) = slot.entries[n.min(slot.entries.len() - 1)];
+                let (origin, c) = &self.cassettes[cassette];
+                return Ok(Hit {
+                    cassette,
+                    index,
+                    interaction: &c.interactions[index],
+                    origin,
+                });
+            }
+        }
+        Err(self.miss(&normalised))
+    }
+
+    /// The cassettes, in the order given.
+    pub fn cassettes(&self) -> &[(String, Cassette)] {
+        &self.cassettes
+    }
+
+    /// The redactor applied to live requests.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Rewinds every sequence, as if no request had been served.
+    pub fn reset(&self) {
+        for slot in self.groups.iter().flat_map(|g| &g.slots) {
+            slot.cursor.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Builds the diagnostics: a scan, but misses are rare.
+    fn miss(&self, normalised: &Normalised) -> Miss {
+        let mut best: Option<(usize, usize, &Slot, Vec<Difference>)> = None;
+        for group in &self.groups {
+            let (_, shape) = group.rules.key(normalised);
+            for slot in &group.slots {
+                if slot.shape.get("transport") != shape.get("transport") {
+                    continue;
+                }
+                let other_method = usize::from(slot.shape.get("method") != shape.get("method"));
+                let mut differences = Vec::new();
+                diff(&slot.shape, &shape, &mut String::new(), &mut differences);
+                let rank = (other_method, differences.len());
+                if best.as_ref().is_none_or(|b| rank < (b.0, b.1)) {
+                    best = Some((rank.0, rank.1, slot, differences));
+                }
+            }
+        }
+        let closest = best.map(|(_, _, slot, differences)| {
+            let (cassette, index) = slot.entries[0];
+            let (origin, c) = &self.cassettes[cassette];
+            Closest {
+                origin: origin.clone(),
+                cassette,
+                index,
+                summary: summary_of_interaction(&c.interactions[index]),
+                differences,
+            }
+        });
+        let (_, request) = Rules::new(&MatchRules::default()).key(normalised);
+        Miss {
+            summary: normalised.summary(),
+            request: strip_meta(request),
+            closest,
+        }
+    }
+}
+
+impl Rules {
+    fn new(rules: &MatchRules) -> Rules {
+        let mut headers: Vec<String> = rules
+            .headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !VOLATILE_HEADERS.contains(&h.as_str()))
+            .collect();
+        headers.sort();
+        headers.dedup();
+        let ignore = rules
+            .ignore_fields
+            .iter()
+            .map(|p| {
+                p.trim()
+                    .trim_start_matches("$.")
+                    .split('.')
+                    .map(normalise_key)
+                    .collect()
+            })
+            .collect();
+        Rules {
+            source: rules.clone(),
+            headers,
+            ignore,
+        }
+    }
+
+    fn key_only(&self, n: &Normalised) -> String {
+        self.key(n).0
+    }
+
+    /// The canonical key and the shape it was made from.
+    fn key(&self, n: &Normalised) -> (String, Value) {
+        let mut shape = Map::new();
+        shape.insert("transport".into(), Value::from(n.transport));
+        shape.insert("method".into(), Value::from(n.method.as_str()));
+        if let Some(path) = &n.path {
+            shape.insert("path".into(), Value::from(path.as_str()));
+        }
+        if let Some(query) = &n.query {
+            shape.insert("query".into(), query.clone());
+        }
+        let mut headers = Map::new();
+        for name in &self.headers {
+            let values: Vec<Value> = n
+                .headers
+                .iter()
+                .filter(|(h, _)| h == name)
+                .map(|(_, v)| Value::from(v.as_str()))
+                .collect();
+            if !values.is_empty() {
+                headers.insert(name.clone(), Value::Array(values));
+            }
+        }
+        if !headers.is_empty() {
+            shape.insert("headers".into(), Value::Object(headers));
+        }
+        let mut body = n.body.clone();
+        for path in &self.ignore {
+            remove_path(&mut body, path);
+        }
+        let body_key = if n.transport == "grpc" {
+            "messages"
+        } else {
+            "body"
+        };
+        shape.insert(body_key.into(), body);
+        let shape = Value::Object(shape);
+        let mut key = String::with_capacity(64);
+        canonical(&shape, &mut key);
+        (key, shape)
+    }
+}
+
+impl Normalised {
+    fn summary(&self) -> String {
+        match (&self.path, &self.query) {
+            (Some(path), query) => {
+                let q = query
+                    .as_ref()
+                    .and_then(|q| q.as_object())
+                    .filter(|q| !q.is_empty())
+                    .map(|q| {
+                        let pairs: Vec<String> =
+                            q.iter()
+                                .flat_map(|(k, v)| {
+                                    v.as_array().into_iter().flatten().map(move |v| {
+                                        format!("{k}={}", v.as_str().unwrap_or_default())
+                                    })
+                                })
+                                .collect();
+                        format!("?{}", pairs.join("&"))
+                    })
+                    .unwrap_or_default();
+                format!("REST {} {path}{q}", self.method)
+            }
+            (None, _) => format!("gRPC {}", self.method),
+        }
+    }
+}
+
+fn normalise_recorded(interaction: &Interaction, redactor: &Redactor) -> Normalised {
+    match interaction {
+        Interaction::Grpc(g) => {
+            let messages = g
+                .request
+                .messages
+                .iter()
+                .map(|m| {
+                    let mut m = m.clone();
+                    redactor.redact_message(&mut m);
+                    message_shape(&m)
+                })
+                .collect();
+            Normalised {
+                transport: "grpc",
+                method: g.method.clone(),
+                path: None,
+                query: None,
+                headers: header_pairs(&g.request.metadata, redactor),
+                body: Value::Array(messages),
+            }
+        }
+        Interaction::Rest(r) => {
+            let mut body = r.request.body.clone();
+            redactor.redact_body(&mut body);
+            rest_normalised(
+                &r.request.method,
+                &r.request.path,
+                &r.request.query,
+                &r.request.headers,
+                &body,
+                redactor,
+            )
+        }
+    }
+}
+
+fn normalise_live(request: &Request<'_>, redactor: &Redactor) -> Normalised {
+    match *request {
+        Request::Grpc {
+            method,
+            metadata,
+            messages,
+        } => {
+            let input = yc_proto::methods::by_grpc_path(method)
+                .and_then(|m| yc_proto::registry::get(m.input_type));
+            let messages = messages
+                .iter()
+                .map(|bytes| {
+                    let json = input
+                        .and_then(|t| t.to_json_value(bytes, yc_proto::json::Style::Snake).ok());
+                    let mut m = Message {
+                        type_name: None,
+                        raw: json.is_none().then(|| bytes.clone()),
+                        json,
+                        note: None,
+                    };
+                    redactor.redact_message(&mut m);
+                    message_shape(&m)
+                })
+                .collect();
+            Normalised {
+                transport: "grpc",
+                method: method.to_owned(),
+                path: None,
+                query: None,
+                headers: header_pairs(metadata, redactor),
+                body: Value::Array(messages),
+            }
+        }
+        Request::Rest {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        } => {
+            let mut body = Body::from_bytes(headers.get("content-type"), body);
+            redactor.redact_body(&mut body);
+            rest_normalised(method, path, query, headers, &body, redactor)
+        }
+    }
+}
+
+fn rest_normalised(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &Headers,
+    body: &Body,
+    redactor: &Redactor,
+) -> Normalised {
+    let path = redactor.redact_text(path);
+    let query = redactor.redact_query(query);
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), normalised_string(&percent_decode(v)))
+        })
+        .collect();
+    pairs.sort();
+    let mut q = Map::new();
+    for (k, v) in pairs {
+        match q.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(a) => a.push(Value::String(v)),
+            _ => unreachable!("query values are arrays"),
+        }
+    }
+    let body = match body {
+        Body::Empty => Value::Object(Map::new()),
+        Body::Json(v) => tagged("json", normalise_value(v.clone())),
+        Body::Text(t) => match serde_json::from_str::<Value>(t) {
+            Ok(v) => tagged("json", normalise_value(v)),
+            Err(_) => tagged("text", Value::String(normalised_string(t))),
+        },
+        Body::Base64(b) => match std::str::from_utf8(b) {
+            Ok(t) => match serde_json::from_str::<Value>(t) {
+                Ok(v) => tagged("json", normalise_value(v)),
+                Err(_) => tagged("text", Value::String(normalised_string(t))),
+            },
+            Err(_) => tagged("base64", Value::String(BASE64.encode(b))),
+        },
+    };
+    Normalised {
+        transport: "rest",
+        method: method.to_ascii_uppercase(),
+        path: Some(normalised_string(&path)),
+        query: Some(Value::Object(q)),
+        headers: header_pairs(headers, redactor),
+        body,
+    }
+}
+
+fn tagged(tag: &str, value: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(tag.into(), value);
+    Value::Object(m)
+}
+
+fn message_shape(m: &Message) -> Value {
+    match (&m.json, &m.raw) {
+        (Some(json), _) => normalise_value(json.clone()),
+        (None, Some(raw)) => tagged("@raw", Value::String(BASE64.encode(raw))),
+        (None, None) => tagged("@dropped", Value::Bool(true)),
+    }
+}
+
+fn header_pairs(headers: &Headers, redactor: &Redactor) -> Vec<(String, String)> {
+    let mut redacted = headers.clone();
+    redactor.redact_headers(&mut redacted);
+    redacted
+        .0
+        .into_iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), normalised_string(&v)))
+        .collect()
+}
+
+fn normalised_string(s: &str) -> String {
+    normalise_placeholders(s).unwrap_or_else(|| s.to_owned())
+}
+
+/// Placeholders reduced to their kind, everywhere in a value (keys too).
+fn normalise_value(mut value: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if let Some(n) = normalise_placeholders(s) {
+                    *s = n;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            Value::Object(m) => {
+                if m.keys().any(|k| k.contains("<redacted:")) {
+                    let old = std::mem::take(m);
+                    for (k, v) in old {
+                        m.insert(normalise_placeholders(&k).unwrap_or(k), v);
+                    }
+                }
+                m.values_mut().for_each(walk);
+            }
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+/// Removes the fields at `path` (normalised keys; arrays crossed transparently).
+fn remove_path(value: &mut Value, path: &[String]) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|i| remove_path(i, path)),
+        Value::Object(map) => {
+            let Some((first, rest)) = path.split_first() else {
+                return;
+            };
+            let keys: Vec<String> = map
+                .keys()
+                .filter(|k| first == "*" || normalise_key(k) == *first)
+                .cloned()
+                .collect();
+            for k in keys {
+                if rest.is_empty() {
+                    map.shift_remove(&k);
+                } else if let Some(child) = map.get_mut(&k) {
+                    remove_path(child, rest);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// JSON with object keys sorted, no whitespace: equal data gives equal text.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_string(k, out);
+                out.push(':');
+                canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => push_json_string(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn push_json_string(s: &str, out: &mut String) {
+    out.push_str(&Value::from(s).to_string());
+}
+
+fn diff(recorded: &Value, requested: &Value, path: &mut String, out: &mut Vec<Difference>) {
+    match (recorded, requested) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let len = path.len();
+                push_key(path, k);
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff(x, y, path, out),
+                    (x, y) => out.push(Difference {
+                        path: path.clone(),
+                        recorded: x.cloned(),
+                        requested: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff(x, y, path, out),
+                    (x, y) => out.push(Difference {
+                        path: path.clone(),
+                        recorded: x.cloned(),
+                        requested: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(Difference {
+            path: if path.is_empty() {
+                "$".to_owned()
+            } else {
+                path.clone()
+            },
+            recorded: Some(a.clone()),
+            requested: Some(b.clone()),
+        }),
+    }
+}
+
+fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'@');
+    if plain {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        push_json_string(key, path);
+        path.push(']');
+    }
+}
+
+fn strip_meta(mut shape: Value) -> Value {
+    if let Value::Object(m) = &mut shape {
+        m.shift_remove("transport");
+    }
+    shape
+}
+
+fn summary_of_interaction(interaction: &Interaction) -> String {
+    match interaction {
+        Interaction::Grpc(g) => format!("gRPC {}", g.method),
+        Interaction::Rest(r) => {
+            let q = if r.request.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", r.request.query)
+            };
+            format!("REST {} {}{q}", r.request.method, r.request.path)
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    if !text.contains(['%', '+']) {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Miss {
+    /// The diagnostics as JSON, for an HTTP error body.
+    pub fn to_json(&self) -> Value {
+        let closest = self.closest.as_ref().map(|c| {
+            serde_json::json!({
+                "origin": c.origin,
+                "interaction": c.index,
+                "recorded": c.summary,
+                "differences": c.differences.iter().map(|d| serde_json::json!({
+                    "path": d.path,
+                    "recorded": d.recorded,
+                    "requested": d.requested,
+                })).collect::<Vec<_>>(),
+            })
+        });
+        serde_json::json!({
+            "error": "no recorded interaction matches this request",
+            "request": self.summary,
+            "body": self.request,
+            "closest": closest,
+        })
+    }
+}
+
+impl fmt::Display for Miss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no recorded interaction matches {}; request: {}",
+            self.summary, self.request
+        )?;
+        match &self.closest {
+            None => write!(f, "; nothing was recorded over this transport"),
+            Some(c) => {
+                write!(
+                    f,
+                    "; closest: `{}` interaction {} ({})",
+                    c.origin, c.index, c.summary
+                )?;
+                if c.differences.is_empty() {
+                    return write!(f, ", identical (its rules may differ)");
+                }
+                write!(f, ", differing fields:")?;
+                for d in &c.differences {
+                    let show = |v: &Option<Value>| {
+                        v.as_ref().map_or("(absent)".to_owned(), Value::to_string)
+                    };
+                    write!(
+                        f,
+                        " `{}`: recorded {}, requested {};",
+                        d.path,
+                        show(&d.recorded),
+                        show(&d.requested)
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Miss {}
