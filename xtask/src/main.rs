@@ -1,9 +1,10 @@
 //! `cargo xtask`: the project's automation, as a Rust program rather than shell scripts.
 //!
 //! Nothing depends on this crate.
-//! It generates code (`codegen`) and runs benchmarks (`bench`).
+//! It generates code (`codegen`), the bundled cassettes (`cassettes`) and runs benchmarks (`bench`).
 
 mod bench;
+mod cassettes;
 mod codegen;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Regenerate the bundled cassettes in `cassettes/`.
+    Cassettes {
+        /// Only check that the committed cassettes are up to date; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run a benchmark in release mode; it prints its figures beside a baseline from the same run.
     Bench {
         #[arg(value_enum)]
@@ -41,6 +48,7 @@ fn main() -> Result<()> {
     let root = project_root();
     match cli.command {
         Command::Codegen { check } => codegen::run(&root, check),
+        Command::Cassettes { check } => cassettes::run(&root, check),
         Command::Bench { name, args } => bench::run(&root, name, &args),
     }
 }
