@@ -1,10 +1,15 @@
 //! `yc-vcr`: record Yandex Cloud API traffic into cassettes and replay it offline.
 //!
-//! This is the only place that prints to stdout or picks exit codes.
+//! This is the only place that prints to stdout, reads signals or picks exit codes.
 //! Each subcommand lives in its own module; the libraries do the work.
 
+mod cassettes;
+mod check;
 mod convert;
+mod redaction;
+mod replay;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +27,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Replay(replay::Args),
+    Check(check::Args),
     Convert(convert::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
+        Command::Replay(args) => replay::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Convert(args) => convert::run(&args),
     };
     match result {
@@ -36,5 +46,40 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere).
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            // Without signal handlers, Ctrl-C still ends the process the default way.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: finishing calls in flight"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: finishing calls in flight"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

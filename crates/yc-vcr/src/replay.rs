@@ -1,0 +1,68 @@
+//! `yc-vcr replay`: serve cassettes offline.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use yc_cassette::{Index, Redactor};
+use yc_proxy::{ReplayConfig, ReplayServer};
+
+use crate::cassettes;
+use crate::redaction::RedactionArgs;
+
+/// Serve recorded interactions to any gRPC or REST client, offline and deterministically.
+///
+/// One port serves gRPC over cleartext HTTP/2 and REST over HTTP/1.1 and HTTP/2.
+/// Identical requests get their recorded answers in recorded order, the last one repeating;
+/// a request that was never recorded gets UNIMPLEMENTED (gRPC) or 501 (REST) with the closest
+/// recording and the fields that differ, and the header `x-yc-vcr-miss: 1`.
+///
+/// The first line on stdout is `listening on http://ADDR`; logs go to stderr (RUST_LOG=debug for more).
+/// SIGINT or SIGTERM stops it after the calls in flight.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// A cassette file, or a folder searched for `*.json`; repeat for more [default: the bundled cassettes/]
+    #[arg(long = "cassette", short = 'c', value_name = "PATH")]
+    cassettes: Vec<PathBuf>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
+    max_message_size: usize,
+    #[command(flatten)]
+    redaction: RedactionArgs,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    let paths = if args.cassettes.is_empty() {
+        vec![cassettes::bundled_dir()]
+    } else {
+        args.cassettes.clone()
+    };
+    let files = cassettes::files(&paths)?;
+    let loaded = cassettes::load(&files)?;
+    let interactions: usize = loaded.iter().map(|(_, c)| c.interactions.len()).sum();
+    // Incoming requests are redacted with the rules used when recording, so that they match their recordings.
+    let redactor = Redactor::new(&args.redaction.rules()?)?;
+    let index = Index::new(loaded, redactor)?;
+    let config = ReplayConfig {
+        max_message_size: args.max_message_size,
+        ..ReplayConfig::default()
+    };
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let server = ReplayServer::start(args.listen, index, config)?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{}", server.local_addr())?;
+        stdout.flush()?;
+        drop(stdout);
+        tracing::info!(cassettes = files.len(), interactions, "replaying");
+        server.shutdown_on(crate::shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
