@@ -2,7 +2,8 @@
 //!
 //! The pipeline is hermetic: protox compiles the `.proto` files in pure Rust (no `protoc`),
 //! prost-build and tonic-prost-build write the types and the gRPC stubs,
-//! pbjson-build writes the JSON parsers, and this module writes the method table.
+//! pbjson-build writes the JSON parsers, `json` writes the typed JSON writers and the type registry,
+//! and this module writes the method table.
 //! Everything is produced in memory first, so `--check` (and the staleness test) compare without writing.
 
 use std::collections::BTreeMap;
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor, Value};
+
+mod json;
 
 /// Where the generated files live, relative to the workspace root.
 pub(crate) const GENERATED_DIR: &str = "crates/yc-proto/src/generated";
@@ -105,13 +108,16 @@ pub(crate) fn generate(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         }
         let mut text = fs::read_to_string(&path)?;
         if name.ends_with(".serde.rs") {
-            text = strip_serialize_impls(&text);
+            text = json::open_enums(&strip_serialize_impls(&text));
         } else if let Some(package) = name.strip_suffix(".rs") {
             packages.push(package.to_owned());
         }
         files.insert(name, format!("{HEADER}{text}").into_bytes());
     }
     packages.sort();
+    for (name, text) in json::generate(&pool, &packages)? {
+        files.insert(name, format!("{HEADER}{text}").into_bytes());
+    }
     files.insert("mod.rs".into(), module_tree(&packages, &files).into_bytes());
     files.insert("methods.rs".into(), method_table(&pool)?.into_bytes());
     files.insert("descriptor_set.bin".into(), descriptor_set);
@@ -162,6 +168,7 @@ fn generate_types(descriptor_set: &[u8], out_dir: &Path) -> Result<()> {
     let fds = prost_types::FileDescriptorSet::decode(descriptor_set)?;
     let mut config = prost_build::Config::new();
     config.enable_type_names();
+    config.type_name_domain(["."], "type.googleapis.com");
     // Drops prost-build's default `.google.protobuf` -> `prost_types` mapping, so ours applies.
     config.compile_well_known_types();
     tonic_prost_build::configure()

@@ -1,12 +1,26 @@
 //! Protobuf's reference JSON mapping, in both naming styles the Yandex Cloud API uses.
 //!
-//! Output follows the reference printer exactly: int64 as strings, `Timestamp` as RFC 3339 in UTC with `Z`,
-//! `FieldMask` as one comma-separated string of lowerCamel paths (in both styles), `Any` as `@type` with its
-//! payload inline, enums by name (unknown numbers as numbers), map keys untouched, defaults omitted.
+//! Output follows the reference printer exactly: fields in field-number order, int64 as strings, `Timestamp` as
+//! RFC 3339 in UTC with `Z`, `FieldMask` as one comma-separated string of lowerCamel paths (in both styles), `Any`
+//! as `@type` with its payload inline, enums by name (unknown numbers as numbers), map keys untouched, defaults
+//! omitted.
 //! Input accepts either spelling of every field, numbers as numbers or strings, and `null` as the default;
 //! unknown fields are rejected unless [`ParseOptions::ignore_unknown_fields`] is set.
+//!
+//! Output is typed: generated [`WriteJson`] impls write straight into a [`Writer`], no serde, no reflection.
+//! Input goes through pbjson's generated `Deserialize` impls; a descriptor-driven pre-pass over a
+//! `serde_json::Value` handles `null` and ignored unknown fields, and runs only when the input may need it.
+//! This module does no IO and knows no message type by name.
 
-use crate::{Error, registry};
+pub(crate) mod parse;
+mod writer;
+
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+pub(crate) use parse::OpenEnum;
+pub use writer::{EnumJson, MapKey, WriteJson, Writer};
 
 /// Which field names JSON output uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -25,41 +39,61 @@ pub struct ParseOptions {
     pub ignore_unknown_fields: bool,
 }
 
+/// A message type with both JSON directions: every generated type and every well-known type.
+pub trait JsonMessage:
+    prost::Message + prost::Name + Default + WriteJson + DeserializeOwned
+{
+}
+
+impl<M: prost::Message + prost::Name + Default + WriteJson + DeserializeOwned> JsonMessage for M {}
+
 /// A message as JSON text in the given style.
-pub fn to_string<M: prost::Message + prost::Name>(
-    message: &M,
-    style: Style,
-) -> Result<String, Error> {
-    message_type::<M>()?.to_json(&message.encode_to_vec(), style)
+pub fn to_string<M: JsonMessage>(message: &M, style: Style) -> Result<String, Error> {
+    let mut w = Writer::new(style);
+    message.write_json(&mut w);
+    w.finish()
 }
 
 /// A message as a JSON value in the given style.
-pub fn to_value<M: prost::Message + prost::Name>(
-    message: &M,
-    style: Style,
-) -> Result<serde_json::Value, Error> {
-    message_type::<M>()?.to_json_value(&message.encode_to_vec(), style)
+pub fn to_value<M: JsonMessage>(message: &M, style: Style) -> Result<serde_json::Value, Error> {
+    let text = to_string(message, style)?;
+    serde_json::from_str(&text).map_err(|e| Error::json(&M::full_name(), e))
 }
 
 /// A message from JSON text in either style.
-pub fn from_str<M: prost::Message + prost::Name + Default>(
-    json: &str,
-    options: ParseOptions,
-) -> Result<M, Error> {
-    let bytes = message_type::<M>()?.from_json(json, options)?;
-    M::decode(bytes.as_slice()).map_err(|e| Error::decode(&M::full_name(), e))
+pub fn from_str<M: JsonMessage>(json: &str, options: ParseOptions) -> Result<M, Error> {
+    if parse::needs_prepass(json, options) {
+        let mut value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::json(&M::full_name(), e))?;
+        parse::prepass(&mut value, &descriptor::<M>()?, options);
+        M::deserialize(&value)
+    } else {
+        serde_json::from_str(json)
+    }
+    .map_err(|e| Error::json(&M::full_name(), e))
 }
 
 /// A message from a JSON value in either style.
-pub fn from_value<M: prost::Message + prost::Name + Default>(
+pub fn from_value<M: JsonMessage>(
     value: &serde_json::Value,
     options: ParseOptions,
 ) -> Result<M, Error> {
-    let bytes = message_type::<M>()?.from_json_value(value, options)?;
-    M::decode(bytes.as_slice()).map_err(|e| Error::decode(&M::full_name(), e))
+    if parse::value_needs_prepass(value, options) {
+        let mut value = value.clone();
+        parse::prepass(&mut value, &descriptor::<M>()?, options);
+        M::deserialize(&value)
+    } else {
+        M::deserialize(value)
+    }
+    .map_err(|e| Error::json(&M::full_name(), e))
 }
 
-fn message_type<M: prost::Name>() -> Result<&'static registry::MessageType, Error> {
+fn descriptor<M: prost::Name>() -> Result<prost_reflect::MessageDescriptor, Error> {
     let name = M::full_name();
-    registry::get(&name).ok_or(Error::UnknownType(name))
+    crate::registry::descriptor_pool()
+        .get_message_by_name(&name)
+        .ok_or(Error::UnknownType(name))
 }
+
+#[cfg(test)]
+mod tests;

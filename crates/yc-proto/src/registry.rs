@@ -1,29 +1,45 @@
 //! Every message type of these APIs, by full name or type URL, for tools that handle messages
 //! they do not know at compile time: a proxy decoding a gRPC body, a cassette storing it as JSON.
+//!
+//! The table is generated (`generated/registry.rs`, sorted by full name) and holds, per type, plain function
+//! pointers into the typed JSON path: decode with prost then write, or parse with pbjson then encode.
+//! Lookups are a binary search; nothing is built at run time except the reflection pool, on first use.
 
+use std::fmt;
 use std::sync::OnceLock;
 
-use prost::Message as _;
-use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions,
-};
+use prost::Message;
+use prost_reflect::{DescriptorPool, MessageDescriptor};
+use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::json::{ParseOptions, Style};
+use crate::json::{self, ParseOptions, Style, WriteJson, Writer};
+
+include!("generated/registry.rs");
 
 /// One message type.
-#[derive(Debug)]
 pub struct MessageType {
-    descriptor: MessageDescriptor,
+    full_name: &'static str,
+    write_json: fn(&[u8], &mut Writer),
+    write_any_members: fn(&[u8], &mut Writer, &mut bool),
+    parse_str: fn(&str) -> Result<Vec<u8>, serde_json::Error>,
+    parse_value: fn(&serde_json::Value) -> Result<Vec<u8>, serde_json::Error>,
+}
+
+impl fmt::Debug for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageType")
+            .field("full_name", &self.full_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The type named `full_name`, e.g. `yandex.cloud.compute.v1.Image`.
 pub fn get(full_name: &str) -> Option<&'static MessageType> {
-    let types = types();
-    types
-        .binary_search_by(|t| t.full_name().cmp(full_name))
+    TYPES
+        .binary_search_by(|t| t.full_name.cmp(full_name))
         .ok()
-        .map(|i| &types[i])
+        .map(|i| &TYPES[i])
 }
 
 /// The type a `google.protobuf.Any` names, e.g. `type.googleapis.com/yandex.cloud.compute.v1.Image`.
@@ -33,7 +49,7 @@ pub fn by_type_url(type_url: &str) -> Option<&'static MessageType> {
 
 /// Every known type, sorted by full name.
 pub fn all() -> &'static [MessageType] {
-    types()
+    TYPES
 }
 
 /// The descriptors of every type, with custom options, for reflection.
@@ -44,60 +60,62 @@ pub fn descriptor_pool() -> &'static DescriptorPool {
     })
 }
 
-fn types() -> &'static [MessageType] {
-    static TYPES: OnceLock<Vec<MessageType>> = OnceLock::new();
-    TYPES.get_or_init(|| {
-        let mut types: Vec<MessageType> = descriptor_pool()
-            .all_messages()
-            .filter(|d| !d.is_map_entry())
-            .map(|descriptor| MessageType { descriptor })
-            .collect();
-        types.sort_by(|a, b| a.full_name().cmp(b.full_name()));
-        types
-    })
-}
-
 impl MessageType {
+    /// The table entry for `M`; used by the generated table.
+    const fn of<M>(full_name: &'static str) -> MessageType
+    where
+        M: Message + Default + prost::Name + WriteJson + DeserializeOwned,
+    {
+        MessageType {
+            full_name,
+            write_json: write_json::<M>,
+            write_any_members: write_any_members::<M>,
+            parse_str: parse_str::<M>,
+            parse_value: parse_value::<M>,
+        }
+    }
+
     /// Full name, e.g. `yandex.cloud.compute.v1.Image`.
     pub fn full_name(&self) -> &str {
-        self.descriptor.full_name()
+        self.full_name
     }
 
     /// The type URL `Any` uses: `type.googleapis.com/<full name>`.
     pub fn type_url(&self) -> String {
-        format!("type.googleapis.com/{}", self.full_name())
+        format!("type.googleapis.com/{}", self.full_name)
+    }
+
+    /// The type's descriptor, with custom options, for reflection.
+    pub fn descriptor(&self) -> MessageDescriptor {
+        descriptor_pool()
+            .get_message_by_name(self.full_name)
+            .expect("every registered type is in the descriptor set")
     }
 
     /// Binary to JSON text.
     pub fn to_json(&self, bytes: &[u8], style: Style) -> Result<String, Error> {
-        let message = self.decode(bytes)?;
-        let mut out = Vec::new();
-        let mut serializer = serde_json::Serializer::new(&mut out);
-        message
-            .serialize_with_options(&mut serializer, &serialize_options(style))
-            .map_err(|e| Error::json(self.full_name(), e))?;
-        Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+        let mut w = Writer::new(style);
+        (self.write_json)(bytes, &mut w);
+        w.finish()
     }
 
     /// Binary to a JSON value.
     pub fn to_json_value(&self, bytes: &[u8], style: Style) -> Result<serde_json::Value, Error> {
-        let message = self.decode(bytes)?;
-        message
-            .serialize_with_options(serde_json::value::Serializer, &serialize_options(style))
-            .map_err(|e| Error::json(self.full_name(), e))
+        let text = self.to_json(bytes, style)?;
+        serde_json::from_str(&text).map_err(|e| Error::json(self.full_name, e))
     }
 
     /// JSON text in either style to binary.
     pub fn from_json(&self, json: &str, options: ParseOptions) -> Result<Vec<u8>, Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let message = DynamicMessage::deserialize_with_options(
-            self.descriptor.clone(),
-            &mut deserializer,
-            &deserialize_options(options),
-        )
-        .and_then(|m| deserializer.end().map(|()| m))
-        .map_err(|e| Error::json(self.full_name(), e))?;
-        Ok(message.encode_to_vec())
+        if json::parse::needs_prepass(json, options) {
+            let mut value: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| Error::json(self.full_name, e))?;
+            json::parse::prepass(&mut value, &self.descriptor(), options);
+            (self.parse_value)(&value)
+        } else {
+            (self.parse_str)(json)
+        }
+        .map_err(|e| Error::json(self.full_name, e))
     }
 
     /// A JSON value in either style to binary.
@@ -106,28 +124,72 @@ impl MessageType {
         value: &serde_json::Value,
         options: ParseOptions,
     ) -> Result<Vec<u8>, Error> {
-        let message = DynamicMessage::deserialize_with_options(
-            self.descriptor.clone(),
-            value,
-            &deserialize_options(options),
-        )
-        .map_err(|e| Error::json(self.full_name(), e))?;
-        Ok(message.encode_to_vec())
+        if json::parse::value_needs_prepass(value, options) {
+            let mut value = value.clone();
+            json::parse::prepass(&mut value, &self.descriptor(), options);
+            (self.parse_value)(&value)
+        } else {
+            (self.parse_value)(value)
+        }
+        .map_err(|e| Error::json(self.full_name, e))
     }
 
-    fn decode(&self, bytes: &[u8]) -> Result<DynamicMessage, Error> {
-        DynamicMessage::decode(self.descriptor.clone(), bytes)
-            .map_err(|e| Error::decode(self.full_name(), e))
+    /// Whether an `Any` holds this type under `"value"` rather than inline: the well-known types with a
+    /// special JSON form. `Empty` is not one: the reference writes it inline, as `{"@type": ...}`.
+    pub(crate) fn is_any_value_form(&self) -> bool {
+        self.full_name.starts_with("google.protobuf.") && self.full_name != "google.protobuf.Empty"
+    }
+
+    /// Writes a payload's members into an `Any` object being written.
+    pub(crate) fn write_any_members(&self, bytes: &[u8], w: &mut Writer, first: &mut bool) {
+        (self.write_any_members)(bytes, w, first);
+    }
+
+    /// Parses an already pre-passed JSON value (an `Any` payload) to binary.
+    pub(crate) fn parse_json_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        (self.parse_value)(value)
     }
 }
 
-fn serialize_options(style: Style) -> SerializeOptions {
-    SerializeOptions::new()
-        .stringify_64_bit_integers(true)
-        .skip_default_fields(true)
-        .use_proto_field_name(style == Style::Snake)
+fn decode<M: Message + Default + prost::Name>(bytes: &[u8], w: &mut Writer) -> Option<M> {
+    match M::decode(bytes) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            w.fail(Error::decode(&M::full_name(), e));
+            None
+        }
+    }
 }
 
-fn deserialize_options(options: ParseOptions) -> DeserializeOptions {
-    DeserializeOptions::new().deny_unknown_fields(!options.ignore_unknown_fields)
+fn write_json<M: Message + Default + prost::Name + WriteJson>(bytes: &[u8], w: &mut Writer) {
+    match decode::<M>(bytes, w) {
+        Some(m) => m.write_json(w),
+        None => w.raw("null"),
+    }
 }
+
+fn write_any_members<M: Message + Default + prost::Name + WriteJson>(
+    bytes: &[u8],
+    w: &mut Writer,
+    first: &mut bool,
+) {
+    if let Some(m) = decode::<M>(bytes, w) {
+        m.write_any_members(w, first);
+    }
+}
+
+fn parse_str<M: Message + DeserializeOwned>(json: &str) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::from_str::<M>(json).map(|m| m.encode_to_vec())
+}
+
+fn parse_value<M: Message + DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<Vec<u8>, serde_json::Error> {
+    M::deserialize(value).map(|m| m.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests;

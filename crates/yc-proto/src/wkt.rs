@@ -1,7 +1,11 @@
 //! The well-known types of `google.protobuf` this API uses, owned here so that they carry
 //! protobuf's reference JSON mapping (pbjson-types writes `Timestamp`, `FieldMask` and `Any` differently).
+//!
+//! Their JSON (writing and `serde::Deserialize`) is hand-written in the submodules; `Any` resolves its payload
+//! through [`crate::registry`]. Nothing here knows the API's own message types.
 
-use serde::de::{Deserialize, Deserializer, Error as _};
+mod json;
+mod time;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch, in UTC.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Message)]
@@ -51,14 +55,6 @@ macro_rules! well_known {
             }
             fn type_url() -> String {
                 concat!("type.googleapis.com/google.protobuf.", stringify!($ty)).into()
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = serde_json::Value::deserialize(deserializer)?;
-                crate::json::from_value::<$ty>(&value, crate::json::ParseOptions::default())
-                    .map_err(D::Error::custom)
             }
         }
     )*};

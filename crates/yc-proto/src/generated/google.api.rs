@@ -18,7 +18,7 @@ impl ::prost::Name for Http {
         "google.api.Http".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.api.Http".into()
+        "type.googleapis.com/google.api.Http".into()
     }
 }
 /// Maps one RPC method to an HTTP verb, path template and body.
@@ -63,7 +63,7 @@ impl ::prost::Name for HttpRule {
         "google.api.HttpRule".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.api.HttpRule".into()
+        "type.googleapis.com/google.api.HttpRule".into()
     }
 }
 /// A verb not covered by the standard fields of HttpRule.
@@ -83,6 +83,6 @@ impl ::prost::Name for CustomHttpPattern {
         "google.api.CustomHttpPattern".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.api.CustomHttpPattern".into()
+        "type.googleapis.com/google.api.CustomHttpPattern".into()
     }
 }

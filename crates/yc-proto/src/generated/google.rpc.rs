@@ -96,7 +96,7 @@ impl ::prost::Name for ErrorInfo {
         "google.rpc.ErrorInfo".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.ErrorInfo".into()
+        "type.googleapis.com/google.rpc.ErrorInfo".into()
     }
 }
 /// When the client may retry.
@@ -113,7 +113,7 @@ impl ::prost::Name for RetryInfo {
         "google.rpc.RetryInfo".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.RetryInfo".into()
+        "type.googleapis.com/google.rpc.RetryInfo".into()
     }
 }
 /// Debugging information from the server.
@@ -133,7 +133,7 @@ impl ::prost::Name for DebugInfo {
         "google.rpc.DebugInfo".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.DebugInfo".into()
+        "type.googleapis.com/google.rpc.DebugInfo".into()
     }
 }
 /// Quota checks that failed.
@@ -159,7 +159,7 @@ pub mod quota_failure {
             "google.rpc.QuotaFailure.Violation".into()
         }
         fn type_url() -> ::prost::alloc::string::String {
-            "/google.rpc.QuotaFailure.Violation".into()
+            "type.googleapis.com/google.rpc.QuotaFailure.Violation".into()
         }
     }
 }
@@ -170,7 +170,7 @@ impl ::prost::Name for QuotaFailure {
         "google.rpc.QuotaFailure".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.QuotaFailure".into()
+        "type.googleapis.com/google.rpc.QuotaFailure".into()
     }
 }
 /// Preconditions that were not met.
@@ -198,7 +198,7 @@ pub mod precondition_failure {
             "google.rpc.PreconditionFailure.Violation".into()
         }
         fn type_url() -> ::prost::alloc::string::String {
-            "/google.rpc.PreconditionFailure.Violation".into()
+            "type.googleapis.com/google.rpc.PreconditionFailure.Violation".into()
         }
     }
 }
@@ -209,7 +209,7 @@ impl ::prost::Name for PreconditionFailure {
         "google.rpc.PreconditionFailure".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.PreconditionFailure".into()
+        "type.googleapis.com/google.rpc.PreconditionFailure".into()
     }
 }
 /// Invalid fields of a request.
@@ -243,7 +243,7 @@ pub mod bad_request {
             "google.rpc.BadRequest.FieldViolation".into()
         }
         fn type_url() -> ::prost::alloc::string::String {
-            "/google.rpc.BadRequest.FieldViolation".into()
+            "type.googleapis.com/google.rpc.BadRequest.FieldViolation".into()
         }
     }
 }
@@ -254,7 +254,7 @@ impl ::prost::Name for BadRequest {
         "google.rpc.BadRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.BadRequest".into()
+        "type.googleapis.com/google.rpc.BadRequest".into()
     }
 }
 /// Identifies the failed request.
@@ -274,7 +274,7 @@ impl ::prost::Name for RequestInfo {
         "google.rpc.RequestInfo".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.RequestInfo".into()
+        "type.googleapis.com/google.rpc.RequestInfo".into()
     }
 }
 /// The resource the request was about.
@@ -296,7 +296,7 @@ impl ::prost::Name for ResourceInfo {
         "google.rpc.ResourceInfo".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.ResourceInfo".into()
+        "type.googleapis.com/google.rpc.ResourceInfo".into()
     }
 }
 /// Links to documentation relevant to the error.
@@ -322,7 +322,7 @@ pub mod help {
             "google.rpc.Help.Link".into()
         }
         fn type_url() -> ::prost::alloc::string::String {
-            "/google.rpc.Help.Link".into()
+            "type.googleapis.com/google.rpc.Help.Link".into()
         }
     }
 }
@@ -333,7 +333,7 @@ impl ::prost::Name for Help {
         "google.rpc.Help".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.Help".into()
+        "type.googleapis.com/google.rpc.Help".into()
     }
 }
 /// A message in a given locale.
@@ -353,7 +353,7 @@ impl ::prost::Name for LocalizedMessage {
         "google.rpc.LocalizedMessage".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.LocalizedMessage".into()
+        "type.googleapis.com/google.rpc.LocalizedMessage".into()
     }
 }
 /// Error model: a status code, a developer-facing message and typed details.
@@ -376,6 +376,6 @@ impl ::prost::Name for Status {
         "google.rpc.Status".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/google.rpc.Status".into()
+        "type.googleapis.com/google.rpc.Status".into()
     }
 }

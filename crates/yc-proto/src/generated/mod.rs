@@ -4,43 +4,52 @@ pub mod google {
     pub mod api {
         include!("google.api.rs");
         include!("google.api.serde.rs");
+        include!("google.api.json.rs");
     }
     pub mod rpc {
         include!("google.rpc.rs");
         include!("google.rpc.serde.rs");
+        include!("google.rpc.json.rs");
     }
 }
 pub mod yandex {
     pub mod cloud {
         include!("yandex.cloud.rs");
         include!("yandex.cloud.serde.rs");
+        include!("yandex.cloud.json.rs");
         pub mod access {
             include!("yandex.cloud.access.rs");
             include!("yandex.cloud.access.serde.rs");
+            include!("yandex.cloud.access.json.rs");
         }
         pub mod api {
             include!("yandex.cloud.api.rs");
             include!("yandex.cloud.api.serde.rs");
+            include!("yandex.cloud.api.json.rs");
         }
         pub mod compute {
             pub mod v1 {
                 include!("yandex.cloud.compute.v1.rs");
                 include!("yandex.cloud.compute.v1.serde.rs");
+                include!("yandex.cloud.compute.v1.json.rs");
             }
         }
         pub mod containerregistry {
             pub mod v1 {
                 include!("yandex.cloud.containerregistry.v1.rs");
                 include!("yandex.cloud.containerregistry.v1.serde.rs");
+                include!("yandex.cloud.containerregistry.v1.json.rs");
             }
         }
         pub mod endpoint {
             include!("yandex.cloud.endpoint.rs");
             include!("yandex.cloud.endpoint.serde.rs");
+            include!("yandex.cloud.endpoint.json.rs");
         }
         pub mod operation {
             include!("yandex.cloud.operation.rs");
             include!("yandex.cloud.operation.serde.rs");
+            include!("yandex.cloud.operation.json.rs");
         }
     }
 }

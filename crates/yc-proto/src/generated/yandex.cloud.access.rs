@@ -18,7 +18,7 @@ impl ::prost::Name for Subject {
         "yandex.cloud.access.Subject".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.Subject".into()
+        "type.googleapis.com/yandex.cloud.access.Subject".into()
     }
 }
 /// A role granted to a subject.
@@ -38,7 +38,7 @@ impl ::prost::Name for AccessBinding {
         "yandex.cloud.access.AccessBinding".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.AccessBinding".into()
+        "type.googleapis.com/yandex.cloud.access.AccessBinding".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -60,7 +60,7 @@ impl ::prost::Name for ListAccessBindingsRequest {
         "yandex.cloud.access.ListAccessBindingsRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.ListAccessBindingsRequest".into()
+        "type.googleapis.com/yandex.cloud.access.ListAccessBindingsRequest".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -77,7 +77,7 @@ impl ::prost::Name for ListAccessBindingsResponse {
         "yandex.cloud.access.ListAccessBindingsResponse".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.ListAccessBindingsResponse".into()
+        "type.googleapis.com/yandex.cloud.access.ListAccessBindingsResponse".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -96,7 +96,7 @@ impl ::prost::Name for SetAccessBindingsRequest {
         "yandex.cloud.access.SetAccessBindingsRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.SetAccessBindingsRequest".into()
+        "type.googleapis.com/yandex.cloud.access.SetAccessBindingsRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -111,7 +111,7 @@ impl ::prost::Name for SetAccessBindingsMetadata {
         "yandex.cloud.access.SetAccessBindingsMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.SetAccessBindingsMetadata".into()
+        "type.googleapis.com/yandex.cloud.access.SetAccessBindingsMetadata".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -130,7 +130,7 @@ impl ::prost::Name for UpdateAccessBindingsRequest {
         "yandex.cloud.access.UpdateAccessBindingsRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.UpdateAccessBindingsRequest".into()
+        "type.googleapis.com/yandex.cloud.access.UpdateAccessBindingsRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -145,7 +145,7 @@ impl ::prost::Name for UpdateAccessBindingsMetadata {
         "yandex.cloud.access.UpdateAccessBindingsMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.UpdateAccessBindingsMetadata".into()
+        "type.googleapis.com/yandex.cloud.access.UpdateAccessBindingsMetadata".into()
     }
 }
 /// A binding to add or remove.
@@ -165,7 +165,7 @@ impl ::prost::Name for AccessBindingDelta {
         "yandex.cloud.access.AccessBindingDelta".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.AccessBindingDelta".into()
+        "type.googleapis.com/yandex.cloud.access.AccessBindingDelta".into()
     }
 }
 /// Result of SetAccessBindings and UpdateAccessBindings.
@@ -182,7 +182,7 @@ impl ::prost::Name for AccessBindingsOperationResult {
         "yandex.cloud.access.AccessBindingsOperationResult".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.access.AccessBindingsOperationResult".into()
+        "type.googleapis.com/yandex.cloud.access.AccessBindingsOperationResult".into()
     }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]

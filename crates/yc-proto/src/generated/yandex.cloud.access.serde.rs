@@ -211,7 +211,7 @@ impl<'de> serde::Deserialize<'de> for AccessBindingDelta {
                             if action__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("action"));
                             }
-                            action__ = Some(map_.next_value::<AccessBindingAction>()? as i32);
+                            action__ = Some(map_.next_value::<crate::json::OpenEnum<AccessBindingAction>>()?.0);
                         }
                         GeneratedField::AccessBinding => {
                             if access_binding__.is_some() {

@@ -18,6 +18,6 @@ impl ::prost::Name for Operation {
         "yandex.cloud.api.Operation".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.api.Operation".into()
+        "type.googleapis.com/yandex.cloud.api.Operation".into()
     }
 }

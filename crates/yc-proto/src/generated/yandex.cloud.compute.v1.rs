@@ -26,7 +26,7 @@ impl ::prost::Name for HardwareGeneration {
         "yandex.cloud.compute.v1.HardwareGeneration".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.HardwareGeneration".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.HardwareGeneration".into()
     }
 }
 /// Features of first-generation hardware.
@@ -42,7 +42,7 @@ impl ::prost::Name for LegacyHardwareFeatures {
         "yandex.cloud.compute.v1.LegacyHardwareFeatures".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.LegacyHardwareFeatures".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.LegacyHardwareFeatures".into()
     }
 }
 /// Features of second-generation hardware (none yet; serializes as {}).
@@ -55,7 +55,7 @@ impl ::prost::Name for Generation2HardwareFeatures {
         "yandex.cloud.compute.v1.Generation2HardwareFeatures".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.Generation2HardwareFeatures".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.Generation2HardwareFeatures".into()
     }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
@@ -104,7 +104,7 @@ impl ::prost::Name for KmsKey {
         "yandex.cloud.compute.v1.KMSKey".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.KMSKey".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.KMSKey".into()
     }
 }
 /// A Compute Cloud image.
@@ -221,7 +221,7 @@ impl ::prost::Name for Image {
         "yandex.cloud.compute.v1.Image".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.Image".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.Image".into()
     }
 }
 /// Operating system of an image.
@@ -283,7 +283,7 @@ impl ::prost::Name for Os {
         "yandex.cloud.compute.v1.Os".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.Os".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.Os".into()
     }
 }
 /// NVIDIA driver installed in an image.
@@ -300,7 +300,7 @@ impl ::prost::Name for Nvidia {
         "yandex.cloud.compute.v1.Nvidia".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.Nvidia".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.Nvidia".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -316,7 +316,7 @@ impl ::prost::Name for GetImageRequest {
         "yandex.cloud.compute.v1.GetImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.GetImageRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.GetImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -335,7 +335,8 @@ impl ::prost::Name for GetImageLatestByFamilyRequest {
         "yandex.cloud.compute.v1.GetImageLatestByFamilyRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.GetImageLatestByFamilyRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.GetImageLatestByFamilyRequest"
+            .into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -363,7 +364,7 @@ impl ::prost::Name for ListImagesRequest {
         "yandex.cloud.compute.v1.ListImagesRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.ListImagesRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.ListImagesRequest".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -380,7 +381,7 @@ impl ::prost::Name for ListImagesResponse {
         "yandex.cloud.compute.v1.ListImagesResponse".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.ListImagesResponse".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.ListImagesResponse".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -448,7 +449,7 @@ impl ::prost::Name for CreateImageRequest {
         "yandex.cloud.compute.v1.CreateImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.CreateImageRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.CreateImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -464,7 +465,7 @@ impl ::prost::Name for CreateImageMetadata {
         "yandex.cloud.compute.v1.CreateImageMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.CreateImageMetadata".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.CreateImageMetadata".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -498,7 +499,7 @@ impl ::prost::Name for UpdateImageRequest {
         "yandex.cloud.compute.v1.UpdateImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.UpdateImageRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.UpdateImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -514,7 +515,7 @@ impl ::prost::Name for UpdateImageMetadata {
         "yandex.cloud.compute.v1.UpdateImageMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.UpdateImageMetadata".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.UpdateImageMetadata".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -530,7 +531,7 @@ impl ::prost::Name for DeleteImageRequest {
         "yandex.cloud.compute.v1.DeleteImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.DeleteImageRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.DeleteImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -546,7 +547,7 @@ impl ::prost::Name for DeleteImageMetadata {
         "yandex.cloud.compute.v1.DeleteImageMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.DeleteImageMetadata".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.DeleteImageMetadata".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -568,7 +569,7 @@ impl ::prost::Name for ListImageOperationsRequest {
         "yandex.cloud.compute.v1.ListImageOperationsRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.ListImageOperationsRequest".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.ListImageOperationsRequest".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -585,7 +586,7 @@ impl ::prost::Name for ListImageOperationsResponse {
         "yandex.cloud.compute.v1.ListImageOperationsResponse".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.compute.v1.ListImageOperationsResponse".into()
+        "type.googleapis.com/yandex.cloud.compute.v1.ListImageOperationsResponse".into()
     }
 }
 /// Generated client implementations.

@@ -949,7 +949,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                             if status__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("status"));
                             }
-                            status__ = Some(map_.next_value::<image::Status>()? as i32);
+                            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>()?.0);
                         }
                         GeneratedField::Os => {
                             if os__.is_some() {
@@ -1212,7 +1212,7 @@ impl<'de> serde::Deserialize<'de> for LegacyHardwareFeatures {
                             if pci_topology__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pciTopology"));
                             }
-                            pci_topology__ = Some(map_.next_value::<PciTopology>()? as i32);
+                            pci_topology__ = Some(map_.next_value::<crate::json::OpenEnum<PciTopology>>()?.0);
                         }
                     }
                 }
@@ -1755,7 +1755,7 @@ impl<'de> serde::Deserialize<'de> for Os {
                             if r#type__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("type"));
                             }
-                            r#type__ = Some(map_.next_value::<os::Type>()? as i32);
+                            r#type__ = Some(map_.next_value::<crate::json::OpenEnum<os::Type>>()?.0);
                         }
                         GeneratedField::Nvidia => {
                             if nvidia__.is_some() {

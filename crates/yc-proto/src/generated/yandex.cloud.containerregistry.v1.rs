@@ -24,7 +24,7 @@ impl ::prost::Name for Blob {
         "yandex.cloud.containerregistry.v1.Blob".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.Blob".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.Blob".into()
     }
 }
 /// A Docker image in a Container Registry.
@@ -62,7 +62,7 @@ impl ::prost::Name for Image {
         "yandex.cloud.containerregistry.v1.Image".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.Image".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.Image".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -78,7 +78,7 @@ impl ::prost::Name for GetImageRequest {
         "yandex.cloud.containerregistry.v1.GetImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.GetImageRequest".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.GetImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -112,7 +112,7 @@ impl ::prost::Name for ListImagesRequest {
         "yandex.cloud.containerregistry.v1.ListImagesRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.ListImagesRequest".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.ListImagesRequest".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -129,7 +129,7 @@ impl ::prost::Name for ListImagesResponse {
         "yandex.cloud.containerregistry.v1.ListImagesResponse".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.ListImagesResponse".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.ListImagesResponse".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -145,7 +145,7 @@ impl ::prost::Name for DeleteImageRequest {
         "yandex.cloud.containerregistry.v1.DeleteImageRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.DeleteImageRequest".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.DeleteImageRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -161,7 +161,8 @@ impl ::prost::Name for DeleteImageMetadata {
         "yandex.cloud.containerregistry.v1.DeleteImageMetadata".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.containerregistry.v1.DeleteImageMetadata".into()
+        "type.googleapis.com/yandex.cloud.containerregistry.v1.DeleteImageMetadata"
+            .into()
     }
 }
 /// Generated client implementations.

@@ -18,7 +18,7 @@ impl ::prost::Name for ApiEndpoint {
         "yandex.cloud.endpoint.ApiEndpoint".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.endpoint.ApiEndpoint".into()
+        "type.googleapis.com/yandex.cloud.endpoint.ApiEndpoint".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -34,7 +34,7 @@ impl ::prost::Name for GetApiEndpointRequest {
         "yandex.cloud.endpoint.GetApiEndpointRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.endpoint.GetApiEndpointRequest".into()
+        "type.googleapis.com/yandex.cloud.endpoint.GetApiEndpointRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -53,7 +53,7 @@ impl ::prost::Name for ListApiEndpointsRequest {
         "yandex.cloud.endpoint.ListApiEndpointsRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.endpoint.ListApiEndpointsRequest".into()
+        "type.googleapis.com/yandex.cloud.endpoint.ListApiEndpointsRequest".into()
     }
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -70,7 +70,7 @@ impl ::prost::Name for ListApiEndpointsResponse {
         "yandex.cloud.endpoint.ListApiEndpointsResponse".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.endpoint.ListApiEndpointsResponse".into()
+        "type.googleapis.com/yandex.cloud.endpoint.ListApiEndpointsResponse".into()
     }
 }
 /// Generated client implementations.

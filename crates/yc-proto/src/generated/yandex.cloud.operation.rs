@@ -49,7 +49,7 @@ impl ::prost::Name for Operation {
         "yandex.cloud.operation.Operation".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.operation.Operation".into()
+        "type.googleapis.com/yandex.cloud.operation.Operation".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -65,7 +65,7 @@ impl ::prost::Name for GetOperationRequest {
         "yandex.cloud.operation.GetOperationRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.operation.GetOperationRequest".into()
+        "type.googleapis.com/yandex.cloud.operation.GetOperationRequest".into()
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -81,7 +81,7 @@ impl ::prost::Name for CancelOperationRequest {
         "yandex.cloud.operation.CancelOperationRequest".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.operation.CancelOperationRequest".into()
+        "type.googleapis.com/yandex.cloud.operation.CancelOperationRequest".into()
     }
 }
 /// Generated client implementations.

@@ -21,6 +21,6 @@ impl ::prost::Name for MapKeySpec {
         "yandex.cloud.MapKeySpec".into()
     }
     fn type_url() -> ::prost::alloc::string::String {
-        "/yandex.cloud.MapKeySpec".into()
+        "type.googleapis.com/yandex.cloud.MapKeySpec".into()
     }
 }

@@ -1,0 +1,155 @@
+//! What pbjson's generated parsers lack, added around them: `null` as the default, unknown fields ignored on
+//! request (both by a descriptor-driven pre-pass over a `serde_json::Value`, recursing into `Any` payloads),
+//! and enum numbers the schema does not know ([`OpenEnum`], which the generated parsers call).
+//!
+//! The pre-pass only removes keys; it never renames or converts a value, and it runs only when the input
+//! may contain `null` or unknown fields are to be ignored.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use prost_reflect::{Kind, MessageDescriptor};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde_json::{Map, Value};
+
+use super::ParseOptions;
+use crate::registry;
+
+/// Whether JSON text must go through [`prepass`] before pbjson sees it.
+pub(crate) fn needs_prepass(json: &str, options: ParseOptions) -> bool {
+    options.ignore_unknown_fields || json.contains("null")
+}
+
+/// Whether a JSON value must go through [`prepass`] before pbjson sees it.
+pub(crate) fn value_needs_prepass(value: &Value, options: ParseOptions) -> bool {
+    fn has_null(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Array(items) => items.iter().any(has_null),
+            Value::Object(map) => map.values().any(has_null),
+            _ => false,
+        }
+    }
+    options.ignore_unknown_fields || has_null(value)
+}
+
+/// Drops fields set to `null` (the reference reads them as the default) and, when asked, fields the schema
+/// does not know, throughout a message of type `descriptor`.
+pub(crate) fn prepass(value: &mut Value, descriptor: &MessageDescriptor, options: ParseOptions) {
+    message(value, descriptor, options.ignore_unknown_fields);
+}
+
+fn message(value: &mut Value, descriptor: &MessageDescriptor, ignore_unknown: bool) {
+    match descriptor.full_name() {
+        "google.protobuf.Any" => any(value, ignore_unknown),
+        // Written as strings; nothing inside to visit.
+        "google.protobuf.Timestamp" | "google.protobuf.Duration" | "google.protobuf.FieldMask" => {}
+        _ => {
+            if let Value::Object(map) = value {
+                fields(map, descriptor, ignore_unknown, None);
+            }
+        }
+    }
+}
+
+/// `{"@type": url, ...}`: the payload fields inline, or a well-known payload under `value`.
+fn any(value: &mut Value, ignore_unknown: bool) {
+    let Value::Object(map) = value else { return };
+    let Some(Value::String(url)) = map.get("@type") else {
+        return;
+    };
+    // An unknown type is left for the parser to reject with a clear error.
+    let Some(ty) = registry::by_type_url(url) else {
+        return;
+    };
+    let descriptor = ty.descriptor();
+    if ty.is_any_value_form() {
+        if ignore_unknown {
+            map.retain(|k, _| k == "@type" || k == "value");
+        }
+        if let Some(payload) = map.get_mut("value") {
+            message(payload, &descriptor, ignore_unknown);
+        }
+    } else {
+        fields(map, &descriptor, ignore_unknown, Some("@type"));
+    }
+}
+
+fn fields(
+    map: &mut Map<String, Value>,
+    descriptor: &MessageDescriptor,
+    ignore_unknown: bool,
+    keep: Option<&str>,
+) {
+    map.retain(|key, value| {
+        if keep == Some(key.as_str()) {
+            return true;
+        }
+        let field = descriptor
+            .get_field_by_json_name(key)
+            .or_else(|| descriptor.get_field_by_name(key));
+        let Some(field) = field else {
+            return !ignore_unknown;
+        };
+        if value.is_null() {
+            return false;
+        }
+        if let Kind::Message(inner) = field.kind() {
+            if field.is_map() {
+                if let (Kind::Message(v), Value::Object(entries)) =
+                    (inner.map_entry_value_field().kind(), &mut *value)
+                {
+                    for entry in entries.values_mut() {
+                        message(entry, &v, ignore_unknown);
+                    }
+                }
+            } else if field.is_list() {
+                if let Value::Array(items) = value {
+                    for item in items {
+                        message(item, &inner, ignore_unknown);
+                    }
+                }
+            } else {
+                message(value, &inner, ignore_unknown);
+            }
+        }
+        true
+    });
+}
+
+/// An enum field's value as pbjson's parsers read it, open as proto3 enums are:
+/// a known name, or any number, even one the schema does not know.
+pub(crate) struct OpenEnum<E>(pub i32, PhantomData<E>);
+
+impl<'de, E: Deserialize<'de> + Into<i32>> Deserialize<'de> for OpenEnum<E> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OpenVisitor<E>(PhantomData<E>);
+
+        impl<'de, E: Deserialize<'de> + Into<i32>> Visitor<'de> for OpenVisitor<E> {
+            type Value = OpenEnum<E>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an enum value name or a 32-bit number")
+            }
+
+            fn visit_i64<Er: de::Error>(self, v: i64) -> Result<Self::Value, Er> {
+                i32::try_from(v)
+                    .map(|n| OpenEnum(n, PhantomData))
+                    .map_err(|_| Er::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+
+            fn visit_u64<Er: de::Error>(self, v: u64) -> Result<Self::Value, Er> {
+                i32::try_from(v)
+                    .map(|n| OpenEnum(n, PhantomData))
+                    .map_err(|_| Er::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_str<Er: de::Error>(self, v: &str) -> Result<Self::Value, Er> {
+                let e = E::deserialize(de::value::StrDeserializer::<Er>::new(v))?;
+                Ok(OpenEnum(e.into(), PhantomData))
+            }
+        }
+
+        d.deserialize_any(OpenVisitor(PhantomData))
+    }
+}

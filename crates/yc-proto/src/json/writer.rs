@@ -1,0 +1,342 @@
+//! The JSON writer the generated `WriteJson` impls and the well-known types write into.
+//!
+//! It appends straight to a `String`: no serde, no intermediate value.
+//! It knows the output style and collects the first error (an `Any` of an unknown type, a timestamp out of
+//! range), so that writing code stays infallible and fast; it knows nothing of message types.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+
+use super::Style;
+use crate::Error;
+
+/// A message that can write itself as protobuf's reference JSON.
+///
+/// Implemented by generated code for every message type and by hand for the well-known types.
+pub trait WriteJson {
+    /// The message as one JSON value.
+    fn write_json(&self, w: &mut Writer);
+
+    /// The members the message contributes to an `Any` object after its `"@type"`:
+    /// its fields for an ordinary message, `"value": <json>` for a well-known type.
+    fn write_any_members(&self, w: &mut Writer, first: &mut bool);
+}
+
+impl<T: WriteJson + ?Sized> WriteJson for Box<T> {
+    fn write_json(&self, w: &mut Writer) {
+        (**self).write_json(w);
+    }
+
+    fn write_any_members(&self, w: &mut Writer, first: &mut bool) {
+        (**self).write_any_members(w, first);
+    }
+}
+
+/// A protobuf enum as the JSON writer sees it: value numbers to names.
+pub trait EnumJson {
+    /// The value name for `number`, if the schema knows it.
+    fn name(number: i32) -> Option<&'static str>;
+}
+
+/// A map key type; JSON object keys are always strings.
+pub trait MapKey {
+    /// Writes the key as a JSON string.
+    fn write_key(&self, w: &mut Writer);
+}
+
+impl MapKey for String {
+    fn write_key(&self, w: &mut Writer) {
+        w.string(self);
+    }
+}
+
+impl MapKey for bool {
+    fn write_key(&self, w: &mut Writer) {
+        w.out.push_str(if *self { "\"true\"" } else { "\"false\"" });
+    }
+}
+
+macro_rules! int_map_key {
+    ($($ty:ty),*) => {$(
+        impl MapKey for $ty {
+            fn write_key(&self, w: &mut Writer) {
+                w.quoted_int(*self);
+            }
+        }
+    )*};
+}
+
+int_map_key!(i32, i64, u32, u64);
+
+/// Appends JSON text to a buffer, in one [`Style`].
+#[derive(Debug)]
+pub struct Writer {
+    out: String,
+    style: Style,
+    error: Option<Error>,
+}
+
+impl Writer {
+    /// An empty writer.
+    pub fn new(style: Style) -> Writer {
+        Writer {
+            out: String::with_capacity(256),
+            style,
+            error: None,
+        }
+    }
+
+    /// The style field names are written in.
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
+    /// The text written, or the first error met.
+    pub fn finish(self) -> Result<String, Error> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.out),
+        }
+    }
+
+    /// Records an error; the first one wins and [`finish`](Self::finish) returns it.
+    pub fn fail(&mut self, error: Error) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Whether an error has been recorded.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// `{`
+    pub fn begin_object(&mut self) {
+        self.out.push('{');
+    }
+
+    /// `}`
+    pub fn end_object(&mut self) {
+        self.out.push('}');
+    }
+
+    /// A field key: a comma unless `first`, then the proto name or the JSON name by style.
+    /// Both names are identifiers (checked by the generator), so they need no escaping.
+    pub fn field(&mut self, first: &mut bool, proto_name: &str, json_name: &str) {
+        self.comma(first);
+        let name = match self.style {
+            Style::Snake => proto_name,
+            Style::Camel => json_name,
+        };
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str("\":");
+    }
+
+    /// A raw key written the same in both styles (`@type`, `value`).
+    pub fn raw_key(&mut self, first: &mut bool, key: &str) {
+        self.comma(first);
+        self.string(key);
+        self.out.push(':');
+    }
+
+    /// A comma unless `first`; clears `first`.
+    pub fn comma(&mut self, first: &mut bool) {
+        if !std::mem::take(first) {
+            self.out.push(',');
+        }
+    }
+
+    /// A JSON string, escaped as Python's `json` does with `ensure_ascii=False`.
+    pub fn string(&mut self, s: &str) {
+        self.out.push('"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &str = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            // Every byte matched above is ASCII, so `i` is a char boundary.
+            self.out.push_str(&s[start..i]);
+            if escape.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.out.push_str("\\u00");
+                self.out.push(HEX[usize::from(b >> 4)] as char);
+                self.out.push(HEX[usize::from(b & 0xf)] as char);
+            } else {
+                self.out.push_str(escape);
+            }
+            start = i + 1;
+        }
+        self.out.push_str(&s[start..]);
+        self.out.push('"');
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self, v: bool) {
+        self.out.push_str(if v { "true" } else { "false" });
+    }
+
+    /// A 32-bit integer, as a JSON number.
+    pub fn int<I: itoa::Integer>(&mut self, v: I) {
+        self.out.push_str(itoa::Buffer::new().format(v));
+    }
+
+    /// A 64-bit integer, as a JSON string.
+    pub fn quoted_int<I: itoa::Integer>(&mut self, v: I) {
+        self.out.push('"');
+        self.out.push_str(itoa::Buffer::new().format(v));
+        self.out.push('"');
+    }
+
+    /// A `double`: `"NaN"`, `"Infinity"`, `"-Infinity"`, otherwise the shortest repr that round-trips,
+    /// formatted as Python's `repr(float)` (`1.5`, `3.0`, `1e+20`, `1e-05`).
+    pub fn f64(&mut self, v: f64) {
+        if let Some(special) = non_finite(v) {
+            self.out.push_str(special);
+        } else {
+            python_repr(&format!("{v:e}"), &mut self.out);
+        }
+    }
+
+    /// A `float`: like [`f64`](Self::f64), with the shortest digits that round-trip through 32 bits,
+    /// as Python's `json_format` writes it.
+    pub fn f32(&mut self, v: f32) {
+        if let Some(special) = non_finite(f64::from(v)) {
+            self.out.push_str(special);
+        } else {
+            python_repr(&format!("{v:e}"), &mut self.out);
+        }
+    }
+
+    /// `bytes`: standard base64 with padding.
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.out.push('"');
+        base64::engine::general_purpose::STANDARD.encode_string(v, &mut self.out);
+        self.out.push('"');
+    }
+
+    /// An enum value: its name, or the bare number when the schema does not know it.
+    pub fn enumeration<E: EnumJson>(&mut self, number: i32) {
+        match E::name(number) {
+            Some(name) => {
+                self.out.push('"');
+                self.out.push_str(name);
+                self.out.push('"');
+            }
+            None => self.int(number),
+        }
+    }
+
+    /// A nested message.
+    pub fn message<M: WriteJson + ?Sized>(&mut self, m: &M) {
+        m.write_json(self);
+    }
+
+    /// A repeated field: `[a,b,...]`.
+    pub fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
+        self.out.push('[');
+        let mut first = true;
+        for v in items {
+            self.comma(&mut first);
+            item(self, v);
+        }
+        self.out.push(']');
+    }
+
+    /// A map field: `{"key":value,...}`, keys never renamed.
+    pub fn map<K: MapKey, V>(
+        &mut self,
+        entries: &BTreeMap<K, V>,
+        mut value: impl FnMut(&mut Writer, &V),
+    ) {
+        self.out.push('{');
+        let mut first = true;
+        for (k, v) in entries {
+            self.comma(&mut first);
+            k.write_key(self);
+            self.out.push(':');
+            value(self, v);
+        }
+        self.out.push('}');
+    }
+
+    /// Appends text that is already valid JSON in this position.
+    pub(crate) fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+}
+
+fn non_finite(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("\"NaN\"")
+    } else if v == f64::INFINITY {
+        Some("\"Infinity\"")
+    } else if v == f64::NEG_INFINITY {
+        Some("\"-Infinity\"")
+    } else {
+        None
+    }
+}
+
+/// Rewrites Rust's shortest `{:e}` form (`-1.5e-7`) as Python's `repr(float)`:
+/// positional when the decimal exponent is in `-4..16` (always with a fraction, `3.0`),
+/// otherwise `d.ddde+XX` with at least two exponent digits.
+fn python_repr(sci: &str, out: &mut String) {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if negative {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp < 0 {
+            out.push_str("0.");
+            for _ in 0..(-exp - 1) {
+                out.push('0');
+            }
+            out.push_str(&digits);
+        } else {
+            let point = exp as usize + 1;
+            if digits.len() <= point {
+                out.push_str(&digits);
+                for _ in digits.len()..point {
+                    out.push('0');
+                }
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..point]);
+                out.push('.');
+                out.push_str(&digits[point..]);
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let abs = exp.unsigned_abs();
+        if abs < 10 {
+            out.push('0');
+        }
+        out.push_str(itoa::Buffer::new().format(abs));
+    }
+}
+
+#[cfg(test)]
+mod tests;

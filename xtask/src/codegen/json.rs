@@ -1,0 +1,352 @@
+//! The typed JSON writers and the type registry, generated from the descriptors.
+//!
+//! For every package: `<package>.json.rs` with a `yc_proto::json::WriteJson` impl per message (fields in
+//! field-number order, defaults omitted, keys by style) and an `EnumJson` impl per enum.
+//! For the crate: `registry.rs`, the table of every message type sorted by full name.
+//! It also makes pbjson's enum parsers open (any number accepted), by a textual rewrite of its output.
+//! This module only produces text; `codegen` decides where it goes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use prost_reflect::{DescriptorPool, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
+
+/// `google.protobuf` types with a hand-written Rust type (and JSON) in `yc_proto::wkt`.
+const WELL_KNOWN: &[&str] = &["Any", "Duration", "Empty", "FieldMask", "Timestamp"];
+
+/// `<package>.json.rs` for each of `packages`, and `registry.rs`, by file name.
+pub(crate) fn generate(
+    pool: &DescriptorPool,
+    packages: &[String],
+) -> Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    for package in packages {
+        let mut out = String::new();
+        for message in pool.all_messages() {
+            if message.package_name() == package && !message.is_map_entry() {
+                write_message(&message, &mut out)?;
+            }
+        }
+        for enumeration in pool.all_enums() {
+            if enumeration.package_name() == package {
+                write_enum(&enumeration, &mut out)?;
+            }
+        }
+        if !out.is_empty() {
+            files.insert(format!("{package}.json.rs"), out);
+        }
+    }
+    files.insert("registry.rs".into(), registry(pool, packages)?);
+    Ok(files)
+}
+
+/// Makes pbjson's parsers of singular enum fields accept numbers the schema does not know,
+/// as proto3's open enums require: `map_.next_value::<E>()? as i32` -> `OpenEnum<E>`.
+pub(crate) fn open_enums(text: &str) -> String {
+    const CALL: &str = "map_.next_value::<";
+    const CAST: &str = ">()? as i32";
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match (line.find(CALL), line.find(CAST)) {
+            (Some(start), Some(end)) if start < end => {
+                let ty = &line[start + CALL.len()..end];
+                let _ = write!(
+                    out,
+                    "{}map_.next_value::<crate::json::OpenEnum<{ty}>>()?.0{}",
+                    &line[..start],
+                    &line[end + CAST.len()..]
+                );
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn registry(pool: &DescriptorPool, packages: &[String]) -> Result<String> {
+    let mut rows = Vec::new();
+    for message in pool.all_messages() {
+        let package = message.package_name();
+        let wanted = if package == "google.protobuf" {
+            WELL_KNOWN.contains(&message.name())
+        } else {
+            packages.iter().any(|p| p == package) && !message.is_map_entry()
+        };
+        if wanted {
+            rows.push((
+                message.full_name().to_owned(),
+                rust_path(message.full_name(), package),
+            ));
+        }
+    }
+    rows.sort();
+    let mut out = String::new();
+    out.push_str("/// Every message type, sorted by full name (map entries and descriptor.proto excluded).\n");
+    out.push_str("static TYPES: &[MessageType] = &[\n");
+    for (name, path) in rows {
+        writeln!(out, "    MessageType::of::<{path}>({name:?}),")?;
+    }
+    out.push_str("];\n");
+    Ok(out)
+}
+
+fn write_message(message: &MessageDescriptor, out: &mut String) -> Result<()> {
+    let path = rust_path(message.full_name(), message.package_name());
+    let mut fields: Vec<FieldDescriptor> = message.fields().collect();
+    fields.sort_by_key(FieldDescriptor::number);
+    let mut body = String::new();
+    for field in &fields {
+        write_field(message, field, &mut body)?;
+    }
+    if fields.is_empty() {
+        body.push_str("        let _ = (w, first);\n");
+    }
+    writeln!(
+        out,
+        "impl crate::json::WriteJson for {path} {{\n    \
+         fn write_json(&self, w: &mut crate::json::Writer) {{\n        \
+         w.begin_object();\n        \
+         let mut first = true;\n        \
+         self.write_any_members(w, &mut first);\n        \
+         w.end_object();\n    \
+         }}\n\n    \
+         #[allow(deprecated)]\n    \
+         fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {{\n\
+         {body}    }}\n}}"
+    )?;
+    Ok(())
+}
+
+fn write_field(
+    message: &MessageDescriptor,
+    field: &FieldDescriptor,
+    out: &mut String,
+) -> Result<()> {
+    for name in [field.name(), field.json_name()] {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!(
+                "field `{}` has JSON key `{name}`, which the writer would have to escape",
+                field.full_name()
+            );
+        }
+    }
+    let key = format!(
+        "w.field(first, {:?}, {:?});",
+        field.name(),
+        field.json_name()
+    );
+    let member = to_snake(field.name());
+    if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
+        let oneof_enum = format!("{}::{}", module_path(message), to_upper_camel(oneof.name()));
+        writeln!(
+            out,
+            "        if let ::core::option::Option::Some({oneof_enum}::{}(v)) = &self.{} {{\n            \
+             {key}\n            {};\n        }}",
+            to_upper_camel(field.name()),
+            to_snake(oneof.name()),
+            value_by_ref(&field.kind(), "v")
+        )?;
+        return Ok(());
+    }
+    if field.is_map() {
+        let Kind::Message(entry) = field.kind() else {
+            bail!("map field `{}` without an entry type", field.full_name());
+        };
+        let value = value_by_ref(&entry.map_entry_value_field().kind(), "v");
+        writeln!(
+            out,
+            "        if !self.{member}.is_empty() {{\n            {key}\n            \
+             w.map(&self.{member}, |w, v| {value});\n        }}"
+        )?;
+    } else if field.is_list() {
+        let value = value_by_ref(&field.kind(), "v");
+        writeln!(
+            out,
+            "        if !self.{member}.is_empty() {{\n            {key}\n            \
+             w.list(&self.{member}, |w, v| {value});\n        }}"
+        )?;
+    } else if field.supports_presence() {
+        // Message fields and proto3 `optional` scalars: `Option<T>`, written whenever set.
+        writeln!(
+            out,
+            "        if let ::core::option::Option::Some(v) = &self.{member} {{\n            \
+             {key}\n            {};\n        }}",
+            value_by_ref(&field.kind(), "v")
+        )?;
+    } else {
+        let (condition, value) = implicit_scalar(&field.kind(), &format!("self.{member}"));
+        writeln!(
+            out,
+            "        if {condition} {{\n            {key}\n            {value};\n        }}"
+        )?;
+    }
+    Ok(())
+}
+
+/// An expression writing the value behind the reference `v`.
+fn value_by_ref(kind: &Kind, v: &str) -> String {
+    value(kind, &format!("*{v}"), v)
+}
+
+/// An expression writing a value, given as a place (`copy`, for `Copy` scalars) and as a reference (`by_ref`).
+fn value(kind: &Kind, copy: &str, by_ref: &str) -> String {
+    match kind {
+        Kind::String => format!("w.string({by_ref})"),
+        Kind::Bytes => format!("w.bytes({by_ref})"),
+        Kind::Bool => format!("w.bool({copy})"),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => {
+            format!("w.int({copy})")
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
+            format!("w.quoted_int({copy})")
+        }
+        Kind::Float => format!("w.f32({copy})"),
+        Kind::Double => format!("w.f64({copy})"),
+        Kind::Enum(e) => format!("w.enumeration::<{}>({copy})", enum_path(e)),
+        Kind::Message(_) => format!("w.message({by_ref})"),
+    }
+}
+
+/// `(condition that the value is not the default, expression writing it)` for an implicit-presence scalar.
+fn implicit_scalar(kind: &Kind, place: &str) -> (String, String) {
+    let write = value(kind, place, &format!("&{place}"));
+    let condition = match kind {
+        Kind::String | Kind::Bytes => format!("!{place}.is_empty()"),
+        Kind::Bool => place.to_owned(),
+        Kind::Float | Kind::Double => format!("{place} != 0.0"),
+        _ => format!("{place} != 0"),
+    };
+    (condition, write)
+}
+
+fn write_enum(enumeration: &EnumDescriptor, out: &mut String) -> Result<()> {
+    let mut seen = Vec::new();
+    let mut arms = String::new();
+    for value in enumeration.values() {
+        // With `allow_alias`, the first name of a number is the one written.
+        if seen.contains(&value.number()) {
+            continue;
+        }
+        seen.push(value.number());
+        if !value
+            .name()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bail!("enum value `{}` would need escaping", value.full_name());
+        }
+        writeln!(
+            arms,
+            "            {} => ::core::option::Option::Some({:?}),",
+            value.number(),
+            value.name()
+        )?;
+    }
+    writeln!(
+        out,
+        "impl crate::json::EnumJson for {} {{\n    \
+         fn name(number: i32) -> ::core::option::Option<&'static str> {{\n        \
+         match number {{\n{arms}            _ => ::core::option::Option::None,\n        }}\n    }}\n}}",
+        enum_path(enumeration)
+    )?;
+    Ok(())
+}
+
+/// The module prost-build puts a message's nested types in: `...::v1::image` for `Image`.
+fn module_path(message: &MessageDescriptor) -> String {
+    let path = rust_path(message.full_name(), message.package_name());
+    let parent = path.rsplit_once("::").map_or("", |(parent, _)| parent);
+    format!("{parent}::{}", to_snake(message.name()))
+}
+
+fn enum_path(enumeration: &EnumDescriptor) -> String {
+    rust_path(enumeration.full_name(), enumeration.package_name())
+}
+
+/// The Rust path of a generated (or well-known) type, as prost-build names it:
+/// `yandex.cloud.compute.v1.Image.Status` -> `crate::generated::yandex::cloud::compute::v1::image::Status`.
+fn rust_path(full_name: &str, package: &str) -> String {
+    let relative = full_name
+        .strip_prefix(package)
+        .and_then(|r| r.strip_prefix('.'))
+        .unwrap_or(full_name);
+    let mut path = if package == "google.protobuf" {
+        "crate::wkt".to_owned()
+    } else {
+        format!("crate::generated::{}", package.replace('.', "::"))
+    };
+    let parts: Vec<&str> = relative.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        path.push_str("::");
+        if i + 1 == parts.len() {
+            path.push_str(&to_upper_camel(part));
+        } else {
+            path.push_str(&to_snake(part));
+        }
+    }
+    path
+}
+
+/// prost-build's field and module names: snake case, keywords raw (`r#type`) or suffixed (`self_`).
+fn to_snake(name: &str) -> String {
+    let mut ident = name.to_snake_case();
+    match ident.as_str() {
+        "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if"
+        | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref"
+        | "return" | "static" | "struct" | "trait" | "true" | "type" | "unsafe" | "use"
+        | "where" | "while" | "dyn" | "abstract" | "become" | "box" | "do" | "final" | "macro"
+        | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async" | "await"
+        | "try" | "gen" => ident.insert_str(0, "r#"),
+        "self" | "super" | "extern" | "crate" => ident.push('_'),
+        _ => {}
+    }
+    ident
+}
+
+/// prost-build's type and variant names: upper camel case, `Self` suffixed.
+fn to_upper_camel(name: &str) -> String {
+    let mut ident = name.to_upper_camel_case();
+    if ident == "Self" {
+        ident.push('_');
+    }
+    ident
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_paths_follow_prost_build() {
+        assert_eq!(
+            rust_path(
+                "yandex.cloud.compute.v1.Image.Status",
+                "yandex.cloud.compute.v1"
+            ),
+            "crate::generated::yandex::cloud::compute::v1::image::Status"
+        );
+        assert_eq!(
+            rust_path("yandex.cloud.compute.v1.KMSKey", "yandex.cloud.compute.v1"),
+            "crate::generated::yandex::cloud::compute::v1::KmsKey"
+        );
+        assert_eq!(
+            rust_path("google.protobuf.Timestamp", "google.protobuf"),
+            "crate::wkt::Timestamp"
+        );
+        assert_eq!(to_snake("type"), "r#type");
+        assert_eq!(to_snake("self"), "self_");
+    }
+
+    #[test]
+    fn enum_parsers_are_opened() {
+        let text =
+            "            status__ = Some(map_.next_value::<image::Status>()? as i32);\nother\n";
+        assert_eq!(
+            open_enums(text),
+            "            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>()?.0);\nother\n"
+        );
+    }
+}
