@@ -321,8 +321,15 @@ impl Rules {
             shape.insert("headers".into(), Value::Object(headers));
         }
         let mut body = n.body.clone();
-        for path in &self.ignore {
-            remove_path(&mut body, path);
+        if !self.ignore.is_empty() {
+            // gRPC: each message; REST: the parsed JSON body.
+            let target = match body.get_mut("json") {
+                Some(json) => json,
+                None => &mut body,
+            };
+            for path in &self.ignore {
+                remove_path(target, path);
+            }
         }
         let body_key = if n.transport == "grpc" {
             "messages"
@@ -682,6 +689,7 @@ fn push_key(path: &mut String, key: &str) {
 fn strip_meta(mut shape: Value) -> Value {
     if let Value::Object(m) = &mut shape {
         m.shift_remove("transport");
+        m.shift_remove("method");
     }
     shape
 }
@@ -748,39 +756,37 @@ impl Miss {
 }
 
 impl fmt::Display for Miss {
+    /// Several lines: the request, then the closest recording and one line per differing field.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "no recorded interaction matches {}", self.summary)?;
+        write!(f, "request: {}", self.request)?;
+        let Some(c) = &self.closest else {
+            return write!(
+                f,
+                "\nclosest: none, nothing was recorded over this transport"
+            );
+        };
         write!(
             f,
-            "no recorded interaction matches {}; request: {}",
-            self.summary, self.request
+            "\nclosest: `{}` interaction {} ({})",
+            c.origin, c.index, c.summary
         )?;
-        match &self.closest {
-            None => write!(f, "; nothing was recorded over this transport"),
-            Some(c) => {
-                write!(
-                    f,
-                    "; closest: `{}` interaction {} ({})",
-                    c.origin, c.index, c.summary
-                )?;
-                if c.differences.is_empty() {
-                    return write!(f, ", identical (its rules may differ)");
-                }
-                write!(f, ", differing fields:")?;
-                for d in &c.differences {
-                    let show = |v: &Option<Value>| {
-                        v.as_ref().map_or("(absent)".to_owned(), Value::to_string)
-                    };
-                    write!(
-                        f,
-                        " `{}`: recorded {}, requested {};",
-                        d.path,
-                        show(&d.recorded),
-                        show(&d.requested)
-                    )?;
-                }
-                Ok(())
-            }
+        match c.differences.len() {
+            0 => return write!(f, ", identical under other matching rules"),
+            1 => write!(f, ", 1 field differs:")?,
+            n => write!(f, ", {n} fields differ:")?,
         }
+        let show = |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), Value::to_string);
+        for d in &c.differences {
+            write!(
+                f,
+                "\n  {}: recorded {}, requested {}",
+                d.path,
+                show(&d.recorded),
+                show(&d.requested)
+            )?;
+        }
+        Ok(())
     }
 }
 

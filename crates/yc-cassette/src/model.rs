@@ -246,6 +246,62 @@ impl Message {
     }
 }
 
+impl GrpcStatus {
+    /// The status from its wire form: `grpc-status`, percent-decoded `grpc-message`, and the
+    /// `grpc-status-details-bin` text if any. Details are decoded to JSON; the text is kept as well when
+    /// [`GrpcStatus::details_bin_text`] would not give it back exactly.
+    pub fn from_wire(code: i32, message: &str, details_bin: Option<&str>) -> GrpcStatus {
+        let mut status = GrpcStatus {
+            code,
+            message: message.to_owned(),
+            ..GrpcStatus::default()
+        };
+        let Some(text) = details_bin else {
+            return status;
+        };
+        let decoded = crate::redact::decode_base64(text).and_then(|bytes| {
+            let ty = yc_proto::registry::get(STATUS_TYPE)?;
+            ty.to_json_value(&bytes, Style::Snake).ok()
+        });
+        if let Some(Value::Object(mut fields)) = decoded {
+            if let Some(Value::Array(details)) = fields.shift_remove("details") {
+                status.details = details;
+            }
+        }
+        if status.details_bin_text().ok().flatten().as_deref() != Some(text) {
+            status.details_bin = Some(text.to_owned());
+        }
+        status
+    }
+
+    /// The `grpc-status-details-bin` text to send: the kept text, else `google.rpc.Status { code, message,
+    /// details }` encoded and base64'd without padding; `None` when there are no details.
+    pub fn details_bin_text(&self) -> Result<Option<String>, Error> {
+        if let Some(text) = &self.details_bin {
+            return Ok(Some(text.clone()));
+        }
+        if self.details.is_empty() {
+            return Ok(None);
+        }
+        let ty = yc_proto::registry::get(STATUS_TYPE)
+            .ok_or_else(|| yc_proto::Error::UnknownType(STATUS_TYPE.to_owned()))?;
+        let mut fields = serde_json::Map::new();
+        if self.code != 0 {
+            fields.insert("code".into(), Value::from(self.code));
+        }
+        if !self.message.is_empty() {
+            fields.insert("message".into(), Value::from(self.message.as_str()));
+        }
+        fields.insert("details".into(), Value::Array(self.details.clone()));
+        let bytes = ty.from_json_value(&Value::Object(fields), ParseOptions::default())?;
+        Ok(Some(
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes),
+        ))
+    }
+}
+
+const STATUS_TYPE: &str = "google.rpc.Status";
+
 impl Body {
     /// The most readable body that gives back `bytes` exactly: JSON when re-serialising reproduces the bytes,
     /// else text when UTF-8, else base64. `content_type` other than JSON keeps text as text.
