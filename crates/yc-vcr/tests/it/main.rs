@@ -1,6 +1,9 @@
 //! The `yc-vcr` binary as users run it: a real process, real stdin/stdout, real exit codes.
 
+mod bundled;
+mod clients;
 mod convert;
+mod server;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
