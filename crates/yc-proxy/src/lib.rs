@@ -14,6 +14,7 @@
 use std::net::SocketAddr;
 
 pub mod grpc;
+pub mod record;
 pub mod server;
 pub mod upstream;
 
@@ -34,4 +35,12 @@ pub enum Error {
     UpstreamCa(String),
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    #[error("cassette `{}` already exists: pass --overwrite to replace it or --append to add to it", path.display())]
+    CassetteExists { path: std::path::PathBuf },
+    #[error(transparent)]
+    Cassette(#[from] yc_cassette::Error),
+    #[error("cannot write cassette `{}`: {message}", path.display())]
+    CassetteWrite { path: std::path::PathBuf, message: String },
+    #[error("secrets survived redaction, so those interactions were not written to `{}`: {findings}", path.display())]
+    SecretsSurvived { path: std::path::PathBuf, findings: String },
 }

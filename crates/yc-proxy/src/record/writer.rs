@@ -1,0 +1,342 @@
+//! The one task that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
+//! secret shape survived, appends them in completion order and rewrites the file atomically after each batch.
+//!
+//! Calls reach it through a channel, so the response path never waits on decoding, redaction or the disk.
+//! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
+//! error (with where the secret is) is reported at shutdown.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use yc_cassette::{
+    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Interaction,
+    Message, Redactor, RestInteraction, RestRequest, RestResponse,
+};
+use yc_proto::json::{ParseOptions, Style};
+
+use super::tee::Capture;
+use crate::grpc::{
+    self, FrameDecoder, FrameLimits, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN,
+};
+
+/// A call that finished, as raw as it came off the wire.
+#[derive(Debug)]
+pub(crate) enum Completed {
+    Grpc(GrpcCall),
+    Rest(RestCall),
+}
+
+#[derive(Debug)]
+pub(crate) struct GrpcCall {
+    pub method: String,
+    pub metadata: HeaderMap,
+    pub request: Capture,
+    pub headers: HeaderMap,
+    pub response: Capture,
+    /// `None` for a trailers-only response: the status is in `headers`.
+    pub trailers: Option<HeaderMap>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RestCall {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub request: Capture,
+    pub status: u16,
+    pub response_headers: HeaderMap,
+    pub response: Capture,
+}
+
+pub(crate) enum Command {
+    Record(Box<Completed>),
+    /// Write what is pending and stop.
+    Close,
+}
+
+/// What the writer reports when it stops.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    /// Interactions in the cassette (old ones included when appending).
+    pub interactions: usize,
+    /// Interactions recorded in this run.
+    pub recorded: usize,
+    /// Interactions left out because a secret survived redaction, with where.
+    pub secrets: Vec<String>,
+    /// The last save error, if the file could not be written.
+    pub save_error: Option<String>,
+}
+
+pub(crate) struct Writer {
+    pub cassette: Arc<Mutex<Cassette>>,
+    pub path: PathBuf,
+    pub redactor: Redactor,
+    pub limits: FrameLimits,
+    /// Interactions written to disk so far in this run; read by [`super::RecordServer::recorded`].
+    pub written: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
+        let mut report = Report::default();
+        let mut closing = false;
+        while !closing {
+            let Some(first) = commands.recv().await else {
+                break;
+            };
+            let mut batch = vec![first];
+            while let Ok(next) = commands.try_recv() {
+                batch.push(next);
+            }
+            let mut added = 0;
+            for command in batch {
+                match command {
+                    Command::Record(call) => added += usize::from(self.add(*call, &mut report)),
+                    Command::Close => closing = true,
+                }
+            }
+            if added > 0 {
+                self.save(added, &mut report).await;
+            }
+        }
+        report.interactions = lock(&self.cassette).interactions.len();
+        report
+    }
+
+    /// Adds one call; false if it was left out.
+    fn add(&mut self, call: Completed, report: &mut Report) -> bool {
+        let mut interaction = match interaction(call, self.limits) {
+            Ok(interaction) => interaction,
+            Err(why) => {
+                tracing::warn!("call not recorded: {why}");
+                return false;
+            }
+        };
+        self.redactor.redact_interaction(&mut interaction);
+        let mut cassette = lock(&self.cassette);
+        let index = cassette.interactions.len();
+        let findings = scan_one(&interaction, index);
+        if !findings.is_empty() {
+            for finding in &findings {
+                tracing::error!("secret survived redaction, interaction not written: {finding}");
+            }
+            report.secrets.extend(findings);
+            return false;
+        }
+        cassette.interactions.push(interaction);
+        report.recorded += 1;
+        true
+    }
+
+    async fn save(&mut self, added: usize, report: &mut Report) {
+        let cassette = Arc::clone(&self.cassette);
+        let path = self.path.clone();
+        let result = tokio::task::spawn_blocking(move || lock(&cassette).save(&path))
+            .await
+            .map_err(|error| format!("the writing task failed: {error}"))
+            .and_then(|saved| saved.map_err(|error| error.to_string()));
+        match result {
+            Ok(()) => {
+                self.written.fetch_add(added, Ordering::SeqCst);
+                report.save_error = None;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot write the cassette; will retry after the next call");
+                report.save_error = Some(error);
+            }
+        }
+    }
+}
+
+fn lock(cassette: &Mutex<Cassette>) -> std::sync::MutexGuard<'_, Cassette> {
+    cassette
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Scans one interaction as if it stood at `index` in the cassette.
+fn scan_one(interaction: &Interaction, index: usize) -> Vec<String> {
+    let mut probe = Cassette::new(Default::default());
+    probe.interactions.push(interaction.clone());
+    let what = match interaction {
+        Interaction::Grpc(g) => format!("`{}`", g.method),
+        Interaction::Rest(r) => format!("`{} {}`", r.request.method, r.request.path),
+    };
+    yc_cassette::scan(&probe)
+        .into_iter()
+        .map(|finding| {
+            let location =
+                finding
+                    .location
+                    .replacen("interactions[0]", &format!("interactions[{index}]"), 1);
+            format!("{location} in {what}: a {} survived", finding.kind)
+        })
+        .collect()
+}
+
+/// Turns a raw call into an interaction; the error says why it cannot be recorded.
+pub(crate) fn interaction(call: Completed, limits: FrameLimits) -> Result<Interaction, String> {
+    match call {
+        Completed::Grpc(call) => grpc_interaction(call, limits).map(Interaction::Grpc),
+        Completed::Rest(call) => rest_interaction(call).map(Interaction::Rest),
+    }
+}
+
+fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteraction, String> {
+    let method = call.method;
+    let fail = |what: &str| format!("`{method}`: {what}");
+    if call.request.overflow || call.response.overflow {
+        return Err(fail("a body exceeded the size limit for recording"));
+    }
+    let types = yc_proto::methods::by_grpc_path(&method);
+    let requests =
+        frames(&call.request.concat(), limits).map_err(|e| fail(&format!("request: {e}")))?;
+    let responses =
+        frames(&call.response.concat(), limits).map_err(|e| fail(&format!("response: {e}")))?;
+    let (trailers_only, status_headers) = match &call.trailers {
+        Some(trailers) => (false, trailers),
+        None => (true, &call.headers),
+    };
+    let Some(status) = grpc::Status::from_headers(status_headers) else {
+        return Err(fail("the response has no `grpc-status`"));
+    };
+    let status_fields = [GRPC_STATUS, GRPC_MESSAGE, GRPC_STATUS_DETAILS_BIN];
+    let response_headers = if trailers_only {
+        headers(&call.headers, &status_fields)
+    } else {
+        headers(&call.headers, &[])
+    };
+    let details_text = status_headers
+        .get(&GRPC_STATUS_DETAILS_BIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    Ok(GrpcInteraction {
+        request: GrpcRequest {
+            metadata: headers(&call.metadata, &[]),
+            messages: requests
+                .iter()
+                .map(|m| Message::from_bytes(types.map(|t| t.input_type), m))
+                .collect(),
+        },
+        response: GrpcResponse {
+            headers: response_headers,
+            messages: responses
+                .iter()
+                .map(|m| Message::from_bytes(types.map(|t| t.output_type), m))
+                .collect(),
+            trailers: call
+                .trailers
+                .as_ref()
+                .map(|t| headers(t, &status_fields))
+                .unwrap_or_default(),
+            status: grpc_status(&status, details_text),
+            trailers_only,
+        },
+        method,
+    })
+}
+
+fn frames(data: &[u8], limits: FrameLimits) -> Result<Vec<Bytes>, grpc::FrameError> {
+    let mut decoder = FrameDecoder::new(FrameLimits {
+        max_body_size: usize::MAX,
+        ..limits
+    });
+    decoder.push(data)?;
+    let mut messages = Vec::new();
+    while let Some(message) = decoder.next_message()? {
+        messages.push(message);
+    }
+    decoder.finish()?;
+    Ok(messages)
+}
+
+/// The cassette's status: details decoded to JSON; the original text kept when re-encoding
+/// `{code, message, details}` as a `google.rpc.Status` would not give the same bytes back.
+pub(crate) fn grpc_status(status: &grpc::Status, details_text: Option<String>) -> GrpcStatus {
+    let mut out = GrpcStatus {
+        code: status.code,
+        message: status.message.clone(),
+        ..GrpcStatus::default()
+    };
+    let Some(bytes) = &status.details else {
+        // A header that is not base64 is kept as it was.
+        out.details_bin = details_text;
+        return out;
+    };
+    let Some(ty) = yc_proto::registry::get("google.rpc.Status") else {
+        out.details_bin = details_text;
+        return out;
+    };
+    let details = match ty.to_json_value(bytes, Style::Snake) {
+        Ok(Value::Object(mut map)) => match map.remove("details") {
+            Some(Value::Array(details)) => details,
+            _ => Vec::new(),
+        },
+        _ => {
+            out.details_bin = details_text;
+            return out;
+        }
+    };
+    let again =
+        serde_json::json!({ "code": status.code, "message": status.message, "details": details });
+    let exact = ty
+        .from_json_value(&again, ParseOptions::default())
+        .is_ok_and(|again| again == bytes.as_ref());
+    out.details = details;
+    if !exact {
+        out.details_bin = details_text;
+    }
+    out
+}
+
+fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
+    if call.request.overflow || call.response.overflow {
+        return Err(format!(
+            "`{} {}`: a body exceeded the size limit for recording",
+            call.method, call.path
+        ));
+    }
+    let content_type = |headers: &HeaderMap| {
+        headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Ok(RestInteraction {
+        request: RestRequest {
+            body: Body::from_bytes(
+                content_type(&call.headers).as_deref(),
+                &call.request.concat(),
+            ),
+            headers: headers(&call.headers, &[]),
+            method: call.method,
+            path: call.path,
+            query: call.query,
+        },
+        response: RestResponse {
+            status: call.status,
+            body: Body::from_bytes(
+                content_type(&call.response_headers).as_deref(),
+                &call.response.concat(),
+            ),
+            headers: headers(&call.response_headers, &[]),
+        },
+    })
+}
+
+/// Header fields in order, less `skip` and those that describe one connection rather than the call.
+pub(crate) fn headers(map: &HeaderMap, skip: &[HeaderName]) -> Headers {
+    let mut out = Headers::new();
+    for (name, value) in map {
+        if skip.contains(name) || super::is_connection_header(name) || name == http::header::HOST {
+            continue;
+        }
+        out.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+    }
+    out
+}
