@@ -6,5 +6,6 @@
 
 mod conformance;
 mod parsing;
+mod roundtrip;
 mod shapes;
 mod support;
