@@ -6,6 +6,7 @@
 mod cassettes;
 mod check;
 mod convert;
+mod record;
 mod redaction;
 mod replay;
 
@@ -28,6 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Replay(replay::Args),
+    Record(record::Args),
     Check(check::Args),
     Convert(convert::Args),
 }
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Record(args) => record::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Convert(args) => convert::run(&args),
     };
