@@ -263,10 +263,10 @@ impl GrpcStatus {
             let ty = yc_proto::registry::get(STATUS_TYPE)?;
             ty.to_json_value(&bytes, Style::Snake).ok()
         });
-        if let Some(Value::Object(mut fields)) = decoded {
-            if let Some(Value::Array(details)) = fields.shift_remove("details") {
-                status.details = details;
-            }
+        if let Some(Value::Object(mut fields)) = decoded
+            && let Some(Value::Array(details)) = fields.shift_remove("details")
+        {
+            status.details = details;
         }
         if status.details_bin_text().ok().flatten().as_deref() != Some(text) {
             status.details_bin = Some(text.to_owned());

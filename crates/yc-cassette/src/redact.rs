@@ -268,9 +268,8 @@ impl Redactor {
                 }
             }
             Body::Base64(bytes) => {
-                let text = String::from_utf8_lossy(bytes);
-                if let Some(new) = self.redact_str(&text) {
-                    *bytes = new.into_bytes();
+                if let Some(new) = self.redact_payload(bytes, &[]) {
+                    *bytes = new;
                 }
             }
         }
@@ -485,20 +484,26 @@ impl Redactor {
         changed.then_some(out)
     }
 
-    /// A string or bytes payload with secrets replaced (known secrets from the JSON first, then shapes).
+    /// Bytes with secrets replaced (known secrets from the JSON first, then shapes); the bytes that are not
+    /// valid UTF-8 are kept as they were.
     fn redact_payload(&self, payload: &[u8], secrets: &[(String, String)]) -> Option<Vec<u8>> {
-        let text = String::from_utf8_lossy(payload);
-        let mut text: Cow<'_, str> = text;
-        for (secret, p) in secrets {
-            if !secret.is_empty() && text.contains(secret.as_str()) {
-                text = Cow::Owned(text.replace(secret.as_str(), p));
+        let mut out = Vec::with_capacity(payload.len());
+        let mut changed = false;
+        for chunk in payload.utf8_chunks() {
+            let mut text: Cow<'_, str> = Cow::Borrowed(chunk.valid());
+            for (secret, p) in secrets {
+                if !secret.is_empty() && text.contains(secret.as_str()) {
+                    text = Cow::Owned(text.replace(secret.as_str(), p));
+                }
             }
+            if let Some(new) = self.redact_str(&text) {
+                text = Cow::Owned(new);
+            }
+            changed |= matches!(text, Cow::Owned(_));
+            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(chunk.invalid());
         }
-        let text = match self.redact_str(&text) {
-            Some(new) => Cow::Owned(new),
-            None => text,
-        };
-        (text.as_bytes() != payload).then(|| text.into_owned().into_bytes())
+        (changed && out != payload).then_some(out)
     }
 }
 
@@ -591,7 +596,7 @@ fn tokens_regex() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(concat!(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-            r"|(?:t1\.|y[0-3]_|AQVN|YC|eyJ)[A-Za-z0-9_.\-]+",
+            r"|(?:t1\.|y[0-3]_|AQVN|YC|eyJ)[A-Za-z0-9_.=\-]+",
             r"|(?i:x-amz-(?:signature|credential|security-token))(?:=|%3[dD])",
         ))
         .expect("valid regex")
@@ -679,36 +684,46 @@ fn amz_value(text: &str, value_start: usize, matched: &str) -> Option<Found> {
 }
 
 /// Length and kind of the token at the start of a base64url run (`None`: not a secret, e.g. an ordinary id).
+/// Shapes from the Yandex Cloud IAM docs: IAM token `t1.<b64url>[=]{0,2}.<86 b64url>[=]{0,2}`; static key id
+/// 25 characters and secret 40 characters, both starting with `YC`; API keys start with `AQVN`; OAuth `y0_`..`y3_`.
 fn classify(run: &str) -> Option<(usize, &'static str)> {
-    let segment = run.split('.').next().unwrap_or(run);
+    let segment = run.split(['.', '=']).next().unwrap_or(run);
     let mixed = |tail: &str| {
         tail.bytes().any(|b| b.is_ascii_uppercase()) && tail.bytes().any(|b| b.is_ascii_lowercase())
     };
     if let Some(rest) = run.strip_prefix("t1.") {
-        // IAM token: `t1.` then base64url segments separated by dots.
-        let len = 3 + rest.trim_end_matches('.').len();
-        return (rest.len() >= 20 && rest.contains('.')).then_some((len, "iam-token"));
+        let token = rest.trim_end_matches('.');
+        return (token.len() >= 20 && token.contains('.'))
+            .then_some((3 + token.len(), "iam-token"));
     }
     if run.starts_with("eyJ") {
-        let parts: Vec<&str> = run.trim_end_matches('.').splitn(4, '.').collect();
-        let ok = parts.len() >= 3 && parts[1].starts_with("eyJ") && parts[0].len() >= 8;
-        let len = parts.iter().take(3).map(|p| p.len()).sum::<usize>() + 2;
+        let parts: Vec<&str> = run.split('.').take(3).collect();
+        let ok = parts.len() == 3 && parts[1].starts_with("eyJ") && parts[0].len() >= 8;
+        let len = parts
+            .iter()
+            .map(|p| p.trim_end_matches('=').len())
+            .sum::<usize>()
+            + 2;
         return ok.then_some((len, "jwt"));
     }
-    if segment.len() >= 3 && segment.as_bytes()[0] == b'y' && segment.as_bytes()[2] == b'_' {
+    let s = segment.as_bytes();
+    if s.len() >= 3 && s[0] == b'y' && (b'0'..=b'3').contains(&s[1]) && s[2] == b'_' {
         return (segment.len() >= 43 && mixed(&segment[3..]))
             .then_some((segment.len(), "oauth-token"));
     }
     if segment.starts_with("AQVN") {
         return (segment.len() >= 34).then_some((segment.len(), "api-key"));
     }
-    if segment.starts_with("YCAJ") && (19..=34).contains(&segment.len()) {
-        return Some((segment.len(), "access-key-id"));
+    if !segment.starts_with("YC") {
+        return None;
     }
-    if segment.starts_with("YC") && segment.len() == 40 && mixed(&segment[2..]) {
-        return Some((40, "secret-key"));
+    let tail = &segment[2..];
+    match segment.len() {
+        40 if mixed(tail) => Some((40, "secret-key")),
+        25 if mixed(tail) || segment.starts_with("YCAJ") => Some((25, "access-key-id")),
+        19..=34 if segment.starts_with("YCAJ") => Some((segment.len(), "access-key-id")),
+        _ => None,
     }
-    None
 }
 
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
