@@ -1,20 +1,41 @@
-//! Record and replay servers for the Yandex Cloud API: gRPC over cleartext HTTP/2 and REST over HTTP/1.1 and HTTP/2,
-//! on one port, over tokio and hyper.
+//! Record and replay servers for the Yandex Cloud API: gRPC over cleartext HTTP/2 (prior knowledge) and REST over
+//! HTTP/1.1 and HTTP/2, on one port, over tokio and hyper.
 //!
 //! Invariants:
 //! - this is the only crate that touches sockets; the cassette crate below it is pure, the binary above it only wires
-//!   addresses, signals and output;
+//!   addresses, signals and output (it prints `listening on http://<addr>` itself, from [`ReplayServer::local_addr`]);
 //! - nothing a client sends can panic the server or drop a connection: malformed frames, oversized messages,
-//!   unknown methods and unmatched requests all become a gRPC status or an HTTP response;
-//! - errors become responses in one place per server ([`grpc::FrameError::to_status`] for framing).
+//!   unsupported compression, wrong verbs and unmatched requests all become a gRPC status or an HTTP response;
+//! - errors become responses in one place per server: `Failure::into_response` in [`replay`], with
+//!   [`grpc::FrameError::to_status`] for framing;
+//! - a replayed response is the recorded one: headers, length-prefixed messages, trailers kept apart, status,
+//!   percent-encoded `grpc-message` and `grpc-status-details-bin`, trailers-only where recorded so. Every response is
+//!   prepared once at startup; a hit clones it.
+//!
+//! A request that matches nothing gets gRPC `UNIMPLEMENTED` (REST: HTTP 501) with a message starting
+//! `yc-vcr replay: no recorded interaction matches`, an `ErrorInfo` (domain `yc-vcr`, reason
+//! `NO_RECORDED_INTERACTION`) and the header `x-yc-vcr-miss: 1`; see [`replay`] for why.
 //!
 //! Modules: [`server`] (the listener, connection serving and graceful shutdown), [`grpc`] (framing and status
-//! helpers).
+//! helpers), [`replay`] (the replay service), `record` and `upstream` (the recording proxy).
+//!
+//! ```no_run
+//! # async fn run(index: yc_cassette::Index) -> Result<(), yc_proxy::Error> {
+//! let server = yc_proxy::ReplayServer::start("127.0.0.1:0".parse().unwrap(), index, Default::default())?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.shutdown_on(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 
+pub use replay::{ReplayConfig, ReplayServer, Replayer};
+pub use server::{Server, ServerConfig};
+
 pub mod grpc;
 pub mod record;
+pub mod replay;
 pub mod server;
 pub mod upstream;
 
@@ -29,6 +50,12 @@ pub enum Error {
     },
     #[error("cannot read the listening address")]
     LocalAddr(#[source] std::io::Error),
+    #[error("cannot replay interaction {interaction} of `{origin}`: {message}")]
+    Prepare {
+        origin: String,
+        interaction: usize,
+        message: String,
+    },
     #[error("invalid upstream `{url}`: {reason}")]
     InvalidUpstream { url: String, reason: String },
     #[error("cannot use the upstream CA: {0}")]
@@ -40,7 +67,13 @@ pub enum Error {
     #[error(transparent)]
     Cassette(#[from] yc_cassette::Error),
     #[error("cannot write cassette `{}`: {message}", path.display())]
-    CassetteWrite { path: std::path::PathBuf, message: String },
+    CassetteWrite {
+        path: std::path::PathBuf,
+        message: String,
+    },
     #[error("secrets survived redaction, so those interactions were not written to `{}`: {findings}", path.display())]
-    SecretsSurvived { path: std::path::PathBuf, findings: String },
+    SecretsSurvived {
+        path: std::path::PathBuf,
+        findings: String,
+    },
 }

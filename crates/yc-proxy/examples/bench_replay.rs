@@ -1,0 +1,402 @@
+//! `cargo xtask bench replay`: the replay server over loopback against a minimal hyper server that answers the same
+//! bytes from memory (the ceiling), in the same run, side by side.
+//!
+//! Loads: gRPC `ImageService/Get` at 1, 16 and 64 concurrent HTTP/2 streams over one connection, and REST `GET` over
+//! HTTP/1.1 keep-alive on 1 and 16 connections. Servers and the load generator each get one runtime thread, so the
+//! two sides do not fight over the (shared) cores more than they must. Prints requests/s and p50/p99 latency.
+//! Usage: `bench_replay [SECONDS_PER_RUN]` (default 3). Asserts nothing about time.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Request, Response, Uri};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use prost::{Message as _, Name};
+use tokio::net::{TcpListener, TcpStream};
+use yc_cassette::{
+    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
+    Interaction, Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
+};
+use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
+use yc_proxy::grpc::{Status, encode_frame};
+use yc_proxy::server::Body as MemoryBody;
+use yc_proxy::{ReplayConfig, ReplayServer, Replayer};
+
+const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
+const IMAGE_ID: &str = "fd8kb72eo1r5fs97a1ki";
+const REST_PATH: &str = "/compute/v1/images/fd8kb72eo1r5fs97a1ki";
+
+fn main() {
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let run_for = Duration::from_secs(seconds);
+    let servers = runtime();
+    let clients = runtime();
+
+    prepare_figures();
+
+    let (replay, replay_addr, ceiling_addr) = servers.block_on(async {
+        let index =
+            Index::new(vec![("bench.json".into(), cassette())], Redactor::default()).unwrap();
+        let replay = ReplayServer::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            index,
+            ReplayConfig::default(),
+        )
+        .unwrap();
+        let addr = replay.local_addr();
+        (replay, addr, ceiling().await)
+    });
+    clients.block_on(check(replay_addr, ceiling_addr));
+
+    println!(
+        "{:<24} {:>12} {:>9} {:>9}   {:>12} {:>9} {:>9}   {:>6}",
+        "load", "ceiling r/s", "p50 us", "p99 us", "replay r/s", "p50 us", "p99 us", "ratio"
+    );
+    let loads = [
+        Load::Grpc { streams: 1 },
+        Load::Grpc { streams: 16 },
+        Load::Grpc { streams: 64 },
+        Load::Rest { connections: 1 },
+        Load::Rest { connections: 16 },
+    ];
+    for load in loads {
+        let ceiling = clients.block_on(measure(load, ceiling_addr, run_for));
+        let replayed = clients.block_on(measure(load, replay_addr, run_for));
+        println!(
+            "{:<24} {:>12.0} {:>9} {:>9}   {:>12.0} {:>9} {:>9}   {:>6.2}",
+            load.name(),
+            ceiling.per_second,
+            ceiling.p50,
+            ceiling.p99,
+            replayed.per_second,
+            replayed.p50,
+            replayed.p99,
+            replayed.per_second / ceiling.per_second
+        );
+    }
+    servers.block_on(replay.shutdown());
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn image() -> Image {
+    Image {
+        id: IMAGE_ID.into(),
+        folder_id: "standard-images".into(),
+        name: "ubuntu-22-04-lts-v20240101".into(),
+        description: "Ubuntu 22.04 LTS".into(),
+        family: "ubuntu-2204-lts".into(),
+        storage_size: 3_221_225_472,
+        min_disk_size: 8_589_934_592,
+        product_ids: vec!["f2e0tlnhhmab9i6ivp5r".into()],
+        status: image::Status::Ready as i32,
+        os: Some(Os {
+            r#type: os::Type::Linux as i32,
+            ..Default::default()
+        }),
+        labels: [("team".to_owned(), "platform".to_owned())].into(),
+        ..Default::default()
+    }
+}
+
+fn request_bytes() -> Vec<u8> {
+    GetImageRequest {
+        image_id: IMAGE_ID.into(),
+    }
+    .encode_to_vec()
+}
+
+fn rest_json() -> serde_json::Value {
+    yc_proto::json::to_value(&image(), yc_proto::json::Style::Camel).unwrap()
+}
+
+fn grpc_interaction(id: &str) -> Interaction {
+    let mut image = image();
+    image.id = id.into();
+    Interaction::Grpc(GrpcInteraction {
+        method: METHOD.into(),
+        request: GrpcRequest {
+            metadata: Headers::new(),
+            messages: vec![Message::from_bytes(
+                Some(&GetImageRequest::full_name()),
+                &GetImageRequest {
+                    image_id: id.into(),
+                }
+                .encode_to_vec(),
+            )],
+        },
+        response: GrpcResponse {
+            headers: [("content-type", "application/grpc")].into_iter().collect(),
+            messages: vec![Message::from_bytes(
+                Some(&Image::full_name()),
+                &image.encode_to_vec(),
+            )],
+            trailers: Headers::new(),
+            status: GrpcStatus::default(),
+            trailers_only: false,
+        },
+    })
+}
+
+fn cassette() -> Cassette {
+    let mut cassette = Cassette::new(Meta {
+        description: "bench_replay".into(),
+        recorded_with: "bench_replay".into(),
+    });
+    cassette.interactions.push(grpc_interaction(IMAGE_ID));
+    cassette
+        .interactions
+        .push(Interaction::Rest(RestInteraction {
+            request: RestRequest {
+                method: "GET".into(),
+                path: REST_PATH.into(),
+                query: String::new(),
+                headers: Headers::new(),
+                body: Body::Empty,
+            },
+            response: RestResponse {
+                status: 200,
+                headers: [("content-type", "application/json")].into_iter().collect(),
+                body: Body::Json(rest_json()),
+            },
+        }));
+    cassette
+}
+
+/// Startup cost at 10,000 interactions: indexing plus preparing every response.
+fn prepare_figures() {
+    let mut cassette = cassette();
+    cassette.interactions = (0..10_000)
+        .map(|i| grpc_interaction(&format!("fd8img{i:05}")))
+        .collect();
+    let start = Instant::now();
+    let index = Index::new(vec![("big.json".into(), cassette)], Redactor::default()).unwrap();
+    let indexed = start.elapsed();
+    let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
+    let prepared = start.elapsed();
+    drop(replayer);
+    println!(
+        "10,000 interactions: Index::new {:.1} ms, + preparing responses {:.1} ms",
+        indexed.as_secs_f64() * 1e3,
+        (prepared - indexed).as_secs_f64() * 1e3
+    );
+}
+
+/// The ceiling: hyper answering the same bytes from memory, no matching, no frame parsing.
+async fn ceiling() -> SocketAddr {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut frame = BytesMut::new();
+    encode_frame(&image().encode_to_vec(), &mut frame);
+    let grpc_body = frame.freeze();
+    let trailers = Status {
+        code: 0,
+        message: String::new(),
+        details: None,
+    }
+    .to_trailers();
+    let rest_body = Bytes::from(serde_json::to_vec(&rest_json()).unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let (grpc_body, trailers, rest_body) =
+                (grpc_body.clone(), trailers.clone(), rest_body.clone());
+            let service = service_fn(move |request: Request<Incoming>| {
+                let (grpc_body, trailers, rest_body) =
+                    (grpc_body.clone(), trailers.clone(), rest_body.clone());
+                async move {
+                    let grpc = request.uri().path() == METHOD;
+                    // Read the request, as any server must.
+                    let _ = request.into_body().collect().await;
+                    let response = if grpc {
+                        let mut response =
+                            Response::new(MemoryBody::new(grpc_body, Some(trailers)));
+                        response
+                            .headers_mut()
+                            .insert("content-type", HeaderValue::from_static("application/grpc"));
+                        response
+                    } else {
+                        let mut response = Response::new(MemoryBody::new(rest_body, None));
+                        response
+                            .headers_mut()
+                            .insert("content-type", HeaderValue::from_static("application/json"));
+                        response
+                    };
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[derive(Clone, Copy)]
+enum Load {
+    Grpc { streams: usize },
+    Rest { connections: usize },
+}
+
+impl Load {
+    fn name(self) -> String {
+        match self {
+            Load::Grpc { streams } => format!("grpc h2 {streams} streams"),
+            Load::Rest { connections } => format!("rest h1 {connections} conns"),
+        }
+    }
+}
+
+struct Figures {
+    per_second: f64,
+    p50: u128,
+    p99: u128,
+}
+
+/// Both servers must give the same answer before their speed means anything.
+async fn check(replay: SocketAddr, ceiling: SocketAddr) {
+    let mut seen = Vec::new();
+    for addr in [replay, ceiling] {
+        let mut sender = h2_connect(addr).await;
+        let (body, trailers) = grpc_call(&mut sender, &grpc_uri(addr)).await;
+        let mut http1 = h1_connect(addr).await;
+        let rest = rest_call(&mut http1).await;
+        seen.push((body, trailers.get("grpc-status").cloned(), rest));
+    }
+    assert_eq!(seen[0], seen[1], "replay and ceiling answer differently");
+    assert_eq!(seen[0].1.as_ref().map(|v| v.as_bytes()), Some(&b"0"[..]));
+}
+
+async fn measure(load: Load, addr: SocketAddr, run_for: Duration) -> Figures {
+    // A short warm-up on the same connections is not worth the complexity: the first run is long enough.
+    let started = Instant::now();
+    let deadline = started + run_for;
+    let mut workers = tokio::task::JoinSet::new();
+    match load {
+        Load::Grpc { streams } => {
+            let sender = h2_connect(addr).await;
+            let uri = grpc_uri(addr);
+            for _ in 0..streams {
+                let mut sender = sender.clone();
+                let uri = uri.clone();
+                workers.spawn(async move {
+                    let mut latencies = Vec::new();
+                    while Instant::now() < deadline {
+                        let start = Instant::now();
+                        grpc_call(&mut sender, &uri).await;
+                        latencies.push(start.elapsed().as_micros());
+                    }
+                    latencies
+                });
+            }
+        }
+        Load::Rest { connections } => {
+            for _ in 0..connections {
+                let mut sender = h1_connect(addr).await;
+                workers.spawn(async move {
+                    let mut latencies = Vec::new();
+                    while Instant::now() < deadline {
+                        let start = Instant::now();
+                        rest_call(&mut sender).await;
+                        latencies.push(start.elapsed().as_micros());
+                    }
+                    latencies
+                });
+            }
+        }
+    }
+    let mut latencies = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        latencies.extend(done.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Figures {
+        per_second: latencies.len() as f64 / elapsed,
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+fn grpc_uri(addr: SocketAddr) -> Uri {
+    format!("http://{addr}{METHOD}").parse().unwrap()
+}
+
+async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(1 << 20)
+        .initial_connection_window_size(16 << 20)
+        .handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+async fn h1_connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+async fn grpc_call(
+    sender: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    uri: &Uri,
+) -> (Bytes, HeaderMap) {
+    thread_local! {
+        static BODY: Bytes = {
+            let mut frame = BytesMut::new();
+            encode_frame(&request_bytes(), &mut frame);
+            frame.freeze()
+        };
+    }
+    let request = Request::post(uri.clone())
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(BODY.with(Bytes::clone)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let collected = response.into_body().collect().await.unwrap();
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    (collected.to_bytes(), trailers)
+}
+
+async fn rest_call(sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>) -> Bytes {
+    sender.ready().await.unwrap();
+    let request = Request::get(REST_PATH)
+        .header("host", "bench")
+        .body(Empty::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    response.into_body().collect().await.unwrap().to_bytes()
+}

@@ -1,0 +1,439 @@
+//! The replay server: answers gRPC and REST requests from an [`Index`] of recorded interactions.
+//!
+//! Every response is prepared once at startup (`prepared`); a hit clones it. Everything that is not a hit (a miss,
+//! a malformed frame, an oversized message, a gRPC call over HTTP/1.1) becomes a response in one place,
+//! `Failure::into_response`. This module does no matching of its own (the index does) and never panics on input.
+//!
+//! # What a miss looks like
+//!
+//! A request that matches no recorded interaction must not pass for an answer of the real service, so:
+//! - gRPC: status `UNIMPLEMENTED` (12), which the Yandex Cloud services answer only for methods they do not have,
+//!   never for a real request, with a `grpc-message` that starts with
+//!   `yc-vcr replay: no recorded interaction matches` and names the method, the request as JSON and the closest
+//!   recorded interaction with the fields that differ; `grpc-status-details-bin` holds a `google.rpc.ErrorInfo`
+//!   with domain `yc-vcr` and reason `NO_RECORDED_INTERACTION`;
+//! - REST: HTTP 501 Not Implemented with a JSON body `{"code": 12, "message": ..., "details": [ErrorInfo]}` in the
+//!   shape of a Yandex Cloud REST error, carrying the same text;
+//! - both carry the response header `x-yc-vcr-miss: 1`, and the server logs the same text at `warn`.
+
+mod prepared;
+
+use std::convert::Infallible;
+use std::fmt::Display;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::Service;
+use yc_cassette::{Headers, Index, Miss};
+
+use crate::Error;
+use crate::grpc::{self, Code, FrameError, FrameLimits, Status};
+use crate::server::{Body, Server, ServerConfig};
+use prepared::Prepared;
+
+/// The header that marks every answer to an unmatched request.
+pub const MISS_HEADER: HeaderName = HeaderName::from_static("x-yc-vcr-miss");
+/// How every miss message starts.
+pub const MISS_PREFIX: &str = "yc-vcr replay: no recorded interaction matches";
+/// The `google.rpc.ErrorInfo` domain and reason of a miss.
+pub const MISS_DOMAIN: &str = "yc-vcr";
+pub const MISS_REASON: &str = "NO_RECORDED_INTERACTION";
+
+/// Replay settings.
+#[derive(Clone, Debug)]
+pub struct ReplayConfig {
+    /// The largest request message (gRPC) or body (REST) accepted; larger ones get RESOURCE_EXHAUSTED or 413.
+    pub max_message_size: usize,
+    /// Listener and connection settings.
+    pub server: ServerConfig,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> ReplayConfig {
+        ReplayConfig {
+            max_message_size: grpc::DEFAULT_MAX_MESSAGE_SIZE,
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// A replay server running on the tokio runtime.
+#[derive(Debug)]
+pub struct ReplayServer {
+    server: Server,
+}
+
+impl ReplayServer {
+    /// Prepares every recorded response, binds `addr` (port 0 picks a free port) and starts serving.
+    /// Must be called within a tokio runtime.
+    pub fn start(
+        addr: SocketAddr,
+        index: Index,
+        config: ReplayConfig,
+    ) -> Result<ReplayServer, Error> {
+        let replayer = Replayer::new(index, &config)?;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(listener)
+            })
+            .map_err(|source| Error::Bind { addr, source })?;
+        let server = Server::serve(listener, replayer, &config.server)?;
+        tracing::info!(addr = %server.local_addr(), "replay server listening");
+        Ok(ReplayServer { server })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops accepting and waits for in-flight calls to finish.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+
+    /// Serves until `signal` resolves, then shuts down gracefully.
+    pub async fn shutdown_on(self, signal: impl Future<Output = ()>) {
+        self.server.shutdown_on(signal).await;
+    }
+}
+
+/// The replay service: a cheap handle ([`Clone`]) over the index and the prepared responses.
+#[derive(Clone, Debug)]
+pub struct Replayer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    index: Index,
+    /// `responses[cassette][interaction]`, in the order of `index.cassettes()`.
+    responses: Vec<Vec<Prepared>>,
+    limits: FrameLimits,
+    max_rest_body: usize,
+}
+
+impl Replayer {
+    /// Prepares every recorded response; fails on the first one that cannot be sent, naming it.
+    pub fn new(index: Index, config: &ReplayConfig) -> Result<Replayer, Error> {
+        let mut responses = Vec::with_capacity(index.cassettes().len());
+        for (origin, cassette) in index.cassettes() {
+            let mut prepared = Vec::with_capacity(cassette.interactions.len());
+            for (i, interaction) in cassette.interactions.iter().enumerate() {
+                prepared.push(
+                    Prepared::new(interaction).map_err(|message| Error::Prepare {
+                        origin: origin.clone(),
+                        interaction: i,
+                        message,
+                    })?,
+                );
+            }
+            responses.push(prepared);
+        }
+        let limits = FrameLimits {
+            max_message_size: config.max_message_size,
+            max_body_size: config.max_message_size.saturating_mul(4),
+        };
+        Ok(Replayer {
+            inner: Arc::new(Inner {
+                index,
+                responses,
+                limits,
+                max_rest_body: config.max_message_size,
+            }),
+        })
+    }
+
+    /// Answers one request. Never fails: every problem is a response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+        B::Error: Display,
+    {
+        if grpc::is_grpc(&request) {
+            self.grpc(request)
+                .await
+                .unwrap_or_else(|failure| failure.into_response(Transport::Grpc))
+        } else {
+            self.rest(request)
+                .await
+                .unwrap_or_else(|failure| failure.into_response(Transport::Rest))
+        }
+    }
+
+    async fn grpc<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+        B::Error: Display,
+    {
+        if request.method() != Method::POST {
+            return Err(Failure::GrpcMethod(request.method().clone()));
+        }
+        if request.version() != Version::HTTP_2 {
+            return Err(Failure::GrpcVersion(request.version()));
+        }
+        grpc::check_encoding(request.headers())?;
+        let (parts, body) = request.into_parts();
+        let messages = grpc::read_messages(body, self.inner.limits).await?;
+        let messages: Vec<Vec<u8>> = messages.iter().map(|message| message.to_vec()).collect();
+        let metadata = headers(&parts.headers);
+        let lookup = yc_cassette::Request::Grpc {
+            method: parts.uri.path(),
+            metadata: &metadata,
+            messages: &messages,
+        };
+        self.lookup(&lookup)
+    }
+
+    async fn rest<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+        B::Error: Display,
+    {
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, self.inner.max_rest_body).await?;
+        let headers = headers(&parts.headers);
+        let lookup = yc_cassette::Request::Rest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+            body: &body,
+        };
+        self.lookup(&lookup)
+    }
+
+    fn lookup(&self, request: &yc_cassette::Request<'_>) -> Result<Response<Body>, Failure> {
+        match self.inner.index.lookup(request) {
+            Ok(hit) => self
+                .inner
+                .responses
+                .get(hit.cassette)
+                .and_then(|responses| responses.get(hit.index))
+                .map(Prepared::response)
+                .ok_or(Failure::Internal(
+                    "the index returned an interaction that was not prepared",
+                )),
+            Err(miss) => Err(Failure::Miss(Box::new(miss))),
+        }
+    }
+}
+
+impl Service<Request<Incoming>> for Replayer {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let replayer = self.clone();
+        Box::pin(async move { Ok(replayer.handle(request).await) })
+    }
+}
+
+/// Which protocol a failed request spoke, which decides the shape of the error response.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Grpc,
+    Rest,
+}
+
+/// Everything that is not a hit.
+#[derive(Debug)]
+enum Failure {
+    /// No recorded interaction matches; the index says why.
+    Miss(Box<Miss>),
+    Frame(FrameError),
+    GrpcMethod(Method),
+    GrpcVersion(Version),
+    RestBodyTooLarge {
+        limit: usize,
+    },
+    RestBody(String),
+    Internal(&'static str),
+}
+
+impl From<FrameError> for Failure {
+    fn from(error: FrameError) -> Failure {
+        Failure::Frame(error)
+    }
+}
+
+impl Failure {
+    /// The one place where failures become responses.
+    fn into_response(self, transport: Transport) -> Response<Body> {
+        match (self, transport) {
+            (Failure::Miss(miss), transport) => miss_response(&miss, transport),
+            (Failure::Frame(error), _) => {
+                tracing::warn!(%error, "replay: bad gRPC request");
+                let mut extra = HeaderMap::new();
+                if matches!(error, FrameError::UnsupportedEncoding(_)) {
+                    extra.insert(
+                        grpc::GRPC_ACCEPT_ENCODING,
+                        HeaderValue::from_static("identity"),
+                    );
+                }
+                grpc::trailers_only(error.to_status(), extra)
+            }
+            (Failure::GrpcMethod(method), _) => {
+                let message = format!("yc-vcr replay: gRPC requests must use POST, not `{method}`");
+                tracing::warn!("{message}");
+                let mut response = Status::new(Code::Unimplemented, message).into_response();
+                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                response
+            }
+            (Failure::GrpcVersion(version), _) => {
+                let message = format!(
+                    "yc-vcr replay: gRPC needs HTTP/2 (prior knowledge over cleartext), not {version:?}"
+                );
+                tracing::warn!("{message}");
+                Status::new(Code::Unimplemented, message).into_response()
+            }
+            (Failure::RestBodyTooLarge { limit }, _) => {
+                let message =
+                    format!("yc-vcr replay: request body exceeds the limit of {limit} bytes");
+                tracing::warn!("{message}");
+                json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Code::ResourceExhausted,
+                    &message,
+                )
+            }
+            (Failure::RestBody(error), _) => {
+                let message = format!("yc-vcr replay: reading the request body failed: {error}");
+                tracing::debug!("{message}");
+                json_error(StatusCode::BAD_REQUEST, Code::Cancelled, &message)
+            }
+            (Failure::Internal(what), Transport::Grpc) => {
+                tracing::error!("yc-vcr replay: {what}");
+                Status::new(Code::Internal, format!("yc-vcr replay: {what}")).into_response()
+            }
+            (Failure::Internal(what), Transport::Rest) => {
+                tracing::error!("yc-vcr replay: {what}");
+                let message = format!("yc-vcr replay: {what}");
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, &message)
+            }
+        }
+    }
+}
+
+/// The miss text starts with [`MISS_PREFIX`] whatever the index's own wording.
+fn miss_text(miss: &Miss) -> String {
+    let text = miss.to_string();
+    match text.strip_prefix(&MISS_PREFIX["yc-vcr replay: ".len()..]) {
+        Some(rest) => format!("{MISS_PREFIX}{rest}"),
+        None => format!("{MISS_PREFIX}: {text}"),
+    }
+}
+
+fn miss_response(miss: &Miss, transport: Transport) -> Response<Body> {
+    let text = miss_text(miss);
+    tracing::warn!("{text}");
+    let mut response = match transport {
+        Transport::Grpc => {
+            let mut status = Status::new(Code::Unimplemented, text.as_str());
+            status.details = Some(Bytes::from(miss_details(&text)));
+            status.into_response()
+        }
+        Transport::Rest => json_response(
+            StatusCode::NOT_IMPLEMENTED,
+            &serde_json::json!({
+                "code": Code::Unimplemented.as_i32(),
+                "message": text,
+                "details": [error_info_json()],
+                // The structured diagnostics too, for tools that read the body.
+                "miss": miss.to_json(),
+            }),
+        ),
+    };
+    response
+        .headers_mut()
+        .insert(MISS_HEADER, HeaderValue::from_static("1"));
+    response
+}
+
+/// `google.rpc.Status` with one `ErrorInfo`, encoded.
+fn miss_details(text: &str) -> Vec<u8> {
+    use prost::Message as _;
+    use yc_proto::google::{protobuf::Any, rpc};
+
+    let info = rpc::ErrorInfo {
+        reason: MISS_REASON.into(),
+        domain: MISS_DOMAIN.into(),
+        ..Default::default()
+    };
+    let status = rpc::Status {
+        code: Code::Unimplemented.as_i32(),
+        message: text.into(),
+        details: vec![Any {
+            type_url: "type.googleapis.com/google.rpc.ErrorInfo".into(),
+            value: info.encode_to_vec(),
+        }],
+    };
+    status.encode_to_vec()
+}
+
+fn error_info_json() -> serde_json::Value {
+    serde_json::json!({
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": MISS_REASON,
+        "domain": MISS_DOMAIN,
+    })
+}
+
+/// A JSON error in the shape Yandex Cloud REST APIs use: `{"code", "message", "details"}`.
+fn json_error(status: StatusCode, code: Code, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "code": code.as_i32(), "message": message, "details": [] });
+    json_response(status, &body)
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut text = serde_json::to_string_pretty(body).unwrap_or_default();
+    text.push('\n');
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Request headers as cassette headers: lower-case names, values as text (non-UTF-8 bytes replaced).
+fn headers(map: &HeaderMap) -> Headers {
+    let mut headers = Headers(Vec::with_capacity(map.len()));
+    for (name, value) in map {
+        let value = match value.to_str() {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        };
+        // `HeaderName`s are already lower-case.
+        headers.0.push((name.as_str().to_owned(), value));
+    }
+    headers
+}
+
+/// Reads a REST body up to `limit` bytes.
+async fn read_body<B>(mut body: B, limit: usize) -> Result<Vec<u8>, Failure>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Display,
+{
+    let mut collected = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| Failure::RestBody(error.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len().saturating_add(data.len()) > limit {
+                return Err(Failure::RestBodyTooLarge { limit });
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.to_vec())
+}

@@ -1,0 +1,154 @@
+//! Responses prepared once at startup from recorded interactions, so that serving a hit clones [`Bytes`] and
+//! header maps and encodes nothing.
+//!
+//! This module turns cassette data into wire form; it does no matching and no IO.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use yc_cassette::{GrpcInteraction, GrpcStatus, Headers, Interaction, RestInteraction};
+use yc_proto::json::ParseOptions;
+
+use crate::grpc::{self, GRPC_STATUS_DETAILS_BIN, Status};
+use crate::server::Body;
+
+/// A recorded response in wire form.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    /// `None` for REST and for trailers-only gRPC responses (their status is in `headers`).
+    trailers: Option<HeaderMap>,
+}
+
+impl Prepared {
+    /// Prepares `interaction`; the error says what in it cannot be sent.
+    pub(crate) fn new(interaction: &Interaction) -> Result<Prepared, String> {
+        match interaction {
+            Interaction::Grpc(grpc) => prepare_grpc(grpc),
+            Interaction::Rest(rest) => prepare_rest(rest),
+        }
+    }
+
+    /// The response to send: cheap clones of what was prepared.
+    pub(crate) fn response(&self) -> Response<Body> {
+        let mut response = Response::new(Body::new(self.body.clone(), self.trailers.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
+    let recorded = &interaction.response;
+    let mut headers = header_map(&recorded.headers, "response header")?;
+    if !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(grpc::GRPC_CONTENT_TYPE),
+        );
+    }
+    let mut trailers = header_map(&recorded.trailers, "trailer")?;
+    let status = status(&recorded.status)?;
+    if recorded.trailers_only {
+        if !recorded.messages.is_empty() {
+            return Err("a trailers-only response cannot carry messages".into());
+        }
+        write_status(&status, &recorded.status, &mut headers);
+        headers.extend(trailers);
+        return Ok(Prepared {
+            status: StatusCode::OK,
+            headers,
+            body: Bytes::new(),
+            trailers: None,
+        });
+    }
+    let mut body = BytesMut::new();
+    for (i, message) in recorded.messages.iter().enumerate() {
+        let bytes = message
+            .to_bytes()
+            .map_err(|error| format!("response message {i}: {error}"))?;
+        grpc::encode_frame(&bytes, &mut body);
+    }
+    write_status(&status, &recorded.status, &mut trailers);
+    Ok(Prepared {
+        status: StatusCode::OK,
+        headers,
+        body: body.freeze(),
+        trailers: Some(trailers),
+    })
+}
+
+fn prepare_rest(interaction: &RestInteraction) -> Result<Prepared, String> {
+    let recorded = &interaction.response;
+    let status = StatusCode::from_u16(recorded.status)
+        .map_err(|_| format!("`{}` is not an HTTP status code", recorded.status))?;
+    let headers = header_map(&recorded.headers, "response header")?;
+    Ok(Prepared {
+        status,
+        headers,
+        body: Bytes::from(recorded.body.to_bytes()),
+        trailers: None,
+    })
+}
+
+/// The recorded status, with its details encoded as `google.rpc.Status` the way the recorder decoded them.
+fn status(recorded: &GrpcStatus) -> Result<Status, String> {
+    let details = if recorded.details_bin.is_some() || recorded.details.is_empty() {
+        None
+    } else {
+        let status_type = yc_proto::registry::get("google.rpc.Status")
+            .ok_or("the type registry does not know `google.rpc.Status`")?;
+        let json = serde_json::json!({
+            "code": recorded.code,
+            "message": recorded.message,
+            "details": recorded.details,
+        });
+        let bytes = status_type
+            .from_json_value(&json, ParseOptions::default())
+            .map_err(|error| format!("status details: {error}"))?;
+        Some(Bytes::from(bytes))
+    };
+    Ok(Status {
+        code: recorded.code,
+        message: recorded.message.clone(),
+        details,
+    })
+}
+
+fn write_status(status: &Status, recorded: &GrpcStatus, headers: &mut HeaderMap) {
+    status.write_to(headers);
+    // The recorder keeps the original text when re-encoding the details would not give it back: send it as is.
+    if let Some(text) = &recorded.details_bin
+        && let Ok(value) = HeaderValue::from_str(text)
+    {
+        headers.insert(GRPC_STATUS_DETAILS_BIN, value);
+    }
+}
+
+/// Recorded fields as a header map, without the ones hyper computes per connection (framing, hop-by-hop).
+fn header_map(recorded: &Headers, what: &str) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::with_capacity(recorded.len());
+    for (name, value) in recorded.iter() {
+        if name.starts_with(':') || is_connection_specific(name) {
+            continue;
+        }
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{what} name `{name}` is not valid"))?;
+        if header == CONTENT_LENGTH {
+            continue;
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("{what} `{name}` has an invalid value"))?;
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+fn is_connection_specific(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "te" | "upgrade"
+    )
+}

@@ -1,0 +1,272 @@
+//! Integration tests: real clients (tonic for gRPC, hyper for REST, raw hyper HTTP/2 and raw TCP for malformed input)
+//! against servers bound to 127.0.0.1:0. Cassettes are built here from yc-proto types.
+
+mod replay_grpc;
+mod replay_limits;
+mod replay_rest;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Name;
+use tonic::transport::{Channel, Endpoint};
+use yc_cassette::{
+    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
+    Interaction, Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
+};
+use yc_proxy::{ReplayConfig, ReplayServer};
+
+/// A cassette holding `interactions`, in order.
+pub fn cassette(interactions: Vec<Interaction>) -> Cassette {
+    let mut cassette = Cassette::new(Meta {
+        description: "built by the yc-proxy tests".into(),
+        recorded_with: "yc-proxy tests".into(),
+    });
+    cassette.interactions = interactions;
+    cassette
+}
+
+pub fn message<M: prost::Message + Name>(message: &M) -> Message {
+    Message::from_bytes(Some(&M::full_name()), &message.encode_to_vec())
+}
+
+pub fn headers(fields: &[(&str, &str)]) -> Headers {
+    fields.iter().copied().collect()
+}
+
+/// A unary gRPC interaction answered with `response` and status OK.
+pub fn grpc_ok<Req, Resp>(method: &str, request: &Req, response: &Resp) -> Interaction
+where
+    Req: prost::Message + Name,
+    Resp: prost::Message + Name,
+{
+    Interaction::Grpc(GrpcInteraction {
+        method: method.into(),
+        request: GrpcRequest {
+            metadata: Headers::new(),
+            messages: vec![message(request)],
+        },
+        response: GrpcResponse {
+            headers: headers(&[("content-type", "application/grpc")]),
+            messages: vec![message(response)],
+            trailers: Headers::new(),
+            status: GrpcStatus::default(),
+            trailers_only: false,
+        },
+    })
+}
+
+/// A unary gRPC interaction answered with an error status and no message.
+pub fn grpc_error<Req>(
+    method: &str,
+    request: &Req,
+    status: GrpcStatus,
+    trailers_only: bool,
+) -> Interaction
+where
+    Req: prost::Message + Name,
+{
+    Interaction::Grpc(GrpcInteraction {
+        method: method.into(),
+        request: GrpcRequest {
+            metadata: Headers::new(),
+            messages: vec![message(request)],
+        },
+        response: GrpcResponse {
+            headers: headers(&[("content-type", "application/grpc")]),
+            messages: Vec::new(),
+            trailers: Headers::new(),
+            status,
+            trailers_only,
+        },
+    })
+}
+
+pub fn rest(
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Body,
+    status: u16,
+    response: Body,
+) -> Interaction {
+    Interaction::Rest(RestInteraction {
+        request: RestRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: Headers::new(),
+            body,
+        },
+        response: RestResponse {
+            status,
+            headers: headers(&[
+                ("content-type", "application/json"),
+                ("x-request-id", "7f2a"),
+            ]),
+            body: response,
+        },
+    })
+}
+
+/// Starts a replay server on 127.0.0.1:0 over `cassettes`.
+pub fn replay(cassettes: Vec<Cassette>) -> ReplayServer {
+    replay_with(cassettes, ReplayConfig::default())
+}
+
+pub fn replay_with(cassettes: Vec<Cassette>, config: ReplayConfig) -> ReplayServer {
+    let cassettes = cassettes
+        .into_iter()
+        .enumerate()
+        .map(|(i, cassette)| (format!("cassette-{i}.json"), cassette))
+        .collect();
+    let index = Index::new(cassettes, Redactor::default()).unwrap();
+    ReplayServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), index, config).unwrap()
+}
+
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// What a client saw: status, headers, body text.
+#[derive(Debug)]
+pub struct Seen {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// One REST call with hyper's client, over HTTP/1.1 or (with `http2`) HTTP/2 prior knowledge.
+pub async fn rest_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    http2: bool,
+) -> Seen {
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(http2)
+        .build_http::<Full<Bytes>>();
+    let request = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Seen {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// What a raw HTTP/2 client saw of one gRPC call.
+#[derive(Debug)]
+pub struct RawSeen {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub trailers: Option<HeaderMap>,
+}
+
+impl RawSeen {
+    /// The gRPC status, from the trailers or, for a trailers-only response, the headers.
+    pub fn grpc_status(&self) -> yc_proxy::grpc::Status {
+        self.trailers
+            .as_ref()
+            .and_then(yc_proxy::grpc::Status::from_headers)
+            .or_else(|| yc_proxy::grpc::Status::from_headers(&self.headers))
+            .expect("a grpc-status")
+    }
+}
+
+/// Sends `body` as-is on a fresh HTTP/2 connection: for frames no real client would send.
+pub async fn raw_grpc(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> RawSeen {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let collected = body.collect().await.unwrap();
+    let trailers = collected.trailers().cloned();
+    RawSeen {
+        status: parts.status,
+        headers: parts.headers,
+        body: collected.to_bytes(),
+        trailers,
+    }
+}
+
+/// Frames `message` with the gRPC length prefix.
+pub fn frame(message: &[u8]) -> Vec<u8> {
+    let mut out = bytes::BytesMut::new();
+    yc_proxy::grpc::encode_frame(message, &mut out);
+    out.to_vec()
+}
+
+/// A deterministic shuffle (xorshift), so a failing order can be reproduced.
+pub fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let j = usize::try_from(seed % (i as u64 + 1)).unwrap();
+        items.swap(i, j);
+    }
+}
+
+/// Ports vary from run to run: `127.0.0.1:PORT` becomes `127.0.0.1:[port]`.
+pub fn redact_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("[port]");
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn redact_ports_replaces_only_ports() {
+    assert_eq!(
+        redact_ports("at 127.0.0.1:4312/x and 127.0.0.1:"),
+        "at 127.0.0.1:[port]/x and 127.0.0.1:"
+    );
+}
