@@ -1,6 +1,8 @@
 //! The `yc-vcr` binary as users run it: a real process, real stdin/stdout, real exit codes.
 
 mod bundled;
+mod check;
+mod cli;
 mod clients;
 mod convert;
 mod server;
