@@ -94,7 +94,8 @@ impl MessageType {
 
     /// Binary to JSON text.
     pub fn to_json(&self, bytes: &[u8], style: Style) -> Result<String, Error> {
-        let mut w = Writer::new(style);
+        // JSON is rarely more than twice the binary size; one allocation in the common case.
+        let mut w = Writer::with_capacity(style, bytes.len() * 2 + 64);
         (self.write_json)(bytes, &mut w);
         w.finish()
     }

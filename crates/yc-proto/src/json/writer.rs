@@ -80,8 +80,13 @@ pub struct Writer {
 impl Writer {
     /// An empty writer.
     pub fn new(style: Style) -> Writer {
+        Writer::with_capacity(style, 256)
+    }
+
+    /// An empty writer with room for `capacity` bytes of output.
+    pub fn with_capacity(style: Style, capacity: usize) -> Writer {
         Writer {
-            out: String::with_capacity(256),
+            out: String::with_capacity(capacity),
             style,
             error: None,
         }
@@ -153,31 +158,50 @@ impl Writer {
         let bytes = s.as_bytes();
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
-            let escape: &str = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0x08 => "\\b",
-                0x0c => "\\f",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            // Every byte matched above is ASCII, so `i` is a char boundary.
+            if !NEEDS_ESCAPE[usize::from(b)] {
+                continue;
+            }
+            // Every byte that needs escaping is ASCII, so `i` is a char boundary.
             self.out.push_str(&s[start..i]);
-            if escape.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.out.push_str("\\u00");
-                self.out.push(HEX[usize::from(b >> 4)] as char);
-                self.out.push(HEX[usize::from(b & 0xf)] as char);
-            } else {
-                self.out.push_str(escape);
+            match b {
+                b'"' => self.out.push_str("\\\""),
+                b'\\' => self.out.push_str("\\\\"),
+                b'\n' => self.out.push_str("\\n"),
+                b'\r' => self.out.push_str("\\r"),
+                b'\t' => self.out.push_str("\\t"),
+                0x08 => self.out.push_str("\\b"),
+                0x0c => self.out.push_str("\\f"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    self.out.push_str("\\u00");
+                    self.out.push(HEX[usize::from(b >> 4)] as char);
+                    self.out.push(HEX[usize::from(b & 0xf)] as char);
+                }
             }
             start = i + 1;
         }
         self.out.push_str(&s[start..]);
         self.out.push('"');
+    }
+
+    /// Appends a quoted string that `text` writes into the buffer unescaped (it writes only ASCII that needs
+    /// no escaping, such as a timestamp); if it fails, the output is rolled back, `null` written and the
+    /// error recorded for `type_name`.
+    pub(crate) fn quoted_with(
+        &mut self,
+        type_name: &str,
+        text: impl FnOnce(&mut String) -> Result<(), String>,
+    ) {
+        let mark = self.out.len();
+        self.out.push('"');
+        match text(&mut self.out) {
+            Ok(()) => self.out.push('"'),
+            Err(message) => {
+                self.out.truncate(mark);
+                self.out.push_str("null");
+                self.fail(Error::json(type_name, message));
+            }
+        }
     }
 
     /// `true` or `false`.
@@ -274,6 +298,19 @@ impl Writer {
         self.out.push_str(text);
     }
 }
+
+/// Bytes a JSON string cannot hold as they are: `"`, `\\` and the control characters.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 fn non_finite(v: f64) -> Option<&'static str> {
     if v.is_nan() {

@@ -24,14 +24,9 @@ fn write_as_value<M: WriteJson>(m: &M, w: &mut Writer, first: &mut bool) {
 
 impl WriteJson for Timestamp {
     fn write_json(&self, w: &mut Writer) {
-        let mut text = String::with_capacity(32);
-        match format_timestamp(self.seconds, self.nanos, &mut text) {
-            Ok(()) => w.string(&text),
-            Err(message) => {
-                w.fail(Error::json("google.protobuf.Timestamp", message));
-                w.raw("null");
-            }
-        }
+        w.quoted_with("google.protobuf.Timestamp", |out| {
+            format_timestamp(self.seconds, self.nanos, out)
+        });
     }
 
     fn write_any_members(&self, w: &mut Writer, first: &mut bool) {
@@ -41,14 +36,9 @@ impl WriteJson for Timestamp {
 
 impl WriteJson for Duration {
     fn write_json(&self, w: &mut Writer) {
-        let mut text = String::with_capacity(24);
-        match format_duration(self.seconds, self.nanos, &mut text) {
-            Ok(()) => w.string(&text),
-            Err(message) => {
-                w.fail(Error::json("google.protobuf.Duration", message));
-                w.raw("null");
-            }
-        }
+        w.quoted_with("google.protobuf.Duration", |out| {
+            format_duration(self.seconds, self.nanos, out)
+        });
     }
 
     fn write_any_members(&self, w: &mut Writer, first: &mut bool) {
