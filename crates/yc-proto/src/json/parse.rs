@@ -118,7 +118,7 @@ fn fields(
 }
 
 /// An enum field's value as pbjson's parsers read it, open as proto3 enums are:
-/// a known name, or any number, even one the schema does not know.
+/// a known name, or any number (also as a string), even one the schema does not know.
 pub(crate) struct OpenEnum<E>(pub i32, PhantomData<E>);
 
 impl<'de, E: Deserialize<'de> + Into<i32>> Deserialize<'de> for OpenEnum<E> {
@@ -145,8 +145,11 @@ impl<'de, E: Deserialize<'de> + Into<i32>> Deserialize<'de> for OpenEnum<E> {
             }
 
             fn visit_str<Er: de::Error>(self, v: &str) -> Result<Self::Value, Er> {
-                let e = E::deserialize(de::value::StrDeserializer::<Er>::new(v))?;
-                Ok(OpenEnum(e.into(), PhantomData))
+                match E::deserialize(de::value::StrDeserializer::<Er>::new(v)) {
+                    Ok(e) => Ok(OpenEnum(e.into(), PhantomData)),
+                    // The reference also reads a number written as a string (`"2"`).
+                    Err(err) => v.parse().map(|n| OpenEnum(n, PhantomData)).map_err(|_| err),
+                }
             }
         }
 

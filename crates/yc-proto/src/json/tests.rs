@@ -149,6 +149,8 @@ fn enums_parse_by_name_or_any_number() {
         (r#"{"status": 2}"#, 2),
         (r#"{"status": 99}"#, 99),
         (r#"{"status": -7}"#, -7),
+        (r#"{"status": "2"}"#, 2),
+        (r#"{"status": "77"}"#, 77),
     ] {
         assert_eq!(
             parse::<Image>(text, STRICT).unwrap().status,
@@ -156,7 +158,9 @@ fn enums_parse_by_name_or_any_number() {
             "{text}"
         );
     }
-    assert!(parse::<Image>(r#"{"status": "NOPE"}"#, STRICT).is_err());
+    let err = from_str::<Image>(r#"{"status": "NOPE"}"#, STRICT).unwrap_err();
+    assert!(err.to_string().contains("unknown variant `NOPE`"), "{err}");
+    assert!(parse::<Image>(r#"{"status": "2.5"}"#, STRICT).is_err());
     assert!(parse::<Image>(r#"{"status": 4294967296}"#, STRICT).is_err());
     let f: LegacyHardwareFeatures = parse(r#"{"pci_topology": 42}"#, STRICT).unwrap();
     assert_eq!(f.pci_topology, 42);

@@ -267,3 +267,26 @@ fn empty_in_any_is_written_inline_as_the_reference_does() {
         );
     }
 }
+
+/// Where prost-reflect departs from the reference (the Python vectors), the typed path follows the reference.
+#[test]
+fn prost_reflect_differences_are_decided_by_the_reference() {
+    let op = Operation {
+        result: Some(operation::Result::Response(any(&Empty {}))),
+        ..Operation::default()
+    };
+    let bytes = op.encode_to_vec();
+    let name = "yandex.cloud.operation.Operation";
+    let reference = json!({"response": {"@type": "type.googleapis.com/google.protobuf.Empty"}});
+    assert_eq!(
+        get(name)
+            .unwrap()
+            .to_json_value(&bytes, Style::Camel)
+            .unwrap(),
+        reference
+    );
+    assert_eq!(
+        prost_reflect_json(name, &bytes, Style::Camel),
+        json!({"response": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}}})
+    );
+}
