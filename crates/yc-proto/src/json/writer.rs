@@ -75,7 +75,12 @@ pub struct Writer {
     out: String,
     style: Style,
     error: Option<Error>,
+    /// How many `Any` payloads are being written inside each other; bounded, since each is decoded anew.
+    any_depth: u32,
 }
+
+/// The deepest `Any` nesting written, as prost bounds message nesting when decoding.
+const MAX_ANY_DEPTH: u32 = 100;
 
 impl Writer {
     /// An empty writer.
@@ -89,6 +94,7 @@ impl Writer {
             out: String::with_capacity(capacity),
             style,
             error: None,
+            any_depth: 0,
         }
     }
 
@@ -113,6 +119,24 @@ impl Writer {
     /// Whether an error has been recorded.
     pub fn failed(&self) -> bool {
         self.error.is_some()
+    }
+
+    /// Enters an `Any` payload; `false` (with the error recorded) when nesting is too deep.
+    pub(crate) fn enter_any(&mut self) -> bool {
+        if self.any_depth >= MAX_ANY_DEPTH {
+            self.fail(Error::json(
+                "google.protobuf.Any",
+                format_args!("nested more than {MAX_ANY_DEPTH} deep"),
+            ));
+            return false;
+        }
+        self.any_depth += 1;
+        true
+    }
+
+    /// Leaves an `Any` payload entered with [`enter_any`](Self::enter_any).
+    pub(crate) fn leave_any(&mut self) {
+        self.any_depth -= 1;
     }
 
     /// `{`

@@ -84,7 +84,12 @@ impl WriteJson for Any {
             w.raw_key(&mut first, "@type");
             w.string(&self.type_url);
             match registry::by_type_url(&self.type_url) {
-                Some(ty) => ty.write_any_members(&self.value, w, &mut first),
+                Some(ty) => {
+                    if w.enter_any() {
+                        ty.write_any_members(&self.value, w, &mut first);
+                        w.leave_any();
+                    }
+                }
                 None => w.fail(Error::json(
                     "google.protobuf.Any",
                     format_args!("unknown type `{}`", self.type_url),

@@ -151,3 +151,26 @@ fn any_of_an_unknown_type_is_an_error() {
         .is_err()
     );
 }
+
+#[test]
+fn deeply_nested_any_is_an_error_not_a_stack_overflow() {
+    let mut any = Any {
+        type_url: "type.googleapis.com/google.protobuf.Empty".into(),
+        value: vec![],
+    };
+    for _ in 0..200 {
+        any = Any {
+            type_url: "type.googleapis.com/google.protobuf.Any".into(),
+            value: prost::Message::encode_to_vec(&any),
+        };
+    }
+    let bytes = prost::Message::encode_to_vec(&any);
+    let err = crate::registry::get("google.protobuf.Any")
+        .unwrap()
+        .to_json(&bytes, Style::Snake)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("nested more than 100 deep"),
+        "{err}"
+    );
+}
