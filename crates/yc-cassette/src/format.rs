@@ -250,3 +250,6 @@ fn create_temp(dir: &Path, name: &str) -> std::io::Result<(std::path::PathBuf, s
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

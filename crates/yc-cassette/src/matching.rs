@@ -96,6 +96,8 @@ pub struct Index {
     cassettes: Vec<(String, Cassette)>,
     redactor: Redactor,
     groups: Vec<Group>,
+    /// Every header name some cassette matches on: only these are redacted and kept per request.
+    headers: Vec<String>,
 }
 
 /// The cassettes sharing one set of matching rules, and their keys.
@@ -139,6 +141,12 @@ impl Index {
     /// Indexes every interaction of every cassette; the redactor is applied to recorded and live requests alike.
     pub fn new(cassettes: Vec<(String, Cassette)>, redactor: Redactor) -> Result<Index, Error> {
         let mut groups: Vec<Group> = Vec::new();
+        let mut headers: Vec<String> = cassettes
+            .iter()
+            .flat_map(|(_, c)| Rules::new(&c.matching).headers)
+            .collect();
+        headers.sort();
+        headers.dedup();
         for (c, (_, cassette)) in cassettes.iter().enumerate() {
             let rules = Rules::new(&cassette.matching);
             let g = match groups.iter().position(|g| g.rules == rules) {
@@ -154,7 +162,7 @@ impl Index {
             };
             let group = &mut groups[g];
             for (i, interaction) in cassette.interactions.iter().enumerate() {
-                let normalised = normalise_recorded(interaction, &redactor);
+                let normalised = normalise_recorded(interaction, &redactor, &headers);
                 let (key, shape) = group.rules.key(&normalised);
                 match group.keys.get(&key) {
                     Some(&s) => group.slots[s].entries.push((c, i)),
@@ -173,6 +181,7 @@ impl Index {
             cassettes,
             redactor,
             groups,
+            headers,
         })
     }
 
@@ -183,7 +192,7 @@ impl Index {
         reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
     )]
     pub fn lookup(&self, request: &Request<'_>) -> Result<Hit<'_>, Miss> {
-        let normalised = normalise_live(request, &self.redactor);
+        let normalised = normalise_live(request, &self.redactor, &self.headers);
         for group in &self.groups {
             let key = group.rules.key_only(&normalised);
             if let Some(&s) = group.keys.get(&key) {
@@ -290,8 +299,51 @@ impl Rules {
         }
     }
 
+    /// The key alone, without building the shape: the hot path of a lookup.
     fn key_only(&self, n: &Normalised) -> String {
-        self.key(n).0
+        let mut key = String::with_capacity(128);
+        key.push_str(n.transport);
+        key.push('\u{1f}');
+        key.push_str(&n.method);
+        key.push('\u{1f}');
+        if let Some(path) = &n.path {
+            key.push_str(path);
+        }
+        key.push('\u{1f}');
+        if let Some(query) = &n.query {
+            canonical(query, &mut key);
+        }
+        key.push('\u{1f}');
+        for name in &self.headers {
+            for (h, v) in &n.headers {
+                if h == name {
+                    push_json_string(h, &mut key);
+                    key.push(':');
+                    push_json_string(v, &mut key);
+                    key.push(',');
+                }
+            }
+        }
+        key.push('\u{1f}');
+        if self.ignore.is_empty() {
+            canonical(&n.body, &mut key);
+        } else {
+            canonical(&self.ignored(&n.body), &mut key);
+        }
+        key
+    }
+
+    fn ignored(&self, body: &Value) -> Value {
+        let mut body = body.clone();
+        // gRPC: each message; REST: the parsed JSON body.
+        let target = match body.get_mut("json") {
+            Some(json) => json,
+            None => &mut body,
+        };
+        for path in &self.ignore {
+            remove_path(target, path);
+        }
+        body
     }
 
     /// The canonical key and the shape it was made from.
@@ -320,27 +372,14 @@ impl Rules {
         if !headers.is_empty() {
             shape.insert("headers".into(), Value::Object(headers));
         }
-        let mut body = n.body.clone();
-        if !self.ignore.is_empty() {
-            // gRPC: each message; REST: the parsed JSON body.
-            let target = match body.get_mut("json") {
-                Some(json) => json,
-                None => &mut body,
-            };
-            for path in &self.ignore {
-                remove_path(target, path);
-            }
-        }
+        let body = self.ignored(&n.body);
         let body_key = if n.transport == "grpc" {
             "messages"
         } else {
             "body"
         };
         shape.insert(body_key.into(), body);
-        let shape = Value::Object(shape);
-        let mut key = String::with_capacity(64);
-        canonical(&shape, &mut key);
-        (key, shape)
+        (self.key_only(n), Value::Object(shape))
     }
 }
 
@@ -371,7 +410,11 @@ impl Normalised {
     }
 }
 
-fn normalise_recorded(interaction: &Interaction, redactor: &Redactor) -> Normalised {
+fn normalise_recorded(
+    interaction: &Interaction,
+    redactor: &Redactor,
+    wanted: &[String],
+) -> Normalised {
     match interaction {
         Interaction::Grpc(g) => {
             let messages = g
@@ -389,7 +432,7 @@ fn normalise_recorded(interaction: &Interaction, redactor: &Redactor) -> Normali
                 method: g.method.clone(),
                 path: None,
                 query: None,
-                headers: header_pairs(&g.request.metadata, redactor),
+                headers: header_pairs(&g.request.metadata, redactor, wanted),
                 body: Value::Array(messages),
             }
         }
@@ -403,12 +446,13 @@ fn normalise_recorded(interaction: &Interaction, redactor: &Redactor) -> Normali
                 &r.request.headers,
                 &body,
                 redactor,
+                wanted,
             )
         }
     }
 }
 
-fn normalise_live(request: &Request<'_>, redactor: &Redactor) -> Normalised {
+fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String]) -> Normalised {
     match *request {
         Request::Grpc {
             method,
@@ -437,7 +481,7 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor) -> Normalised {
                 method: method.to_owned(),
                 path: None,
                 query: None,
-                headers: header_pairs(metadata, redactor),
+                headers: header_pairs(metadata, redactor, wanted),
                 body: Value::Array(messages),
             }
         }
@@ -450,7 +494,7 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor) -> Normalised {
         } => {
             let mut body = Body::from_bytes(headers.get("content-type"), body);
             redactor.redact_body(&mut body);
-            rest_normalised(method, path, query, headers, &body, redactor)
+            rest_normalised(method, path, query, headers, &body, redactor, wanted)
         }
     }
 }
@@ -462,6 +506,7 @@ fn rest_normalised(
     headers: &Headers,
     body: &Body,
     redactor: &Redactor,
+    wanted: &[String],
 ) -> Normalised {
     let path = redactor.redact_text(path);
     let query = redactor.redact_query(query);
@@ -501,7 +546,7 @@ fn rest_normalised(
         method: method.to_ascii_uppercase(),
         path: Some(normalised_string(&path)),
         query: Some(Value::Object(q)),
-        headers: header_pairs(headers, redactor),
+        headers: header_pairs(headers, redactor, wanted),
         body,
     }
 }
@@ -520,13 +565,25 @@ fn message_shape(m: &Message) -> Value {
     }
 }
 
-fn header_pairs(headers: &Headers, redactor: &Redactor) -> Vec<(String, String)> {
-    let mut redacted = headers.clone();
-    redactor.redact_headers(&mut redacted);
-    redacted
-        .0
+fn header_pairs(
+    headers: &Headers,
+    redactor: &Redactor,
+    wanted: &[String],
+) -> Vec<(String, String)> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut kept: Headers = Headers(
+        headers
+            .iter()
+            .filter(|(n, _)| wanted.iter().any(|w| w.eq_ignore_ascii_case(n)))
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+            .collect(),
+    );
+    redactor.redact_headers(&mut kept);
+    kept.0
         .into_iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), normalised_string(&v)))
+        .map(|(n, v)| (n, normalised_string(&v)))
         .collect()
 }
 
@@ -617,8 +674,18 @@ fn canonical(value: &Value, out: &mut String) {
     }
 }
 
+/// A JSON string literal (escapes only what JSON requires, so equal strings give equal text).
 fn push_json_string(s: &str, out: &mut String) {
-    out.push_str(&Value::from(s).to_string());
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn diff(recorded: &Value, requested: &Value, path: &mut String, out: &mut Vec<Difference>) {
@@ -791,3 +858,6 @@ impl fmt::Display for Miss {
 }
 
 impl std::error::Error for Miss {}
+
+#[cfg(test)]
+mod tests;

@@ -511,3 +511,6 @@ mod opt_base64 {
         base64_bytes::deserialize(deserializer).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -347,13 +347,17 @@ impl Redactor {
             }
             Value::Object(map) => {
                 let mut renamed = false;
+                let track = !self.paths.is_empty();
                 for (key, child) in map.iter_mut() {
-                    let norm = normalise_key(key);
-                    let child_secret = secret || self.fields.contains(&norm);
-                    path.push(norm);
-                    let child_secret = child_secret || self.paths.iter().any(|p| p == path);
+                    let mut child_secret = secret || self.is_secret_field(key);
+                    if track {
+                        path.push(normalise_key(key));
+                        child_secret |= self.paths.iter().any(|p| p == path);
+                    }
                     self.walk_json(child, path, child_secret, secrets);
-                    path.pop();
+                    if track {
+                        path.pop();
+                    }
                     renamed |= self.redact_str(key).is_some();
                 }
                 if renamed {
@@ -584,7 +588,26 @@ pub(crate) fn normalise_key(key: &str) -> String {
 }
 
 pub(crate) fn secret_field(redactor: &Redactor, key: &str) -> bool {
-    redactor.fields.contains(&normalise_key(key))
+    redactor.is_secret_field(key)
+}
+
+impl Redactor {
+    /// Whether `key`, in any spelling, names a secret field; no allocation for ordinary keys.
+    fn is_secret_field(&self, key: &str) -> bool {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for b in key.bytes() {
+            if b == b'_' || b == b'-' {
+                continue;
+            }
+            if n == buf.len() {
+                return self.fields.contains(&normalise_key(key));
+            }
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        std::str::from_utf8(&buf[..n]).is_ok_and(|k| self.fields.contains(k))
+    }
 }
 
 pub(crate) fn secret_header(redactor: &Redactor, name: &str) -> bool {
@@ -824,3 +847,6 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     }
     out.push(value as u8);
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+use super::*;
+
+fn kinds(text: &str) -> Vec<&'static str> {
+    find_secrets(text).into_iter().map(|f| f.kind).collect()
+}
+
+#[test]
+fn token_shapes_are_recognised_at_run_boundaries_only() {
+    let iam = format!("t1.9euelZqKkJGSnY6Z.{}", "a".repeat(86));
+    assert_eq!(kinds(&iam), ["iam-token"]);
+    assert_eq!(kinds(&format!("Bearer {iam}==")), ["iam-token"]);
+    assert_eq!(
+        kinds(&format!("xt1.{}", &iam[3..])),
+        Vec::<&str>::new(),
+        "inside a word"
+    );
+    assert_eq!(
+        kinds(&format!("token%3D{iam}")),
+        ["iam-token"],
+        "after a %XX escape"
+    );
+    assert_eq!(
+        kinds("y0_AgAAAAAGPGJHAATuwQAAAAEU1yAHAABFDEZw0bxAvZKlZD4ExHbSpT2N9Q"),
+        ["oauth-token"]
+    );
+    assert_eq!(
+        kinds("AQVNwlG2LjW2YxKUp9ywU8pDIb1GPkjHnsbDVHZp"),
+        ["api-key"]
+    );
+    assert_eq!(kinds("YCchbYEDdcsYFBnxSWbcjDJDn"), ["access-key-id"]);
+    assert_eq!(kinds("YCAJEk2Pq8Lr5TmWn0Xv3Zb7c"), ["access-key-id"]);
+    assert_eq!(
+        kinds("YCVdheub7w9bImcGAnd3dZnf08FRbvjeUFvehGvc"),
+        ["secret-key"]
+    );
+    assert_eq!(
+        kinds("YCVDHEUB7W9BIMCGAND3DZNF08FRBVJEUFVEHGVC"),
+        Vec::<&str>::new(),
+        "one case only"
+    );
+    assert_eq!(
+        kinds("YCVdheub7w9bImcGAnd3dZnf08FRbvjeUFvehGvcX"),
+        Vec::<&str>::new(),
+        "41 characters"
+    );
+    assert_eq!(
+        kinds("-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"),
+        ["private-key"]
+    );
+    assert_eq!(kinds("a.b?X-Amz-Signature=abc&x=1"), ["signature"]);
+    assert_eq!(kinds("a.b?x-amz-credential=abc"), ["signature"]);
+}
+
+#[test]
+fn encoded_signed_urls_stop_at_the_encoded_ampersand() {
+    let r = Redactor::default();
+    let out = r.redact_text("next=https%3A%2F%2Fs3%2Fa%3FX-Amz-Signature%3Dabc%26b%3D1");
+    assert!(out.ends_with("%26b%3D1"), "{out}");
+    assert!(!out.contains("abc"), "{out}");
+}
+
+#[test]
+fn placeholders_hash_the_secret() {
+    assert_eq!(placeholder("k", "abc"), "<redacted:k:ba7816bf>");
+    assert!(is_placeholder("<redacted:iam-token:ba7816bf>"));
+    assert!(!is_placeholder("x<redacted:iam-token:ba7816bf>"));
+    assert_eq!(
+        normalise_placeholders("Bearer <redacted:iam-token:ba7816bf>").as_deref(),
+        Some("Bearer <redacted:iam-token>")
+    );
+}
+
+#[test]
+fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
+    let r = Redactor::default();
+    let secret = "YCVdheub7w9bImcGAnd3dZnf08FRbvjeUFvehGvc";
+    // field 1 = nested { field 2 = secret }, field 3 = varint 150
+    let mut inner = vec![0x12, secret.len() as u8];
+    inner.extend_from_slice(secret.as_bytes());
+    let mut bytes = vec![0x0a, inner.len() as u8];
+    bytes.extend_from_slice(&inner);
+    bytes.extend_from_slice(&[0x18, 0x96, 0x01]);
+    let out = r.redact_wire(&bytes, &[], 0).unwrap();
+    let fields = parse_wire(&out).unwrap();
+    assert_eq!(fields.len(), 2);
+    let WireField::Len { payload, .. } = &fields[0] else {
+        panic!()
+    };
+    let inner = parse_wire(payload).unwrap();
+    let WireField::Len { payload, .. } = &inner[0] else {
+        panic!()
+    };
+    assert!(is_placeholder(std::str::from_utf8(payload).unwrap()));
+    assert!(matches!(fields[1], WireField::Other([0x18, 0x96, 0x01])));
+
+    assert!(
+        parse_wire(&[0x0a, 0x05, b'a']).is_none(),
+        "length past the end"
+    );
+    assert!(parse_wire(&[0x0b]).is_none(), "groups are refused");
+    assert!(parse_wire(&[0x80]).is_none(), "truncated varint");
+    assert!(
+        r.redact_wire(&[0x08, 0x01], &[], 0).is_none(),
+        "nothing to change"
+    );
+}
+
+#[test]
+fn secret_fields_match_in_any_spelling() {
+    let r = Redactor::default();
+    for key in [
+        "iam_token",
+        "iamToken",
+        "IAM-TOKEN",
+        "privateKey",
+        "yandexPassportOauthToken",
+        "Password",
+    ] {
+        assert!(r.is_secret_field(key), "{key}");
+    }
+    for key in ["page_token", "nextPageToken", "tokens", "secret_id", "id"] {
+        assert!(!r.is_secret_field(key), "{key}");
+    }
+}
