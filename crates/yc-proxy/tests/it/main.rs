@@ -2,6 +2,8 @@
 //! against servers bound to 127.0.0.1:0. Cassettes are built here from yc-proto types.
 
 mod record;
+mod record_kill;
+mod record_secrets;
 mod replay_grpc;
 mod replay_limits;
 mod replay_rest;

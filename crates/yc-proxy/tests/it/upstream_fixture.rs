@@ -494,10 +494,26 @@ impl compute::image_service_server::ImageService for Compute {
                 format!("image `{id}` not found"),
                 not_found_details(&id),
             )),
-            "fd8leak" => Err(Status::permission_denied(format!(
-                "token {} has expired",
-                secrets::IAM_TOKEN_2
-            ))),
+            "fd8leak" => {
+                let info = rpc::ErrorInfo {
+                    reason: "TOKEN_EXPIRED".to_owned(),
+                    domain: "iam".to_owned(),
+                    metadata: BTreeMap::from([(
+                        "token".to_owned(),
+                        secrets::OAUTH_TOKEN.to_owned(),
+                    )]),
+                };
+                let details = rpc::Status {
+                    code: Code::PermissionDenied as i32,
+                    message: "token expired".to_owned(),
+                    details: vec![any(&info)],
+                };
+                Err(Status::with_details(
+                    Code::PermissionDenied,
+                    format!("token {} has expired", secrets::IAM_TOKEN_2),
+                    details.encode_to_vec().into(),
+                ))
+            }
             _ => Ok(with_metadata(image(&id))),
         }
     }
