@@ -23,10 +23,18 @@ impl Cassette {
 
     /// Parses and checks a cassette; `origin` names it in errors (usually the file path).
     pub fn from_json_str(text: &str, origin: &str) -> Result<Cassette, Error> {
-        check_version(text, origin)?;
-        let cassette: Cassette = serde_json::from_str(text).map_err(|e| parse_error(origin, &e))?;
-        cassette.check(text, origin)?;
-        Ok(cassette)
+        // Parse first; only when that fails look at the version, so another version's shape is reported as
+        // a version error rather than as whatever field it renamed.
+        match serde_json::from_str::<Cassette>(text) {
+            Ok(cassette) => {
+                cassette.check(text, origin)?;
+                Ok(cassette)
+            }
+            Err(e) => {
+                check_version(text, origin)?;
+                Err(parse_error(origin, &e))
+            }
+        }
     }
 
     /// The file text: pretty JSON with two-space indents, fields in a fixed order, ending with a newline.

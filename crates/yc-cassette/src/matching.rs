@@ -236,10 +236,18 @@ impl Index {
     /// Builds the diagnostics: a scan, but misses are rare.
     fn miss(&self, normalised: &Normalised) -> Miss {
         let mut best: Option<(usize, usize, &Slot, Vec<Difference>)> = None;
+        let transport = Value::from(normalised.transport);
+        let method = Value::from(normalised.method.as_str());
+        let same_method_exists = self.groups.iter().flat_map(|g| &g.slots).any(|slot| {
+            slot.shape.get("transport") == Some(&transport)
+                && slot.shape.get("method") == Some(&method)
+        });
         for group in &self.groups {
             let (_, shape) = group.rules.key(normalised);
             for slot in &group.slots {
-                if slot.shape.get("transport") != shape.get("transport") {
+                if slot.shape.get("transport") != Some(&transport)
+                    || (same_method_exists && slot.shape.get("method") != Some(&method))
+                {
                     continue;
                 }
                 let other_method = usize::from(slot.shape.get("method") != shape.get("method"));
@@ -424,6 +432,7 @@ fn normalise_recorded(
                 .map(|m| {
                     let mut m = m.clone();
                     redactor.redact_message(&mut m);
+                    retype(&mut m);
                     message_shape(&m)
                 })
                 .collect();
@@ -555,6 +564,23 @@ fn tagged(tag: &str, value: Value) -> Value {
     let mut m = Map::new();
     m.insert(tag.into(), value);
     Value::Object(m)
+}
+
+/// Recorded JSON in the form a live request decodes to: through its type and back, so a hand-written
+/// cassette may spell fields in camelCase or int64 as numbers and still match. Left as is when that fails.
+fn retype(m: &mut Message) {
+    let (Some(json), Some(ty)) = (
+        &m.json,
+        m.type_name.as_deref().and_then(yc_proto::registry::get),
+    ) else {
+        return;
+    };
+    let again = ty
+        .from_json_value(json, yc_proto::json::ParseOptions::default())
+        .and_then(|bytes| ty.to_json_value(&bytes, yc_proto::json::Style::Snake));
+    if let Ok(again) = again {
+        m.json = Some(again);
+    }
 }
 
 fn message_shape(m: &Message) -> Value {

@@ -266,3 +266,23 @@ fn misses() -> String {
 fn a_miss_names_the_request_and_the_closest_recording_with_the_differing_fields() {
     insta::assert_snapshot!(misses());
 }
+
+#[test]
+fn hand_written_json_in_either_spelling_matches() {
+    let text = r#"{
+  "version": 1,
+  "interactions": [
+    {
+      "grpc": {
+        "method": "/yandex.cloud.compute.v1.ImageService/Get",
+        "request": { "messages": [{ "type": "yandex.cloud.compute.v1.GetImageRequest", "json": { "imageId": "fd8hand" } }] },
+        "response": { "messages": [{ "type": "yandex.cloud.compute.v1.Image", "json": { "id": "fd8hand", "name": "hand", "size": 42 } }] }
+      }
+    }
+  ]
+}
+"#;
+    let c = yc_cassette::Cassette::from_json_str(text, "hand.json").unwrap();
+    let idx = Index::new(vec![("hand.json".to_owned(), c)], Redactor::default()).unwrap();
+    assert_eq!(get(&idx, "fd8hand", &Headers::new()).unwrap(), "hand");
+}
