@@ -108,7 +108,7 @@ pub(crate) fn generate(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         }
         let mut text = fs::read_to_string(&path)?;
         if name.ends_with(".serde.rs") {
-            text = json::open_enums(&strip_serialize_impls(&text));
+            text = json::adjust_parsers(&strip_serialize_impls(&text));
         } else if let Some(package) = name.strip_suffix(".rs") {
             packages.push(package.to_owned());
         }

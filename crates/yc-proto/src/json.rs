@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-pub(crate) use parse::OpenEnum;
+pub(crate) use parse::{Number, OpenEnum};
 pub use writer::{EnumJson, MapKey, WriteJson, Writer};
 
 /// Which field names JSON output uses.

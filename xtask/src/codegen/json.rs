@@ -42,9 +42,17 @@ pub(crate) fn generate(
     Ok(files)
 }
 
-/// Makes pbjson's parsers of singular enum fields accept numbers the schema does not know,
-/// as proto3's open enums require: `map_.next_value::<E>()? as i32` -> `OpenEnum<E>`.
-pub(crate) fn open_enums(text: &str) -> String {
+/// Adjusts pbjson's parsers to the reference: singular enum fields accept numbers the schema does not know,
+/// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), and numbers are read
+/// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type).
+pub(crate) fn adjust_parsers(text: &str) -> String {
+    open_enums(text).replace(
+        "::pbjson::private::NumberDeserialize",
+        "crate::json::Number",
+    )
+}
+
+fn open_enums(text: &str) -> String {
     const CALL: &str = "map_.next_value::<";
     const CAST: &str = ">()? as i32";
     let mut out = String::with_capacity(text.len());

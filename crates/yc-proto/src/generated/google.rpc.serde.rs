@@ -1355,7 +1355,7 @@ impl<'de> serde::Deserialize<'de> for Status {
                                 return Err(serde::de::Error::duplicate_field("code"));
                             }
                             code__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::Message => {

@@ -224,7 +224,7 @@ impl<'de> serde::Deserialize<'de> for CreateImageRequest {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::ProductIds => {
@@ -920,7 +920,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("size"));
                             }
                             size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::StorageSize => {
@@ -928,7 +928,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("storageSize"));
                             }
                             storage_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::MinDiskSize => {
@@ -936,7 +936,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::ProductIds => {
@@ -1303,7 +1303,7 @@ impl<'de> serde::Deserialize<'de> for ListImageOperationsRequest {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
@@ -1497,7 +1497,7 @@ impl<'de> serde::Deserialize<'de> for ListImagesRequest {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
@@ -2077,7 +2077,7 @@ impl<'de> serde::Deserialize<'de> for UpdateImageRequest {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::Labels => {

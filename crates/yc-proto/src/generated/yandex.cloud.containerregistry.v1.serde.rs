@@ -86,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for Blob {
                                 return Err(serde::de::Error::duplicate_field("size"));
                             }
                             size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::Urls => {
@@ -440,7 +440,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("compressedSize"));
                             }
                             compressed_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::Config => {
@@ -594,7 +594,7 @@ impl<'de> serde::Deserialize<'de> for ListImagesRequest {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::PageToken => {

@@ -226,7 +226,7 @@ impl<'de> serde::Deserialize<'de> for ListApiEndpointsRequest {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<::pbjson::private::NumberDeserialize<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
                             ;
                         }
                         GeneratedField::PageToken => {

@@ -1,6 +1,7 @@
 //! What pbjson's generated parsers lack, added around them: `null` as the default, unknown fields ignored on
 //! request (both by a descriptor-driven pre-pass over a `serde_json::Value`, recursing into `Any` payloads),
-//! and enum numbers the schema does not know ([`OpenEnum`], which the generated parsers call).
+//! enum numbers the schema does not know ([`OpenEnum`]) and numbers as the reference reads them ([`Number`]);
+//! codegen rewrites pbjson's output to call the last two.
 //!
 //! The pre-pass only removes keys; it never renames or converts a value, and it runs only when the input
 //! may contain `null` or unknown fields are to be ignored.
@@ -154,5 +155,144 @@ impl<'de, E: Deserialize<'de> + Into<i32>> Deserialize<'de> for OpenEnum<E> {
         }
 
         d.deserialize_any(OpenVisitor(PhantomData))
+    }
+}
+
+/// A numeric field's value as the reference reads it: a JSON number (for integer fields, also an integral
+/// float such as `1e3`), or a string holding one (`"42"`, and `"NaN"`, `"Infinity"`, `"-Infinity"` for floats).
+/// Replaces pbjson's `NumberDeserialize`, whose errors name no problem ("did not match any variant").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Number<T>(pub T);
+
+/// The numeric types protobuf fields use, converted with range checks.
+pub(crate) trait JsonNumber: Sized {
+    const EXPECTING: &'static str;
+    fn from_i64(v: i64) -> Option<Self>;
+    fn from_u64(v: u64) -> Option<Self>;
+    fn from_f64(v: f64) -> Option<Self>;
+    fn from_text(v: &str) -> Option<Self>;
+}
+
+macro_rules! json_int {
+    ($($ty:ty: $what:literal),*) => {$(
+        impl JsonNumber for $ty {
+            const EXPECTING: &'static str = concat!($what, " as a number or a string");
+
+            fn from_i64(v: i64) -> Option<Self> {
+                v.try_into().ok()
+            }
+
+            fn from_u64(v: u64) -> Option<Self> {
+                v.try_into().ok()
+            }
+
+            fn from_f64(v: f64) -> Option<Self> {
+                // Integral and exactly representable: `1e3` and `1000.0` are 1000, `1.5` is an error.
+                if v.fract() != 0.0 || !v.is_finite() || v < <$ty>::MIN as f64 || v >= <$ty>::MAX as f64 + 1.0 {
+                    return None;
+                }
+                Some(v as $ty)
+            }
+
+            fn from_text(v: &str) -> Option<Self> {
+                v.parse().ok()
+            }
+        }
+    )*};
+}
+
+json_int!(
+    i32: "a 32-bit integer",
+    i64: "a 64-bit integer",
+    u32: "an unsigned 32-bit integer",
+    u64: "an unsigned 64-bit integer"
+);
+
+impl JsonNumber for f64 {
+    const EXPECTING: &'static str = "a double as a number or a string";
+
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v as f64)
+    }
+
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v as f64)
+    }
+
+    fn from_f64(v: f64) -> Option<Self> {
+        Some(v)
+    }
+
+    fn from_text(v: &str) -> Option<Self> {
+        match v {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => v.parse().ok().filter(|f: &f64| f.is_finite()),
+        }
+    }
+}
+
+impl JsonNumber for f32 {
+    const EXPECTING: &'static str = "a float as a number or a string";
+
+    fn from_i64(v: i64) -> Option<Self> {
+        Some(v as f32)
+    }
+
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v as f32)
+    }
+
+    fn from_f64(v: f64) -> Option<Self> {
+        // The reference rejects finite values beyond the 32-bit range rather than rounding them to infinity.
+        (v.abs() <= f64::from(f32::MAX)).then_some(v as f32)
+    }
+
+    fn from_text(v: &str) -> Option<Self> {
+        match v {
+            "NaN" | "Infinity" | "-Infinity" => f64::from_text(v).map(|f| f as f32),
+            _ => f64::from_text(v).and_then(f32::from_f64),
+        }
+    }
+}
+
+impl<'de, T: JsonNumber> Deserialize<'de> for Number<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NumberVisitor<T>(PhantomData<T>);
+
+        impl<T: JsonNumber> Visitor<'_> for NumberVisitor<T> {
+            type Value = Number<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::from_i64(v)
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                T::from_u64(v)
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                T::from_f64(v)
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                T::from_text(v)
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+
+        d.deserialize_any(NumberVisitor(PhantomData))
     }
 }

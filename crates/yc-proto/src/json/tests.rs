@@ -182,7 +182,28 @@ fn numbers_parse_as_numbers_or_strings_and_fields_in_either_spelling() {
     )
     .unwrap();
     assert_eq!((a.min_disk_size, a.storage_size, a.size), (42, 7, 5));
-    assert!(parse::<Image>(r#"{"size": "x"}"#, STRICT).is_err());
+    let c: Image = parse(
+        r#"{"size": 1e3, "storageSize": 7.0, "minDiskSize": "-3"}"#,
+        STRICT,
+    )
+    .unwrap();
+    assert_eq!((c.size, c.storage_size, c.min_disk_size), (1000, 7, -3));
+    let err = from_str::<Image>(r#"{"size": true}"#, STRICT).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid `yandex.cloud.compute.v1.Image` JSON: invalid type: boolean `true`, \
+         expected a 64-bit integer as a number or a string at line 1 column 13"
+    );
+    for bad in [
+        r#"{"size": "x"}"#,
+        r#"{"size": 1.5}"#,
+        r#"{"size": "1e3"}"#,
+        r#"{"size": " 1"}"#,
+        r#"{"size": 9223372036854775808}"#,
+        r#"{"size": 1e19}"#,
+    ] {
+        assert!(parse::<Image>(bad, STRICT).is_err(), "{bad}");
+    }
     let b: UpdateImageRequest = parse(
         r#"{"image_id": "i", "updateMask": "name,minDiskSize"}"#,
         STRICT,
@@ -222,4 +243,28 @@ fn to_string_reports_what_cannot_be_written() {
             .to_string()
             .contains("out of range")
     );
+}
+
+#[test]
+fn floats_parse_as_the_reference_reads_them() {
+    let f64_of = |text: &str| serde_json::from_str::<Number<f64>>(text).map(|n| n.0).ok();
+    let f32_of = |text: &str| serde_json::from_str::<Number<f32>>(text).map(|n| n.0).ok();
+    assert_eq!(f64_of("1.5"), Some(1.5));
+    assert_eq!(f64_of("\"1e20\""), Some(1e20));
+    assert_eq!(f64_of("3"), Some(3.0));
+    assert_eq!(f64_of("\"Infinity\""), Some(f64::INFINITY));
+    assert_eq!(f64_of("\"-Infinity\""), Some(f64::NEG_INFINITY));
+    assert!(f64_of("\"NaN\"").unwrap().is_nan());
+    assert_eq!(f64_of("\"inf\""), None);
+    assert_eq!(f64_of("true"), None);
+    assert_eq!(f32_of("0.1"), Some(0.1));
+    assert_eq!(f32_of("1e39"), None);
+    assert_eq!(serde_json::from_str::<Number<u32>>("-1").ok(), None);
+    assert_eq!(
+        serde_json::from_str::<Number<i32>>("\"-2147483648\"")
+            .unwrap()
+            .0,
+        i32::MIN
+    );
+    assert_eq!(serde_json::from_str::<Number<i32>>("2147483648").ok(), None);
 }
