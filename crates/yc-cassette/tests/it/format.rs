@@ -247,3 +247,63 @@ fn status_details_decode_and_reencode_exactly() {
         Some("not base64!")
     );
 }
+
+#[test]
+fn every_truncation_and_many_corruptions_give_errors_that_point_inside_the_file() {
+    let text = every_shape().to_json_string();
+    let lines = text.lines().count();
+    let check = |broken: &str| match Cassette::from_json_str(broken, "x.json") {
+        Ok(_) => {}
+        Err(Error::Parse { line, column, .. } | Error::Version { line, column, .. }) => {
+            assert!(
+                line >= 1 && line <= lines + 1 && column >= 1,
+                "{line}:{column}"
+            );
+        }
+        Err(Error::Invalid { interaction, .. }) => assert!(interaction < 5),
+        Err(other) => panic!("unexpected error kind: {other}"),
+    };
+    // Dropping only the final newline leaves a whole document.
+    for end in (0..text.trim_end().len()).filter(|&i| text.is_char_boundary(i)) {
+        let truncated = &text[..end];
+        assert!(
+            Cassette::from_json_str(truncated, "x.json").is_err(),
+            "{end}"
+        );
+        check(truncated);
+    }
+    // Swap each structural or quote character for another one, in turn.
+    for (i, c) in text.char_indices().filter(|(_, c)| "{}[]\":,".contains(*c)) {
+        for replacement in ['x', '"', '}', ' '] {
+            if replacement != c {
+                let mut broken = text.clone();
+                broken.replace_range(i..i + 1, &replacement.to_string());
+                check(&broken);
+            }
+        }
+    }
+}
+
+#[test]
+fn bundled_cassettes_load_resave_identically_and_scan_clean() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = Cassette::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.to_json_string(),
+            text,
+            "{} re-saves identically",
+            path.display()
+        );
+        assert_eq!(yc_cassette::scan(&c), vec![], "{}", path.display());
+        assert_eq!(yc_cassette::scan_text(&text), vec![], "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen > 0, "no cassette in {}", dir.display());
+}
