@@ -42,6 +42,12 @@
 //! }
 //! ```
 //!
+//! Response `trailers` hold the trailer fields other than `grpc-status`, `grpc-message` and
+//! `grpc-status-details-bin`, which live in `status` ([`GrpcStatus::from_wire`] when recording,
+//! [`GrpcStatus::details_bin_text`] when replaying; `details_bin` keeps the original text only when re-encoding the
+//! decoded details would not reproduce it). Header names are lower-case; a repeated name is written once with an
+//! array of values, so order is kept among the values of one name but not between interleaved names.
+//!
 //! Loading never panics: bad JSON, a truncated file, a wrong version, an unknown field or a message that is not its
 //! type gives an [`Error`] with the file, line, column (or interaction) and what was expected.
 //! Saving writes a temporary file in the same directory, syncs it and renames it over the target.
@@ -71,6 +77,11 @@
 //! fields, `-bin` metadata, status details and raw message bytes (cleaned through the protobuf wire format with
 //! lengths fixed up, or dropped with a `note` when that fails). [`RedactionRules`] adds header names, field names or
 //! paths, and regular expressions. [`scan`] and [`scan_text`] are the fail-closed last check.
+//!
+//! Not yet expressible: timing (deliberately: replay never waits), the interleaving of request and response
+//! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, the link
+//! between the gRPC and REST forms of one call, and `Operation` semantics beyond recorded order. A secret inside a
+//! base64 `bytes` field is replaced inside the decoded bytes, so its placeholder does not normalise for matching.
 
 mod error;
 mod format;

@@ -842,7 +842,7 @@ impl Miss {
         serde_json::json!({
             "error": "no recorded interaction matches this request",
             "request": self.summary,
-            "body": self.request,
+            "matched_as": self.request,
             "closest": closest,
         })
     }
