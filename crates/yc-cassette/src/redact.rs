@@ -619,7 +619,7 @@ fn tokens_regex() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(concat!(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-            r"|(?:t1\.|y[0-3]_|AQVN|YC|eyJ)[A-Za-z0-9_.=\-]+",
+            r"|(?:t1\.|y[0-3]_|AQVN|AQAAAA|YC|eyJ)[A-Za-z0-9_.=\-]+",
             r"|(?i:x-amz-(?:signature|credential|security-token))(?:=|%3[dD])",
         ))
         .expect("valid regex")
@@ -708,7 +708,8 @@ fn amz_value(text: &str, value_start: usize, matched: &str) -> Option<Found> {
 
 /// Length and kind of the token at the start of a base64url run (`None`: not a secret, e.g. an ordinary id).
 /// Shapes from the Yandex Cloud IAM docs: IAM token `t1.<b64url>[=]{0,2}.<86 b64url>[=]{0,2}`; static key id
-/// 25 characters and secret 40 characters, both starting with `YC`; API keys start with `AQVN`; OAuth `y0_`..`y3_`.
+/// 25 characters and secret 40 characters, both starting with `YC`; API keys start with `AQVN`; OAuth `y0_`..`y3_`
+/// (older OAuth tokens `AQAAAA` and 33 more).
 fn classify(run: &str) -> Option<(usize, &'static str)> {
     let segment = run.split(['.', '=']).next().unwrap_or(run);
     let mixed = |tail: &str| {
@@ -732,6 +733,12 @@ fn classify(run: &str) -> Option<(usize, &'static str)> {
     let s = segment.as_bytes();
     if s.len() >= 3 && s[0] == b'y' && (b'0'..=b'3').contains(&s[1]) && s[2] == b'_' {
         return (segment.len() >= 43 && mixed(&segment[3..]))
+            .then_some((segment.len(), "oauth-token"));
+    }
+    if segment.starts_with("AQAAAA") {
+        // The older OAuth token form: `AQAAAA` and about 33 more characters.
+        return (37..=60)
+            .contains(&segment.len())
             .then_some((segment.len(), "oauth-token"));
     }
     if segment.starts_with("AQVN") {

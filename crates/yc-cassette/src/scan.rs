@@ -33,6 +33,8 @@ pub fn scan(cassette: &Cassette) -> Vec<Finding> {
 pub fn scan_text(text: &str) -> Vec<Finding> {
     let redactor = Redactor::default();
     let mut out = Vec::new();
+    // The key of the array being read, for header values written one per line: `"cookie": [` ... `]`.
+    let mut array_key: Option<String> = None;
     for (l, line) in text.lines().enumerate() {
         let at = |byte: usize, kind: &'static str| Finding {
             location: format!("line {}", l + 1),
@@ -59,6 +61,30 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
             if !value.as_str().is_empty() && !is_redacted_value(value.as_str()) {
                 out.push(at(value.start(), kind));
             }
+        }
+        let trimmed = line.trim();
+        if let Some(key) = &array_key {
+            if trimmed.starts_with(']') {
+                array_key = None;
+            } else if let Some(value) = trimmed
+                .trim_end_matches(',')
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                && !value.is_empty()
+                && !is_redacted_value(value)
+                && (secret_header(&redactor, key) || secret_field(&redactor, key))
+            {
+                let column = line.find('"').map_or(0, |i| i + 1);
+                out.push(at(column, "secret-header"));
+            }
+        } else if let Some(key) = trimmed
+            .strip_suffix('[')
+            .map(str::trim_end)
+            .and_then(|t| t.strip_suffix(':'))
+            .and_then(|t| t.trim_end().strip_prefix('"'))
+            .and_then(|t| t.strip_suffix('"'))
+        {
+            array_key = Some(key.to_owned());
         }
         for caps in base64_regex().captures_iter(line) {
             let Some(m) = caps.get(1) else { continue };

@@ -125,6 +125,7 @@ fn leaky() -> Cassette {
             headers: headers(&[
                 ("content-type", "application/json"),
                 ("cookie", "a=1; b=2"),
+                ("cookie", "c=3"),
                 (
                     "proxy-authorization",
                     &format!("Basic {}", STANDARD.encode("u:p")),
