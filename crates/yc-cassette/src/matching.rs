@@ -235,7 +235,9 @@ impl Index {
 
     /// Builds the diagnostics: a scan, but misses are rare.
     fn miss(&self, normalised: &Normalised) -> Miss {
-        let mut best: Option<(usize, usize, &Slot, Vec<Difference>)> = None;
+        // Rank by counting differences without building them, stopping early once worse than the best so far;
+        // only the winner's differences are spelled out.
+        let mut best: Option<(usize, usize, &Slot, Value)> = None;
         let transport = Value::from(normalised.transport);
         let method = Value::from(normalised.method.as_str());
         let same_method_exists = self.groups.iter().flat_map(|g| &g.slots).any(|slot| {
@@ -250,16 +252,24 @@ impl Index {
                 {
                     continue;
                 }
-                let other_method = usize::from(slot.shape.get("method") != shape.get("method"));
-                let mut differences = Vec::new();
-                diff(&slot.shape, &shape, &mut String::new(), &mut differences);
-                let rank = (other_method, differences.len());
-                if best.as_ref().is_none_or(|b| rank < (b.0, b.1)) {
-                    best = Some((rank.0, rank.1, slot, differences));
+                let other_method = usize::from(slot.shape.get("method") != Some(&method));
+                let limit = match &best {
+                    Some((m, n, ..)) if *m == other_method => *n,
+                    Some((m, ..)) if *m < other_method => continue,
+                    _ => usize::MAX,
+                };
+                let count = count_differences(&slot.shape, &shape, limit);
+                if best
+                    .as_ref()
+                    .is_none_or(|b| (other_method, count) < (b.0, b.1))
+                {
+                    best = Some((other_method, count, slot, shape.clone()));
                 }
             }
         }
-        let closest = best.map(|(_, _, slot, differences)| {
+        let closest = best.map(|(_, _, slot, shape)| {
+            let mut differences = Vec::new();
+            diff(&slot.shape, &shape, &mut String::new(), &mut differences);
             let (cassette, index) = slot.entries[0];
             let (origin, c) = &self.cassettes[cassette];
             Closest {
@@ -760,6 +770,37 @@ fn diff(recorded: &Value, requested: &Value, path: &mut String, out: &mut Vec<Di
             requested: Some(b.clone()),
         }),
     }
+}
+
+/// How many fields `diff` would list, counting no further than `limit`.
+fn count_differences(recorded: &Value, requested: &Value, limit: usize) -> usize {
+    fn walk(a: &Value, b: &Value, n: &mut usize, limit: usize) {
+        if *n >= limit {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, v) in x {
+                    match y.get(k) {
+                        Some(w) => walk(v, w, n, limit),
+                        None => *n += 1,
+                    }
+                }
+                *n += y.keys().filter(|k| !x.contains_key(*k)).count();
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                for (v, w) in x.iter().zip(y) {
+                    walk(v, w, n, limit);
+                }
+                *n += x.len().abs_diff(y.len());
+            }
+            (a, b) if a == b => {}
+            _ => *n += 1,
+        }
+    }
+    let mut n = 0;
+    walk(recorded, requested, &mut n, limit);
+    n
 }
 
 fn push_key(path: &mut String, key: &str) {

@@ -28,6 +28,13 @@ fn diff_lists_paths_with_both_values() {
         &mut String::new(),
         &mut out,
     );
+    let a = json!({"a": [1, 2], "b": {"c": "x"}, "odd key": 1});
+    let b = json!({"a": [1], "b": {"c": "y", "d": true}});
+    assert_eq!(count_differences(&a, &b, usize::MAX), out.len());
+    assert!(
+        count_differences(&a, &b, 1) < out.len(),
+        "counting stops early"
+    );
     let lines: Vec<String> = out
         .iter()
         .map(|d| format!("{} {:?} {:?}", d.path, d.recorded, d.requested))
