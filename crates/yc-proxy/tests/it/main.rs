@@ -3,6 +3,7 @@
 
 mod record;
 mod record_kill;
+mod record_live;
 mod record_secrets;
 mod replay_grpc;
 mod replay_limits;

@@ -1,0 +1,214 @@
+//! What the record proxy costs: latency added over a direct call to a local upstream (p50 and p99 with 1 and 64
+//! concurrent streams) and throughput, direct and through the proxy side by side in one run.
+//!
+//! Run with `cargo xtask bench record`. Loopback only, bounded (a few seconds). The upstream is a minimal HTTP/2
+//! server answering every gRPC call with one `Image` and `grpc-status: 0`; the client is hyper's HTTP/2 client on one
+//! connection, so the difference between the two columns is the proxy: forwarding, the copy for the cassette, and
+//! the writer task redacting and saving each call (sharing the same cores).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message as _;
+use yc_proto::compute::v1 as compute;
+use yc_proxy::grpc::encode_frame;
+use yc_proxy::record::{RecordConfig, RecordServer};
+use yc_proxy::server::{Body, Server, ServerConfig};
+use yc_proxy::upstream::Upstreams;
+
+type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
+const SEQUENTIAL_CALLS: usize = 2_000;
+const CONCURRENT_STREAMS: usize = 64;
+const CALLS_PER_STREAM: usize = 100;
+
+#[tokio::main]
+async fn main() -> Result<(), BenchError> {
+    let upstream = start_upstream().await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bench.json");
+    let upstream_url = format!("http://{}", upstream.local_addr()).parse()?;
+    let proxy = RecordServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        RecordConfig::new(&path, Upstreams::single(upstream_url)),
+    )
+    .await?;
+
+    let request = frame(
+        &compute::GetImageRequest {
+            image_id: "fd8bench".into(),
+        }
+        .encode_to_vec(),
+    );
+    let direct = connect(upstream.local_addr()).await?;
+    let proxied = connect(proxy.local_addr()).await?;
+
+    // Warm up both paths (connections, pools, allocator).
+    sequential(&direct, &request, 200).await?;
+    sequential(&proxied, &request, 200).await?;
+
+    let direct_1 = sequential(&direct, &request, SEQUENTIAL_CALLS).await?;
+    let proxied_1 = sequential(&proxied, &request, SEQUENTIAL_CALLS).await?;
+    let (direct_64, direct_elapsed) = concurrent(&direct, &request).await?;
+    let (proxied_64, proxied_elapsed) = concurrent(&proxied, &request).await?;
+
+    let summary = proxy.shutdown().await?;
+    upstream.shutdown().await;
+
+    println!(
+        "record proxy overhead: gRPC unary `{METHOD}` over loopback h2c, recording to a cassette"
+    );
+    println!("{:<22}{:>12}{:>12}{:>12}", "", "direct", "proxied", "added");
+    for (label, direct, proxied) in [
+        ("1 stream", &direct_1, &proxied_1),
+        ("64 streams", &direct_64, &proxied_64),
+    ] {
+        for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
+            let (d, p) = (percentile(direct, q), percentile(proxied, q));
+            println!(
+                "{:<22}{:>9.3} ms{:>9.3} ms{:>9.3} ms",
+                format!("{label} {name}"),
+                ms(d),
+                ms(p),
+                ms(p.saturating_sub(d))
+            );
+        }
+    }
+    let calls = (CONCURRENT_STREAMS * CALLS_PER_STREAM) as f64;
+    let direct_rate = calls / direct_elapsed.as_secs_f64();
+    let proxied_rate = calls / proxied_elapsed.as_secs_f64();
+    println!(
+        "{:<22}{:>10.0}/s{:>10.0}/s{:>11.2}x",
+        "throughput (64)",
+        direct_rate,
+        proxied_rate,
+        proxied_rate / direct_rate
+    );
+    println!(
+        "recorded {} interactions ({} bytes on disk)",
+        summary.recorded,
+        std::fs::metadata(&path)?.len()
+    );
+    Ok(())
+}
+
+fn frame(message: &[u8]) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_frame(message, &mut out);
+    out.freeze()
+}
+
+async fn start_upstream() -> Result<Server, yc_proxy::Error> {
+    let image = compute::Image {
+        id: "fd8bench".into(),
+        folder_id: "b1gfolder".into(),
+        name: "ubuntu-2204-lts-bench".into(),
+        family: "ubuntu-2204-lts".into(),
+        size: 3_221_225_472,
+        min_disk_size: 5_368_709_120,
+        status: 2,
+        ..Default::default()
+    };
+    let answer = frame(&image.encode_to_vec());
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let answer = answer.clone();
+        async move {
+            let _ = request.into_body().collect().await;
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", HeaderValue::from_static("0"));
+            let mut response = Response::new(Body::new(answer, Some(trailers)));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/grpc"));
+            Ok::<_, Infallible>(response)
+        }
+    });
+    Server::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        service,
+        &ServerConfig::default(),
+    )
+    .await
+}
+
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, BenchError> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(1024 * 1024)
+        .initial_connection_window_size(16 * 1024 * 1024)
+        .handshake(TokioIo::new(stream))
+        .await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn call(sender: &SendRequest<Full<Bytes>>, body: &Bytes) -> Result<Duration, BenchError> {
+    let request = Request::builder()
+        .method("POST")
+        .uri(format!("http://bench{METHOD}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(body.clone()))?;
+    let started = Instant::now();
+    let response = sender.clone().send_request(request).await?;
+    let collected = response.into_body().collect().await?;
+    let elapsed = started.elapsed();
+    let ok = collected
+        .trailers()
+        .and_then(|t| t.get("grpc-status"))
+        .is_some_and(|s| s == "0");
+    if !ok {
+        return Err("a call did not end with grpc-status 0".into());
+    }
+    Ok(elapsed)
+}
+
+async fn sequential(
+    sender: &SendRequest<Full<Bytes>>,
+    body: &Bytes,
+    calls: usize,
+) -> Result<Vec<Duration>, BenchError> {
+    let mut out = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        out.push(call(sender, body).await?);
+    }
+    Ok(out)
+}
+
+async fn concurrent(
+    sender: &SendRequest<Full<Bytes>>,
+    body: &Bytes,
+) -> Result<(Vec<Duration>, Duration), BenchError> {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENT_STREAMS {
+        let sender = sender.clone();
+        let body = body.clone();
+        tasks.spawn(async move { sequential(&sender, &body, CALLS_PER_STREAM).await });
+    }
+    let mut all = Vec::with_capacity(CONCURRENT_STREAMS * CALLS_PER_STREAM);
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done??);
+    }
+    Ok((all, started.elapsed()))
+}
+
+fn percentile(samples: &[Duration], q: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
