@@ -747,6 +747,16 @@ fn classify(run: &str) -> Option<(usize, &'static str)> {
     if !segment.starts_with("YC") {
         return None;
     }
+    // A fixed-length key followed by `-` or `_` (`<secret>-backup`) is still that key: fail closed.
+    let glued = |n: usize| {
+        segment.len() > n && matches!(segment.as_bytes()[n], b'-' | b'_') && mixed(&segment[2..n])
+    };
+    if glued(40) {
+        return Some((40, "secret-key"));
+    }
+    if glued(25) {
+        return Some((25, "access-key-id"));
+    }
     let tail = &segment[2..];
     match segment.len() {
         40 if mixed(tail) => Some((40, "secret-key")),

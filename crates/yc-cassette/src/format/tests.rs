@@ -14,3 +14,10 @@ fn positions_count_characters_from_one() {
     assert_eq!(position("ab\ncé\"x", 6), (2, 3));
     assert_eq!(position("", 0), (1, 1));
 }
+
+proptest::proptest! {
+    #[test]
+    fn loading_arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = Cassette::from_json_str(&text, "fuzz.json");
+    }
+}

@@ -122,3 +122,25 @@ fn secret_fields_match_in_any_spelling() {
         assert!(!r.is_secret_field(key), "{key}");
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn redaction_never_panics_and_is_idempotent(text in "\\PC{0,200}", bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let r = Redactor::default();
+        let once = r.redact_text(&text);
+        proptest::prop_assert_eq!(r.redact_text(&once), once.clone());
+        let _ = r.redact_wire(&bytes, &[], 0);
+        let _ = r.redact_payload(&bytes, &[]);
+        let mut m = Message { raw: Some(bytes.clone()), ..Message::default() };
+        r.redact_message(&mut m);
+    }
+
+    #[test]
+    fn secret_shapes_survive_no_surrounding(prefix in "[ -~]{0,20}", suffix in "[ -/:-@\\[-^`{-~][ -~]{0,20}") {
+        for secret in ["YCVdheub7w9bImcGAnd3dZnf08FRbvjeUFvehGvc", "YCchbYEDdcsYFBnxSWbcjDJDn", "AQVNwlG2LjW2YxKUp9ywU8pDIb1GPkjHnsbDVHZp"] {
+            let text = format!("{prefix} {secret}{suffix}");
+            let out = Redactor::default().redact_text(&text);
+            proptest::prop_assert!(!out.contains(secret), "{}", out);
+        }
+    }
+}
