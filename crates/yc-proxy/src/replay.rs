@@ -119,6 +119,9 @@ struct Inner {
     responses: Vec<Vec<Prepared>>,
     limits: FrameLimits,
     max_rest_body: usize,
+    /// Whether any cassette matches on request headers; if none does, only `content-type` is passed to the index
+    /// (REST bodies are parsed by it), which saves copying every header of every request.
+    match_headers: bool,
 }
 
 impl Replayer {
@@ -138,6 +141,10 @@ impl Replayer {
             }
             responses.push(prepared);
         }
+        let match_headers = index
+            .cassettes()
+            .iter()
+            .any(|(_, cassette)| !cassette.matching.headers.is_empty());
         let limits = FrameLimits {
             max_message_size: config.max_message_size,
             max_body_size: config.max_message_size.saturating_mul(4),
@@ -148,6 +155,7 @@ impl Replayer {
                 responses,
                 limits,
                 max_rest_body: config.max_message_size,
+                match_headers,
             }),
         })
     }
@@ -184,7 +192,11 @@ impl Replayer {
         let (parts, body) = request.into_parts();
         let messages = grpc::read_messages(body, self.inner.limits).await?;
         let messages: Vec<Vec<u8>> = messages.iter().map(|message| message.to_vec()).collect();
-        let metadata = headers(&parts.headers);
+        let metadata = if self.inner.match_headers {
+            headers(&parts.headers)
+        } else {
+            Headers::new()
+        };
         let lookup = yc_cassette::Request::Grpc {
             method: parts.uri.path(),
             metadata: &metadata,
@@ -200,7 +212,11 @@ impl Replayer {
     {
         let (parts, body) = request.into_parts();
         let body = read_body(body, self.inner.max_rest_body).await?;
-        let headers = headers(&parts.headers);
+        let headers = if self.inner.match_headers {
+            headers(&parts.headers)
+        } else {
+            content_type(&parts.headers)
+        };
         let lookup = yc_cassette::Request::Rest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
@@ -415,6 +431,14 @@ fn headers(map: &HeaderMap) -> Headers {
         };
         // `HeaderName`s are already lower-case.
         headers.0.push((name.as_str().to_owned(), value));
+    }
+    headers
+}
+
+fn content_type(map: &HeaderMap) -> Headers {
+    let mut headers = Headers::new();
+    if let Some(value) = map.get(CONTENT_TYPE) {
+        headers.push("content-type", &String::from_utf8_lossy(value.as_bytes()));
     }
     headers
 }

@@ -7,7 +7,6 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use yc_cassette::{GrpcInteraction, GrpcStatus, Headers, Interaction, RestInteraction};
-use yc_proto::json::ParseOptions;
 
 use crate::grpc::{self, GRPC_STATUS_DETAILS_BIN, Status};
 use crate::server::Body;
@@ -50,12 +49,11 @@ fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
         );
     }
     let mut trailers = header_map(&recorded.trailers, "trailer")?;
-    let status = status(&recorded.status)?;
     if recorded.trailers_only {
         if !recorded.messages.is_empty() {
             return Err("a trailers-only response cannot carry messages".into());
         }
-        write_status(&status, &recorded.status, &mut headers);
+        write_status(&recorded.status, &mut headers)?;
         headers.extend(trailers);
         return Ok(Prepared {
             status: StatusCode::OK,
@@ -71,7 +69,7 @@ fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
             .map_err(|error| format!("response message {i}: {error}"))?;
         grpc::encode_frame(&bytes, &mut body);
     }
-    write_status(&status, &recorded.status, &mut trailers);
+    write_status(&recorded.status, &mut trailers)?;
     Ok(Prepared {
         status: StatusCode::OK,
         headers,
@@ -93,38 +91,24 @@ fn prepare_rest(interaction: &RestInteraction) -> Result<Prepared, String> {
     })
 }
 
-/// The recorded status, with its details encoded as `google.rpc.Status` the way the recorder decoded them.
-fn status(recorded: &GrpcStatus) -> Result<Status, String> {
-    let details = if recorded.details_bin.is_some() || recorded.details.is_empty() {
-        None
-    } else {
-        let status_type = yc_proto::registry::get("google.rpc.Status")
-            .ok_or("the type registry does not know `google.rpc.Status`")?;
-        let json = serde_json::json!({
-            "code": recorded.code,
-            "message": recorded.message,
-            "details": recorded.details,
-        });
-        let bytes = status_type
-            .from_json_value(&json, ParseOptions::default())
-            .map_err(|error| format!("status details: {error}"))?;
-        Some(Bytes::from(bytes))
-    };
-    Ok(Status {
+/// Writes the recorded status: code, percent-encoded message, and the details text exactly as the cassette crate
+/// reproduces what was on the wire.
+fn write_status(recorded: &GrpcStatus, headers: &mut HeaderMap) -> Result<(), String> {
+    let status = Status {
         code: recorded.code,
         message: recorded.message.clone(),
-        details,
-    })
-}
-
-fn write_status(status: &Status, recorded: &GrpcStatus, headers: &mut HeaderMap) {
+        details: None,
+    };
     status.write_to(headers);
-    // The recorder keeps the original text when re-encoding the details would not give it back: send it as is.
-    if let Some(text) = &recorded.details_bin
-        && let Ok(value) = HeaderValue::from_str(text)
-    {
+    let details = recorded
+        .details_bin_text()
+        .map_err(|error| format!("status details: {error}"))?;
+    if let Some(text) = details {
+        let value = HeaderValue::from_str(&text)
+            .map_err(|_| "status details are not valid header text".to_owned())?;
         headers.insert(GRPC_STATUS_DETAILS_BIN, value);
     }
+    Ok(())
 }
 
 /// Recorded fields as a header map, without the ones hyper computes per connection (framing, hop-by-hop).
@@ -152,3 +136,6 @@ fn is_connection_specific(name: &str) -> bool {
         "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "te" | "upgrade"
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+use yc_cassette::{GrpcRequest, GrpcResponse, Message, RestRequest, RestResponse};
+
+use super::*;
+
+fn grpc(response: GrpcResponse) -> Interaction {
+    Interaction::Grpc(GrpcInteraction {
+        method: "/yandex.cloud.compute.v1.ImageService/Get".into(),
+        request: GrpcRequest::default(),
+        response,
+    })
+}
+
+fn error(interaction: &Interaction) -> String {
+    Prepared::new(interaction).unwrap_err()
+}
+
+#[test]
+fn bad_recordings_are_refused_with_what_is_wrong() {
+    let trailers_only_with_message = grpc(GrpcResponse {
+        messages: vec![Message::from_bytes(None, b"x")],
+        trailers_only: true,
+        ..GrpcResponse::default()
+    });
+    assert_eq!(
+        error(&trailers_only_with_message),
+        "a trailers-only response cannot carry messages"
+    );
+
+    let untyped = grpc(GrpcResponse {
+        messages: vec![Message {
+            json: Some(serde_json::json!({"id": "fd8"})),
+            ..Message::default()
+        }],
+        ..GrpcResponse::default()
+    });
+    assert!(
+        error(&untyped).starts_with("response message 0: "),
+        "{}",
+        error(&untyped)
+    );
+
+    let bad_header = grpc(GrpcResponse {
+        headers: [("bad header", "x")].into_iter().collect(),
+        ..GrpcResponse::default()
+    });
+    assert_eq!(
+        error(&bad_header),
+        "response header name `bad header` is not valid"
+    );
+
+    let bad_status = Interaction::Rest(RestInteraction {
+        request: RestRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers: Headers::new(),
+            body: yc_cassette::Body::Empty,
+        },
+        response: RestResponse {
+            status: 1000,
+            headers: Headers::new(),
+            body: yc_cassette::Body::Empty,
+        },
+    });
+    assert_eq!(error(&bad_status), "`1000` is not an HTTP status code");
+}
+
+#[test]
+fn trailers_only_puts_the_status_in_the_headers() {
+    let interaction = grpc(GrpcResponse {
+        status: GrpcStatus {
+            code: 7,
+            message: "denied: 100%".into(),
+            ..GrpcStatus::default()
+        },
+        trailers_only: true,
+        ..GrpcResponse::default()
+    });
+    let response = Prepared::new(&interaction).unwrap().response();
+    assert_eq!(response.headers()["content-type"], "application/grpc");
+    assert_eq!(response.headers()["grpc-status"], "7");
+    assert_eq!(response.headers()["grpc-message"], "denied: 100%25");
+    assert!(http_body::Body::is_end_stream(response.body()));
+}
+
+#[test]
+fn framing_headers_are_left_to_hyper() {
+    let interaction = grpc(GrpcResponse {
+        headers: [
+            ("content-type", "application/grpc"),
+            ("content-length", "99"),
+            ("connection", "close"),
+        ]
+        .into_iter()
+        .collect(),
+        messages: vec![Message::from_bytes(None, b"abc")],
+        ..GrpcResponse::default()
+    });
+    let response = Prepared::new(&interaction).unwrap().response();
+    assert_eq!(response.headers().len(), 1);
+    assert_eq!(http_body::Body::size_hint(response.body()).exact(), Some(8));
+}
