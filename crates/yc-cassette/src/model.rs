@@ -220,6 +220,18 @@ impl Message {
         message
     }
 
+    /// A request message of the gRPC method at `grpc_path`, typed by the method table (`input_type`).
+    pub fn from_request_bytes(grpc_path: &str, bytes: &[u8]) -> Message {
+        let ty = yc_proto::methods::by_grpc_path(grpc_path).map(|m| m.input_type);
+        Message::from_bytes(ty, bytes)
+    }
+
+    /// A response message of the gRPC method at `grpc_path`, typed by the method table (`output_type`).
+    pub fn from_response_bytes(grpc_path: &str, bytes: &[u8]) -> Message {
+        let ty = yc_proto::methods::by_grpc_path(grpc_path).map(|m| m.output_type);
+        Message::from_bytes(ty, bytes)
+    }
+
     /// A message from typed JSON.
     pub fn from_json(type_name: &str, json: Value) -> Message {
         Message {
