@@ -1,3 +1,5 @@
+//! Unit tests of `format`: the private helpers, one behaviour per test.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Unit tests of `matching`: the private helpers, one behaviour per test.
+
 use serde_json::json;
 
 use super::*;

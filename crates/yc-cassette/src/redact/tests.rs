@@ -1,3 +1,5 @@
+//! Unit tests of `redact`: the private helpers, one behaviour per test.
+
 use super::*;
 
 fn kinds(text: &str) -> Vec<&'static str> {
