@@ -14,7 +14,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The text is not a well-formed cassette: bad JSON, a missing or unknown field, a wrong type.
-    #[error("`{origin}`:{line}:{column}: {message}")]
+    #[error("{origin}:{line}:{column}: {message}")]
     Parse {
         origin: String,
         line: usize,
@@ -23,7 +23,7 @@ pub enum Error {
     },
     /// The cassette was written by another version of the format.
     #[error(
-        "`{origin}`:{line}:{column}: cassette format version `{found}` is not supported, expected `{expected}`"
+        "{origin}:{line}:{column}: cassette format version `{found}` is not supported, expected `{expected}`"
     )]
     Version {
         origin: String,
@@ -33,7 +33,7 @@ pub enum Error {
         expected: u32,
     },
     /// The cassette parses, but one interaction makes no sense: an unknown message type, JSON that is not that type.
-    #[error("`{origin}`{}: interaction {interaction}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{origin}{}: interaction {interaction}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         origin: String,
         interaction: usize,

@@ -52,5 +52,5 @@ fn a_malformed_cassette_is_reported_with_line_and_column() {
     let report = run
         .stdout_text()
         .replace(dir.path().to_str().unwrap(), "[dir]");
-    assert_snapshot!(report, @"`[dir]/broken.json`:5:26: invalid type: integer `42`, expected a string");
+    assert_snapshot!(report, @"[dir]/broken.json:5:26: invalid type: integer `42`, expected a string");
 }
