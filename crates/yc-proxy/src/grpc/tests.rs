@@ -118,3 +118,42 @@ fn grpc_content_types() {
     assert!(!is_grpc(&request("application/grpc-web")));
     assert!(!is_grpc(&request("application/json")));
 }
+
+proptest::proptest! {
+    /// Whatever bytes arrive, in whatever chunks, decoding ends in messages or an error, never a panic; and valid
+    /// frames come back as the messages that were framed.
+    #[test]
+    fn decoding_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..64), split in 0usize..64) {
+        let limits = FrameLimits { max_message_size: 32, max_body_size: 48 };
+        let mut decoder = FrameDecoder::new(limits);
+        let split = split.min(body.len());
+        let mut outcome = Ok(());
+        for chunk in [&body[..split], &body[split..]] {
+            outcome = outcome.and_then(|()| decoder.push(chunk));
+            while outcome.is_ok() {
+                match decoder.next_message() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(error) => outcome = Err(error),
+                }
+            }
+        }
+        let _ = outcome.and_then(|()| decoder.finish());
+    }
+
+    #[test]
+    fn framed_messages_round_trip(messages in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..20), 0..5)) {
+        let mut body = BytesMut::new();
+        for message in &messages {
+            encode_frame(message, &mut body);
+        }
+        let mut decoder = FrameDecoder::new(FrameLimits::default());
+        decoder.push(&body).unwrap();
+        let mut decoded = Vec::new();
+        while let Some(message) = decoder.next_message().unwrap() {
+            decoded.push(message.to_vec());
+        }
+        decoder.finish().unwrap();
+        proptest::prop_assert_eq!(decoded, messages);
+    }
+}

@@ -60,6 +60,33 @@ async fn oversize_message_is_resource_exhausted() {
 }
 
 #[tokio::test]
+async fn oversize_rest_body_is_413() {
+    let config = ReplayConfig {
+        max_message_size: 1024,
+        ..ReplayConfig::default()
+    };
+    let server = replay_with(vec![image_cassette()], config);
+    let body = format!("{{\"name\": \"{}\"}}", "x".repeat(2000));
+    let seen = crate::rest_call(
+        server.local_addr(),
+        "POST",
+        "/compute/v1/images",
+        &body,
+        false,
+    )
+    .await;
+    assert_eq!(seen.status, http::StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        seen.body
+            .contains("request body exceeds the limit of 1024 bytes"),
+        "{}",
+        seen.body
+    );
+    assert!(seen.headers.get("x-yc-vcr-miss").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn malformed_requests_get_clear_statuses() {
     let server = replay(vec![image_cassette()]);
     let addr = server.local_addr();
