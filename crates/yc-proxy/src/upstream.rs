@@ -89,9 +89,9 @@ pub struct UpstreamUrl {
 }
 
 impl UpstreamUrl {
-    /// The TLS endpoint `https://host:443`.
+    /// The TLS endpoint `https://host` (port 443; `:authority` is the bare host, as SDKs send it).
     pub fn https(host: &str) -> Result<UpstreamUrl, Error> {
-        format!("https://{host}:443").parse()
+        format!("https://{host}").parse()
     }
 
     /// Whether the upstream is reached over TLS.

@@ -121,7 +121,10 @@ impl Writer {
         self.redactor.redact_interaction(&mut interaction);
         let mut cassette = lock(&self.cassette);
         let index = cassette.interactions.len();
-        let findings = scan_one(&interaction, index);
+        // Scanned alone (not the whole cassette each time), moved in and out without a copy.
+        let mut probe = Cassette::new(Default::default());
+        probe.interactions.push(interaction);
+        let findings = scan_probe(&probe, index);
         if !findings.is_empty() {
             for finding in &findings {
                 tracing::error!("secret survived redaction, interaction not written: {finding}");
@@ -129,7 +132,7 @@ impl Writer {
             report.secrets.extend(findings);
             return false;
         }
-        cassette.interactions.push(interaction);
+        cassette.interactions.append(&mut probe.interactions);
         report.recorded += 1;
         true
     }
@@ -160,22 +163,21 @@ fn lock(cassette: &Mutex<Cassette>) -> std::sync::MutexGuard<'_, Cassette> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Scans one interaction as if it stood at `index` in the cassette.
-fn scan_one(interaction: &Interaction, index: usize) -> Vec<String> {
-    let mut probe = Cassette::new(Default::default());
-    probe.interactions.push(interaction.clone());
-    let what = match interaction {
-        Interaction::Grpc(g) => format!("`{}`", g.method),
-        Interaction::Rest(r) => format!("`{} {}`", r.request.method, r.request.path),
+/// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
+fn scan_probe(probe: &Cassette, index: usize) -> Vec<String> {
+    let what = match probe.interactions.first() {
+        Some(Interaction::Grpc(g)) => format!("`{}`", g.method),
+        Some(Interaction::Rest(r)) => format!("`{} {}`", r.request.method, r.request.path),
+        None => String::new(),
     };
-    yc_cassette::scan(&probe)
+    yc_cassette::scan(probe)
         .into_iter()
         .map(|finding| {
             let location =
                 finding
                     .location
                     .replacen("interactions[0]", &format!("interactions[{index}]"), 1);
-            format!("{location} in {what}: a {} survived", finding.kind)
+            format!("{location} in {what}: `{}` survived", finding.kind)
         })
         .collect()
 }

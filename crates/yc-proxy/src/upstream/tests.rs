@@ -139,7 +139,7 @@ fn overrides_win_over_the_table() {
             .route(Transport::Grpc, "/yandex.cloud.compute.v1.ImageService/Get")
             .unwrap()
             .to_string(),
-        "https://compute.api.cloud.yandex.net:443"
+        "https://compute.api.cloud.yandex.net"
     );
     let error = yandex.route(Transport::Rest, "/storage/v1/x").unwrap_err();
     assert_eq!(

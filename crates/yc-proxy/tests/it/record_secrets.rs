@@ -236,3 +236,60 @@ async fn no_secret_shape_reaches_the_file_from_any_place() {
     );
     let _ = compute::Image::default().encode_to_vec();
 }
+
+/// The redaction rules leave gRPC method paths alone, but the scan looks there too: a secret-shaped method path is
+/// the one place a secret survives redaction, so it proves the last check fails closed.
+#[tokio::test]
+async fn a_secret_that_survives_redaction_keeps_its_interaction_off_the_disk() {
+    let fixture = Fixture::start("fail-closed").await;
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let addr = recording.addr();
+    let path = recording.path.clone();
+    let get = frame(
+        &compute::GetImageRequest {
+            image_id: "fd8abc".into(),
+        }
+        .encode_to_vec(),
+    );
+    raw_grpc(
+        addr,
+        "POST",
+        "/yandex.cloud.compute.v1.ImageService/Get",
+        &[],
+        &get,
+    )
+    .await;
+    let leaky = format!("/{API_KEY}.Service/Get");
+    let seen = raw_grpc(addr, "POST", &leaky, &[], &frame(b"")).await;
+    assert_eq!(
+        seen.grpc_status().code,
+        12,
+        "the client still gets its answer"
+    );
+    raw_grpc(
+        addr,
+        "POST",
+        "/yandex.cloud.compute.v1.ImageService/Get",
+        &[],
+        &get,
+    )
+    .await;
+
+    let error = recording.server.shutdown().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "secrets survived redaction, so those interactions were not written to `{}`: \
+             interactions[1].grpc.method in `{leaky}`: `api-key` survived",
+            path.display()
+        )
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(API_KEY));
+    let cassette = yc_cassette::Cassette::from_json_str(&text, "recorded.json").unwrap();
+    assert_eq!(
+        cassette.interactions.len(),
+        2,
+        "the calls around it are kept"
+    );
+}
