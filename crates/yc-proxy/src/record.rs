@@ -124,7 +124,7 @@ impl RecordServer {
         let written = Arc::new(AtomicUsize::new(0));
         let (commands, receiver) = mpsc::unbounded_channel();
         let writer = Writer {
-            cassette: Arc::new(Mutex::new(cassette)),
+            cassette,
             path: path.clone(),
             redactor: config.redactor,
             limits,

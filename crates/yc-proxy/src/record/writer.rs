@@ -6,8 +6,8 @@
 //! error (with where the secret is) is reported at shutdown.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
@@ -74,7 +74,7 @@ pub(crate) struct Report {
 }
 
 pub(crate) struct Writer {
-    pub cassette: Arc<Mutex<Cassette>>,
+    pub cassette: Cassette,
     pub path: PathBuf,
     pub redactor: Redactor,
     pub limits: FrameLimits,
@@ -83,7 +83,10 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
+    /// Takes whatever calls have completed, processes and saves them as one batch on a blocking thread (decoding,
+    /// redaction and the file are CPU and disk work that must not stall the runtime), and repeats until closed.
+    pub async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
+        let mut writer = self;
         let mut report = Report::default();
         let mut closing = false;
         while !closing {
@@ -94,19 +97,50 @@ impl Writer {
             while let Ok(next) = commands.try_recv() {
                 batch.push(next);
             }
-            let mut added = 0;
-            for command in batch {
-                match command {
-                    Command::Record(call) => added += usize::from(self.add(*call, &mut report)),
-                    Command::Close => closing = true,
+            closing = batch
+                .iter()
+                .any(|command| matches!(command, Command::Close));
+            let done = tokio::task::spawn_blocking(move || {
+                writer.process(batch, &mut report);
+                (writer, report)
+            })
+            .await;
+            match done {
+                Ok((back, back_report)) => (writer, report) = (back, back_report),
+                Err(error) => {
+                    // Only a bug (a panic) gets here; what was saved before stays on disk.
+                    tracing::error!(%error, "the cassette writer failed");
+                    return Report {
+                        save_error: Some(format!("the cassette writer failed: {error}")),
+                        ..Report::default()
+                    };
                 }
             }
-            if added > 0 {
-                self.save(added, &mut report).await;
+        }
+        report.interactions = writer.cassette.interactions.len();
+        report
+    }
+
+    fn process(&mut self, batch: Vec<Command>, report: &mut Report) {
+        let mut added = 0;
+        for command in batch {
+            if let Command::Record(call) = command {
+                added += usize::from(self.add(*call, report));
             }
         }
-        report.interactions = lock(&self.cassette).interactions.len();
-        report
+        if added == 0 {
+            return;
+        }
+        match self.cassette.save(&self.path) {
+            Ok(()) => {
+                self.written.fetch_add(added, Ordering::SeqCst);
+                report.save_error = None;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot write the cassette; will retry after the next call");
+                report.save_error = Some(error.to_string());
+            }
+        }
     }
 
     /// Adds one call; false if it was left out.
@@ -119,8 +153,7 @@ impl Writer {
             }
         };
         self.redactor.redact_interaction(&mut interaction);
-        let mut cassette = lock(&self.cassette);
-        let index = cassette.interactions.len();
+        let index = self.cassette.interactions.len();
         // Scanned alone (not the whole cassette each time), moved in and out without a copy.
         let mut probe = Cassette::new(Default::default());
         probe.interactions.push(interaction);
@@ -132,35 +165,10 @@ impl Writer {
             report.secrets.extend(findings);
             return false;
         }
-        cassette.interactions.append(&mut probe.interactions);
+        self.cassette.interactions.append(&mut probe.interactions);
         report.recorded += 1;
         true
     }
-
-    async fn save(&mut self, added: usize, report: &mut Report) {
-        let cassette = Arc::clone(&self.cassette);
-        let path = self.path.clone();
-        let result = tokio::task::spawn_blocking(move || lock(&cassette).save(&path))
-            .await
-            .map_err(|error| format!("the writing task failed: {error}"))
-            .and_then(|saved| saved.map_err(|error| error.to_string()));
-        match result {
-            Ok(()) => {
-                self.written.fetch_add(added, Ordering::SeqCst);
-                report.save_error = None;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot write the cassette; will retry after the next call");
-                report.save_error = Some(error);
-            }
-        }
-    }
-}
-
-fn lock(cassette: &Mutex<Cassette>) -> std::sync::MutexGuard<'_, Cassette> {
-    cassette
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
