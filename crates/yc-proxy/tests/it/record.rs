@@ -573,7 +573,10 @@ async fn a_held_stream_reaches_the_client_frame_by_frame() {
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .header("x-fixture", "stream:4")
-        .body(http_body_util::Full::new(Bytes::from(frame(b"\x0a\x02hi"))))
+        // Several request frames too, as a client stream sends them.
+        .body(http_body_util::Full::new(Bytes::from(
+            [frame(b"\x0a\x02hi"), frame(b"\x0a\x03two")].concat(),
+        )))
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.headers()["x-stream"], "watch");
@@ -611,6 +614,17 @@ async fn a_held_stream_reaches_the_client_frame_by_frame() {
         panic!("a gRPC interaction")
     };
     assert_eq!(call.method, upstream_fixture::STREAM_PATH);
+    let sent: Vec<&[u8]> = call
+        .request
+        .messages
+        .iter()
+        .map(|m| m.raw.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        sent,
+        [&b"\x0a\x02hi"[..], &b"\x0a\x03two"[..]],
+        "an unknown method keeps raw bytes"
+    );
     assert_eq!(call.response.messages.len(), 4);
     assert_eq!(call.response.trailers.get("x-checksum"), Some("abc123"));
     let token = call.response.trailers.get("x-trailer-token").unwrap();
@@ -619,7 +633,7 @@ async fn a_held_stream_reaches_the_client_frame_by_frame() {
 }
 
 #[tokio::test]
-async fn two_hundred_concurrent_calls_are_all_recorded() {
+async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded() {
     let fixture = Fixture::start("many").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let channel = channel(recording.addr()).await;
@@ -641,8 +655,22 @@ async fn two_hundred_concurrent_calls_are_all_recorded() {
     while let Some(done) = calls.join_next().await {
         done.unwrap();
     }
+    // And REST calls at once, over HTTP/1.1 connections from a pool.
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let addr = recording.addr();
+        calls.spawn(async move {
+            let path = format!("/compute/v1/images/fd8r{i:02}");
+            let seen = rest_call(addr, "GET", &path, "", false).await;
+            assert_eq!(seen.status, StatusCode::OK);
+            assert!(seen.body.contains(&format!("fd8r{i:02}")));
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap();
+    }
     let (summary, cassette, _, _dir) = recording.finish().await;
-    assert_eq!(summary.recorded, 200);
+    assert_eq!(summary.recorded, 250);
     let mut ids: Vec<String> = cassette
         .interactions
         .iter()
@@ -660,12 +688,21 @@ async fn two_hundred_concurrent_calls_are_all_recorded() {
                 );
                 request.to_owned()
             }
-            Interaction::Rest(_) => panic!("a gRPC interaction"),
+            Interaction::Rest(r) => {
+                let body = r.response.body.to_bytes();
+                let body = String::from_utf8_lossy(&body);
+                let id = r.request.path.rsplit('/').next().unwrap().to_owned();
+                assert!(
+                    body.contains(&format!(r#""id":"{id}""#)),
+                    "each response is kept with its own request"
+                );
+                id
+            }
         })
         .collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 200);
+    assert_eq!(ids.len(), 250);
 }
 
 #[tokio::test]
