@@ -8,7 +8,7 @@ use yc_cassette::{Cassette, GrpcInteraction, Interaction};
 use yc_proto::json::Style;
 
 use crate::clients::{RawCodec, rest_call};
-use crate::server::Replay;
+use crate::server::Server;
 
 #[test]
 fn bundled_cassettes_replay_as_recorded() {
@@ -21,7 +21,7 @@ fn bundled_cassettes_replay_as_recorded() {
 /// Calls every interaction of the cassette at `path`, in order, against `yc-vcr replay` serving that cassette alone.
 fn replay_all(path: &Path) -> Value {
     let cassette = Cassette::load(path).unwrap();
-    let server = Replay::start(&[path]);
+    let server = Server::replay(&[path]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

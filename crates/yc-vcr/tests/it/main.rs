@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod clients;
 mod convert;
+mod python_sdk;
 mod server;
 
 use std::io::Write;

@@ -1,24 +1,43 @@
-//! `yc-vcr replay` as a child process, for tests that call it with real clients.
+//! `yc-vcr replay` and `yc-vcr record` as child processes, for tests that call them with real clients.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
-/// A running `yc-vcr replay --listen 127.0.0.1:0`, killed when dropped.
-pub(crate) struct Replay {
+/// A running `yc-vcr` server, killed when dropped.
+pub(crate) struct Server {
     child: Child,
     url: String,
 }
 
-impl Replay {
-    /// Starts the binary on the given cassettes and waits for its `listening on` line.
-    pub(crate) fn start(cassettes: &[&Path]) -> Replay {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_yc-vcr"));
-        command.args(["replay", "--listen", "127.0.0.1:0"]);
+impl Server {
+    /// `yc-vcr replay --listen 127.0.0.1:0` on the given cassettes.
+    pub(crate) fn replay(cassettes: &[&Path]) -> Server {
+        let mut args = vec!["replay".to_owned(), "--listen".into(), "127.0.0.1:0".into()];
         for cassette in cassettes {
-            command.arg("--cassette").arg(cassette);
+            args.extend(["--cassette".into(), cassette.display().to_string()]);
         }
-        let mut child = command
+        Server::start(&args)
+    }
+
+    /// `yc-vcr record --listen 127.0.0.1:0 --cassette CASSETTE --upstream UPSTREAM`.
+    pub(crate) fn record(cassette: &Path, upstream: &str) -> Server {
+        let cassette = cassette.display().to_string();
+        Server::start(&[
+            "record".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--cassette".into(),
+            cassette,
+            "--upstream".into(),
+            upstream.into(),
+        ])
+    }
+
+    /// Starts the binary and waits for its `listening on` line.
+    fn start(args: &[String]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yc-vcr"))
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -33,16 +52,31 @@ impl Replay {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("first line: {line:?}"))
             .to_owned();
-        Replay { child, url }
+        Server { child, url }
     }
 
     /// `http://127.0.0.1:PORT`.
     pub(crate) fn url(&self) -> String {
         self.url.clone()
     }
+
+    /// `127.0.0.1:PORT`.
+    pub(crate) fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// Sends SIGINT, as Ctrl-C does, and waits for the process to exit.
+    pub(crate) fn interrupt(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
 }
 
-impl Drop for Replay {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
