@@ -1,7 +1,7 @@
 //! The record service: a transparent proxy in front of Yandex Cloud (or any upstream) that writes every completed
 //! gRPC and REST call into a cassette, with secrets redacted.
 //!
-//! Bodies stream through frame by frame in both directions (see [`tee`]); a copy of each goes to one writer task
+//! Bodies stream through frame by frame in both directions (see [`tee`]); a copy of each goes to one writer thread
 //! (see [`writer`]) that redacts, scans, appends in completion order and saves the file atomically, so a killed
 //! recorder loses at most the calls in flight. The client always gets exactly what the upstream sent, except that
 //! discovery answers point at the proxy (see [`discovery`]) and a failing upstream becomes `UNAVAILABLE` or `502`.
@@ -28,8 +28,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 use yc_cassette::{Cassette, Meta, Redactor};
 
 use crate::Error;
@@ -100,7 +99,7 @@ pub struct RecordServer {
     server: Server,
     path: PathBuf,
     commands: mpsc::UnboundedSender<Command>,
-    writer: JoinHandle<writer::Report>,
+    report: oneshot::Receiver<writer::Report>,
     written: Arc<AtomicUsize>,
 }
 
@@ -130,7 +129,16 @@ impl RecordServer {
             limits,
             written: Arc::clone(&written),
         };
-        let writer = tokio::spawn(writer.run(receiver));
+        let (report_sender, report) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("yc-vcr-cassette-writer".to_owned())
+            .spawn(move || {
+                let _ = report_sender.send(writer.run(receiver));
+            })
+            .map_err(|error| Error::CassetteWrite {
+                path: path.clone(),
+                message: format!("cannot start the writer thread: {error}"),
+            })?;
         let advertise = config.advertise.unwrap_or_else(|| advertised(local_addr));
         let service = RecordService(Arc::new(Inner {
             upstream,
@@ -145,7 +153,7 @@ impl RecordServer {
             server,
             path,
             commands,
-            writer,
+            report,
             written,
         })
     }
@@ -167,9 +175,9 @@ impl RecordServer {
     pub async fn shutdown(self) -> Result<Summary, Error> {
         self.server.shutdown().await;
         let _ = self.commands.send(Command::Close);
-        let report = self.writer.await.map_err(|error| Error::CassetteWrite {
+        let report = self.report.await.map_err(|_| Error::CassetteWrite {
             path: self.path.clone(),
-            message: format!("the writer task failed: {error}"),
+            message: "the writer thread stopped before the end".to_owned(),
         })?;
         if !report.secrets.is_empty() {
             return Err(Error::SecretsSurvived {

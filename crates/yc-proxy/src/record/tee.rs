@@ -1,7 +1,7 @@
 //! Bodies that pass every frame through at once and keep a copy for the cassette.
 //!
 //! Nothing here waits for a whole body before forwarding, decodes messages, or touches the cassette: a response body
-//! hands its copy to a [`Sink`] when it ends, and the writer task does the rest off the response path.
+//! hands its copy to a [`Sink`] when it ends, and the writer thread does the rest off the response path.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! The one task that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
+//! The one thread that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
 //! secret shape survived, appends them in completion order and rewrites the file atomically after each batch.
 //!
 //! Calls reach it through a channel, so the response path never waits on decoding, redaction or the disk.
@@ -83,14 +83,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Takes whatever calls have completed, processes and saves them as one batch on a blocking thread (decoding,
-    /// redaction and the file are CPU and disk work that must not stall the runtime), and repeats until closed.
-    pub async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
-        let mut writer = self;
+    /// Runs on a thread of its own (decoding, redaction and the file are CPU and disk work that must not stall the
+    /// runtime): takes whatever calls have completed, processes and saves them as one batch, and repeats until
+    /// closed or until every sender is gone.
+    pub fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
         let mut report = Report::default();
         let mut closing = false;
         while !closing {
-            let Some(first) = commands.recv().await else {
+            let Some(first) = commands.blocking_recv() else {
                 break;
             };
             let mut batch = vec![first];
@@ -100,24 +100,9 @@ impl Writer {
             closing = batch
                 .iter()
                 .any(|command| matches!(command, Command::Close));
-            let done = tokio::task::spawn_blocking(move || {
-                writer.process(batch, &mut report);
-                (writer, report)
-            })
-            .await;
-            match done {
-                Ok((back, back_report)) => (writer, report) = (back, back_report),
-                Err(error) => {
-                    // Only a bug (a panic) gets here; what was saved before stays on disk.
-                    tracing::error!(%error, "the cassette writer failed");
-                    return Report {
-                        save_error: Some(format!("the cassette writer failed: {error}")),
-                        ..Report::default()
-                    };
-                }
-            }
+            self.process(batch, &mut report);
         }
-        report.interactions = writer.cassette.interactions.len();
+        report.interactions = self.cassette.interactions.len();
         report
     }
 
