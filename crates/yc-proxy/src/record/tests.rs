@@ -106,8 +106,49 @@ fn discovery_rest_answers_point_at_the_proxy() {
     assert!(discovery::rewrite_rest(b"<html>", "a:1").is_none());
 }
 
+fn grpc_call(
+    trailers: Option<HeaderMap>,
+    headers: HeaderMap,
+    response: &[Vec<u8>],
+) -> writer::Completed {
+    let mut request = tee::Capture::new(usize::MAX);
+    let mut response_capture = tee::Capture::new(usize::MAX);
+    let get = yc_proto::compute::v1::GetImageRequest {
+        image_id: "fd8abc".into(),
+    };
+    let body = bytes::Bytes::from(framed(&[get.encode_to_vec()]));
+    request.len = body.len();
+    request.chunks.push(body);
+    let body = bytes::Bytes::from(framed(response));
+    response_capture.len = body.len();
+    response_capture.chunks.push(body);
+    writer::Completed::Grpc(writer::GrpcCall {
+        method: "/yandex.cloud.compute.v1.ImageService/Get".into(),
+        metadata: HeaderMap::new(),
+        request,
+        headers,
+        response: response_capture,
+        trailers,
+    })
+}
+
+fn status_headers(code: &'static str, message: &'static str, details: Option<String>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    map.insert("content-type", HeaderValue::from_static("application/grpc"));
+    map.insert("grpc-status", HeaderValue::from_static(code));
+    map.insert("grpc-message", HeaderValue::from_static(message));
+    if let Some(details) = details {
+        map.insert(
+            "grpc-status-details-bin",
+            HeaderValue::from_str(&details).unwrap(),
+        );
+    }
+    map
+}
+
 #[test]
-fn status_details_decode_to_json() {
+fn grpc_calls_become_interactions_with_status_apart_from_trailers() {
+    use base64::Engine as _;
     use yc_proto::google::protobuf::Any;
     use yc_proto::google::rpc;
     let info = rpc::ErrorInfo {
@@ -124,29 +165,93 @@ fn status_details_decode_to_json() {
         }],
     }
     .encode_to_vec();
-    let status = Status {
-        code: 5,
-        message: "image not found".into(),
-        details: Some(details.clone().into()),
-    };
-    let out = writer::grpc_status(&status, Some("ignored".into()));
-    assert_eq!(out.code, 5);
-    assert_eq!(out.details.len(), 1);
-    assert_eq!(
-        out.details[0]["@type"],
-        "type.googleapis.com/google.rpc.ErrorInfo"
-    );
-    assert_eq!(out.details[0]["reason"], "NOPE");
-    assert_eq!(out.details_bin, None, "re-encoding reproduces the bytes");
+    let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&details);
 
-    // When the header's message differs from the one inside, the original text is kept.
-    let status = Status {
-        code: 5,
-        message: "other".into(),
-        details: Some(details.into()),
+    // Trailers-only: the status is read from the headers and left out of them.
+    let call = grpc_call(
+        None,
+        status_headers("5", "image%20not found", Some(unpadded)),
+        &[],
+    );
+    let yc_cassette::Interaction::Grpc(g) =
+        writer::interaction(call, FrameLimits::default()).unwrap()
+    else {
+        panic!("a gRPC interaction")
     };
-    let out = writer::grpc_status(&status, Some("original".into()));
-    assert_eq!(out.details_bin.as_deref(), Some("original"));
+    assert!(g.response.trailers_only);
+    assert_eq!(g.response.status.code, 5);
+    assert_eq!(
+        g.response.status.message, "image not found",
+        "percent-decoded"
+    );
+    assert_eq!(g.response.status.details[0]["reason"], "NOPE");
+    assert_eq!(
+        g.response.status.details_bin, None,
+        "the details give the same text back"
+    );
+    assert_eq!(
+        g.response
+            .headers
+            .iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["content-type"]
+    );
+    assert_eq!(
+        g.request.messages[0].json.as_ref().unwrap()["image_id"],
+        "fd8abc"
+    );
+
+    // Padded base64 is kept as sent, so replay gives the client the same text.
+    let padded = base64::engine::general_purpose::STANDARD.encode(&details);
+    assert!(padded.ends_with('='), "this case needs padding");
+    let mut trailers = status_headers("5", "image not found", Some(padded.clone()));
+    trailers.insert("x-checksum", HeaderValue::from_static("abc"));
+    trailers.remove("content-type");
+    let image = yc_proto::compute::v1::Image {
+        id: "fd8abc".into(),
+        ..Default::default()
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+    let call = grpc_call(Some(trailers), headers, &[image.encode_to_vec()]);
+    let yc_cassette::Interaction::Grpc(g) =
+        writer::interaction(call, FrameLimits::default()).unwrap()
+    else {
+        panic!("a gRPC interaction")
+    };
+    assert!(!g.response.trailers_only);
+    assert_eq!(
+        g.response.status.details_bin.as_deref(),
+        Some(padded.as_str())
+    );
+    assert_eq!(
+        g.response.trailers.iter().collect::<Vec<_>>(),
+        [("x-checksum", "abc")]
+    );
+    assert_eq!(
+        g.response.messages[0].json.as_ref().unwrap()["id"],
+        "fd8abc"
+    );
+
+    // No grpc-status anywhere: not a gRPC answer, not recorded.
+    let call = grpc_call(None, HeaderMap::new(), &[]);
+    assert_eq!(
+        writer::interaction(call, FrameLimits::default()).unwrap_err(),
+        "`/yandex.cloud.compute.v1.ImageService/Get`: the response has no `grpc-status`"
+    );
+    // Frames cut short: not recorded either.
+    let mut call = grpc_call(None, status_headers("0", "", None), &[]);
+    if let writer::Completed::Grpc(g) = &mut call {
+        g.response
+            .chunks
+            .push(bytes::Bytes::from_static(&[0, 0, 0, 0, 9, 1]));
+        g.response.len = 6;
+    }
+    assert_eq!(
+        writer::interaction(call, FrameLimits::default()).unwrap_err(),
+        "`/yandex.cloud.compute.v1.ImageService/Get`: response: truncated frame: the body ends 8 bytes short of a complete message"
+    );
 }
 
 #[test]

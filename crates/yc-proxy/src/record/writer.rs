@@ -11,13 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
-use serde_json::Value;
 use tokio::sync::mpsc;
 use yc_cassette::{
     Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Interaction,
     Message, Redactor, RestInteraction, RestRequest, RestResponse,
 };
-use yc_proto::json::{ParseOptions, Style};
 
 use super::tee::Capture;
 use crate::grpc::{
@@ -189,7 +187,6 @@ fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteracti
     if call.request.overflow || call.response.overflow {
         return Err(fail("a body exceeded the size limit for recording"));
     }
-    let types = yc_proto::methods::by_grpc_path(&method);
     let requests =
         frames(&call.request.concat(), limits).map_err(|e| fail(&format!("request: {e}")))?;
     let responses =
@@ -215,21 +212,21 @@ fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteracti
             metadata: headers(&call.metadata, &[]),
             messages: requests
                 .iter()
-                .map(|m| Message::from_bytes(types.map(|t| t.input_type), m))
+                .map(|m| Message::from_request_bytes(&method, m))
                 .collect(),
         },
         response: GrpcResponse {
             headers: response_headers,
             messages: responses
                 .iter()
-                .map(|m| Message::from_bytes(types.map(|t| t.output_type), m))
+                .map(|m| Message::from_response_bytes(&method, m))
                 .collect(),
             trailers: call
                 .trailers
                 .as_ref()
                 .map(|t| headers(t, &status_fields))
                 .unwrap_or_default(),
-            status: grpc_status(&status, details_text),
+            status: GrpcStatus::from_wire(status.code, &status.message, details_text.as_deref()),
             trailers_only,
         },
         method,
@@ -248,45 +245,6 @@ fn frames(data: &[u8], limits: FrameLimits) -> Result<Vec<Bytes>, grpc::FrameErr
     }
     decoder.finish()?;
     Ok(messages)
-}
-
-/// The cassette's status: details decoded to JSON; the original text kept when re-encoding
-/// `{code, message, details}` as a `google.rpc.Status` would not give the same bytes back.
-pub(crate) fn grpc_status(status: &grpc::Status, details_text: Option<String>) -> GrpcStatus {
-    let mut out = GrpcStatus {
-        code: status.code,
-        message: status.message.clone(),
-        ..GrpcStatus::default()
-    };
-    let Some(bytes) = &status.details else {
-        // A header that is not base64 is kept as it was.
-        out.details_bin = details_text;
-        return out;
-    };
-    let Some(ty) = yc_proto::registry::get("google.rpc.Status") else {
-        out.details_bin = details_text;
-        return out;
-    };
-    let details = match ty.to_json_value(bytes, Style::Snake) {
-        Ok(Value::Object(mut map)) => match map.remove("details") {
-            Some(Value::Array(details)) => details,
-            _ => Vec::new(),
-        },
-        _ => {
-            out.details_bin = details_text;
-            return out;
-        }
-    };
-    let again =
-        serde_json::json!({ "code": status.code, "message": status.message, "details": details });
-    let exact = ty
-        .from_json_value(&again, ParseOptions::default())
-        .is_ok_and(|again| again == bytes.as_ref());
-    out.details = details;
-    if !exact {
-        out.details_bin = details_text;
-    }
-    out
 }
 
 fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
