@@ -4,7 +4,12 @@
 //! Run with `cargo xtask bench record`. Loopback only, bounded (a few seconds). The upstream is a minimal HTTP/2
 //! server answering every gRPC call with one `Image` and `grpc-status: 0`; the client is hyper's HTTP/2 client on one
 //! connection, so the difference between the two columns is the proxy: forwarding, the copy for the cassette, and
-//! the writer task redacting and saving each call (sharing the same cores).
+//! the writer thread decoding, redacting, scanning and saving each call (sharing the same cores).
+//!
+//! Read the throughput ratio with the machine in mind: client, proxy and upstream share the cores, and the proxy is
+//! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
+//! CPU-bound loopback run forwarding alone cannot go above about 0.5x. Against a remote upstream the proxy's CPU
+//! is not on the critical path and only the added latency counts.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,7 +31,8 @@ use yc_proxy::upstream::Upstreams;
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
-const SEQUENTIAL_CALLS: usize = 2_000;
+const SEQUENTIAL_CALLS: usize = 1_000;
+const ROUNDS: usize = 3;
 const CONCURRENT_STREAMS: usize = 64;
 const CALLS_PER_STREAM: usize = 100;
 
@@ -55,8 +61,20 @@ async fn main() -> Result<(), BenchError> {
     sequential(&direct, &request, 200).await?;
     sequential(&proxied, &request, 200).await?;
 
-    let direct_1 = sequential(&direct, &request, SEQUENTIAL_CALLS).await?;
-    let proxied_1 = sequential(&proxied, &request, SEQUENTIAL_CALLS).await?;
+    // One stream: alternating rounds, each side keeps its best (lowest p50) round, so that a burst of noise from
+    // the machine does not land on one side only.
+    let mut direct_1 = Vec::new();
+    let mut proxied_1 = Vec::new();
+    for _ in 0..ROUNDS {
+        keep_best(
+            &mut direct_1,
+            sequential(&direct, &request, SEQUENTIAL_CALLS).await?,
+        );
+        keep_best(
+            &mut proxied_1,
+            sequential(&proxied, &request, SEQUENTIAL_CALLS).await?,
+        );
+    }
     let (direct_64, direct_elapsed) = concurrent(&direct, &request).await?;
     let (proxied_64, proxied_elapsed) = concurrent(&proxied, &request).await?;
 
@@ -65,6 +83,10 @@ async fn main() -> Result<(), BenchError> {
 
     println!(
         "record proxy overhead: gRPC unary `{METHOD}` over loopback h2c, recording to a cassette"
+    );
+    println!(
+        "(1 stream: best of {ROUNDS} alternating rounds of {SEQUENTIAL_CALLS} calls; 64 streams: {} calls)",
+        CONCURRENT_STREAMS * CALLS_PER_STREAM
     );
     println!("{:<22}{:>12}{:>12}{:>12}", "", "direct", "proxied", "added");
     for (label, direct, proxied) in [
@@ -200,6 +222,12 @@ async fn concurrent(
         all.extend(done??);
     }
     Ok((all, started.elapsed()))
+}
+
+fn keep_best(best: &mut Vec<Duration>, round: Vec<Duration>) {
+    if best.is_empty() || percentile(&round, 0.5) < percentile(best, 0.5) {
+        *best = round;
+    }
 }
 
 fn percentile(samples: &[Duration], q: f64) -> Duration {
