@@ -669,6 +669,19 @@ async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded
     while let Some(done) = calls.join_next().await {
         done.unwrap();
     }
+    // The writer catches up on its own, before any shutdown.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while recording.server.recorded() < 250 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never caught up"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        Cassette::load(&recording.path).unwrap().interactions.len(),
+        250
+    );
     let (summary, cassette, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 250);
     let mut ids: Vec<String> = cassette
