@@ -64,6 +64,21 @@
 //! A [`Miss`] names the request, shows it as JSON, and points at the closest recording (same method first, then
 //! fewest differing fields) with each differing field's path and both values.
 //!
+//! Every request also has a **logical key**: the gRPC method and its one request message as canonical snake_case
+//! JSON. A gRPC request's is its decoded message; a REST request's is built as the gRPC-JSON transcoder in front of
+//! the API builds it (`google.api.http` rules, through `yc_proto::methods::match_rest`): path variables set their
+//! fields, a `*` body is the rest of the message (a named body fills that field), and query parameters set fields
+//! by JSON or proto name, dotted for nested fields, repeated for repeated ones, converted by the field's type
+//! (strings, numbers, bools, enums by name or number, timestamps, durations, field masks, wrappers); the result goes
+//! through the request type, so both spellings meet in one form. When the exact key misses, [`Index::lookup`] tries
+//! the logical key, which points at the same recordings and cursors: a cassette recorded over gRPC serves REST
+//! clients and the reverse, and one sequence (an operation polled) continues across transports.
+//! [`Hit::translated`] says when the recording is of the other transport, so the caller can translate the answer.
+//! Redaction, matched headers and `ignore_fields` apply to the logical key as to the exact one. Streaming methods,
+//! methods without an HTTP rule and REST requests that do not transcode (an unknown query parameter, a body that is
+//! not the request type) have no logical key; when the same method was recorded over the other transport, a
+//! [`Miss`] says so in [`Miss::logical`]: the logical form tried and its closest recording, or why there was none.
+//!
 //! # Redaction
 //!
 //! Secrets never reach the disk. Built-in rules replace with `<redacted:KIND:HASH8>` (first 8 hex digits of the
@@ -79,8 +94,9 @@
 //! paths, and regular expressions. [`scan`] and [`scan_text`] are the fail-closed last check.
 //!
 //! Not yet expressible: timing (deliberately: replay never waits), the interleaving of request and response
-//! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, the link
-//! between the gRPC and REST forms of one call, and `Operation` semantics beyond recorded order. A secret inside a
+//! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, and
+//! `Operation` semantics beyond recorded order (the link between the gRPC and REST forms of one call is not stored:
+//! matching derives it from the method table). A secret inside a
 //! base64 `bytes` field is replaced inside the decoded bytes, so its placeholder does not normalise for matching.
 
 mod error;
@@ -89,9 +105,10 @@ mod matching;
 mod model;
 mod redact;
 mod scan;
+mod transcode;
 
 pub use error::Error;
-pub use matching::{Closest, Difference, Hit, Index, Miss, Request, VOLATILE_HEADERS};
+pub use matching::{Closest, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS};
 pub use model::{
     Body, Cassette, FORMAT_VERSION, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
     Headers, Interaction, MatchRules, Message, Meta, RestInteraction, RestRequest, RestResponse,

@@ -1,5 +1,7 @@
 //! Matching live requests against recorded interactions: an index from a normalised request key to the
 //! recorded interactions with that key, each key with its own cursor so identical requests replay in order.
+//! A second map from the logical key (gRPC method and request message, built from REST requests by `transcode`)
+//! points at the same slots, so an exact miss can still find the same call recorded over the other transport.
 //! Pure: no IO, no clock; safe to share between threads.
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::model::{Body, Cassette, Headers, Interaction, MatchRules, Message};
 use crate::redact::{Redactor, normalise_key, normalise_placeholders};
+use crate::transcode::{TranscodeError, transcode};
 
 /// Request headers that never take part in matching, whatever a cassette says.
 pub const VOLATILE_HEADERS: &[&str] = &[
@@ -58,6 +61,9 @@ pub struct Hit<'a> {
     pub interaction: &'a Interaction,
     /// The cassette's origin (usually its path).
     pub origin: &'a str,
+    /// The recording was made over the other transport (gRPC for a REST request or the reverse) and matched by
+    /// the logical form of the call: the answer must be translated to the client's transport.
+    pub translated: bool,
 }
 
 /// No recorded interaction matches. `Display` tells the whole story; the fields let a server build a JSON body.
@@ -68,6 +74,21 @@ pub struct Miss {
     /// The request as matching saw it (redacted, normalised), as JSON.
     pub request: Value,
     /// The nearest recorded interaction, if any was recorded over the same transport.
+    pub closest: Option<Closest>,
+    /// The logical form was tried too: set when the same gRPC method was recorded over the other transport.
+    pub logical: Option<LogicalMiss>,
+}
+
+/// How the logical form of a request (the gRPC call a REST request stands for) fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogicalMiss {
+    /// The gRPC method path.
+    pub method: String,
+    /// The request message as matching saw it (snake_case JSON), when the request has a logical form.
+    pub message: Option<Value>,
+    /// Why the request has no logical form, otherwise (e.g. an unknown query parameter).
+    pub error: Option<String>,
+    /// The nearest recording of the same method over the other transport; differences are under `message`.
     pub closest: Option<Closest>,
 }
 
@@ -105,6 +126,8 @@ pub struct Index {
 struct Group {
     rules: Rules,
     keys: HashMap<String, usize>,
+    /// Logical key (gRPC method and request message) to the same slots: tried when `keys` misses.
+    logical: HashMap<String, usize>,
     slots: Vec<Slot>,
 }
 
@@ -122,6 +145,8 @@ struct Slot {
     cursor: AtomicUsize,
     /// The request shape, kept for miss diagnostics.
     shape: Value,
+    /// The logical form (`{"method", "message"}`, ignored fields removed), for miss diagnostics.
+    logical: Option<Value>,
 }
 
 /// A request reduced to what takes part in matching, before per-cassette rules.
@@ -132,6 +157,8 @@ struct Normalised {
     /// REST only: path and sorted query.
     path: Option<String>,
     query: Option<Value>,
+    /// REST only: the redacted query as sent, for the logical form (repeated parameters keep their order).
+    raw_query: Option<String>,
     headers: Vec<(String, String)>,
     /// gRPC: the array of messages; REST: the body object.
     body: Value,
@@ -155,6 +182,7 @@ impl Index {
                     groups.push(Group {
                         rules,
                         keys: HashMap::new(),
+                        logical: HashMap::new(),
                         slots: Vec::new(),
                     });
                     groups.len() - 1
@@ -164,16 +192,35 @@ impl Index {
             for (i, interaction) in cassette.interactions.iter().enumerate() {
                 let normalised = normalise_recorded(interaction, &redactor, &headers);
                 let (key, shape) = group.rules.key(&normalised);
-                match group.keys.get(&key) {
-                    Some(&s) => group.slots[s].entries.push((c, i)),
+                let s = match group.keys.get(&key) {
+                    Some(&s) => {
+                        group.slots[s].entries.push((c, i));
+                        s
+                    }
                     None => {
                         group.keys.insert(key, group.slots.len());
                         group.slots.push(Slot {
                             entries: vec![(c, i)],
                             cursor: AtomicUsize::new(0),
                             shape,
+                            logical: None,
                         });
+                        group.slots.len() - 1
                     }
+                };
+                // Same exact key, same logical key: only the slot's first interaction needs one.
+                if group.slots[s].entries.len() == 1
+                    && let LogicalForm::Found(logical) = LogicalForm::of(&normalised)
+                {
+                    let message = group.rules.ignored_message(&logical.message);
+                    let key = group
+                        .rules
+                        .logical_key(&normalised, logical.method, &message);
+                    group.logical.entry(key).or_insert(s);
+                    group.slots[s].logical = Some(serde_json::json!({
+                        "method": logical.method,
+                        "message": message,
+                    }));
                 }
             }
         }
@@ -196,24 +243,41 @@ impl Index {
         for group in &self.groups {
             let key = group.rules.key_only(&normalised);
             if let Some(&s) = group.keys.get(&key) {
-                let slot = &group.slots[s];
-                let n = slot
-                    .cursor
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-                        Some(c.saturating_add(1))
-                    })
-                    .unwrap_or(usize::MAX);
-                let (cassette, index) = slot.entries[n.min(slot.entries.len() - 1)];
-                let (origin, c) = &self.cassettes[cassette];
-                return Ok(Hit {
-                    cassette,
-                    index,
-                    interaction: &c.interactions[index],
-                    origin,
-                });
+                return Ok(self.next(&group.slots[s], normalised.transport));
             }
         }
-        Err(self.miss(&normalised))
+        // Only after the exact key missed: the same call over the other transport (or spelled otherwise).
+        let logical = LogicalForm::of(&normalised);
+        if let LogicalForm::Found(l) = &logical {
+            for group in &self.groups {
+                let message = group.rules.ignored_message(&l.message);
+                let key = group.rules.logical_key(&normalised, l.method, &message);
+                if let Some(&s) = group.logical.get(&key) {
+                    return Ok(self.next(&group.slots[s], normalised.transport));
+                }
+            }
+        }
+        Err(self.miss(&normalised, &logical))
+    }
+
+    /// Advances the slot's cursor and gives its interaction.
+    fn next(&self, slot: &Slot, transport: &str) -> Hit<'_> {
+        let n = slot
+            .cursor
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_add(1))
+            })
+            .unwrap_or(usize::MAX);
+        let (cassette, index) = slot.entries[n.min(slot.entries.len() - 1)];
+        let (origin, c) = &self.cassettes[cassette];
+        let interaction = &c.interactions[index];
+        Hit {
+            cassette,
+            index,
+            interaction,
+            origin,
+            translated: matches!(interaction, Interaction::Grpc(_)) != (transport == "grpc"),
+        }
     }
 
     /// The cassettes, in the order given.
@@ -234,7 +298,7 @@ impl Index {
     }
 
     /// Builds the diagnostics: a scan, but misses are rare.
-    fn miss(&self, normalised: &Normalised) -> Miss {
+    fn miss(&self, normalised: &Normalised, logical: &LogicalForm) -> Miss {
         // Rank by counting differences without building them, stopping early once worse than the best so far;
         // only the winner's differences are spelled out.
         let mut best: Option<(usize, usize, &Slot, Value)> = None;
@@ -285,7 +349,75 @@ impl Index {
             summary: normalised.summary(),
             request: strip_meta(request),
             closest,
+            logical: self.logical_miss(normalised.transport, logical),
         }
+    }
+
+    /// The logical side of a miss, when recordings of the same method over the other transport exist.
+    fn logical_miss(&self, transport: &str, logical: &LogicalForm) -> Option<LogicalMiss> {
+        let method = match logical {
+            LogicalForm::Found(l) => l.method,
+            LogicalForm::Failed { method, .. } => method,
+            LogicalForm::None => return None,
+        };
+        let other = if transport == "grpc" { "rest" } else { "grpc" };
+        let candidates = self.groups.iter().flat_map(|g| {
+            g.slots.iter().filter_map(move |slot| {
+                let l = slot.logical.as_ref()?;
+                (l.get("method")?.as_str()? == method
+                    && slot.shape.get("transport")?.as_str()? == other)
+                    .then_some((g, slot, l))
+            })
+        });
+        let mut candidates = candidates.peekable();
+        candidates.peek()?;
+        let LogicalForm::Found(l) = logical else {
+            let LogicalForm::Failed { reason, .. } = logical else {
+                return None;
+            };
+            return Some(LogicalMiss {
+                method: method.to_owned(),
+                message: None,
+                error: Some(reason.clone()),
+                closest: None,
+            });
+        };
+        let mut best: Option<(usize, &Slot, Value)> = None;
+        for (group, slot, recorded) in candidates {
+            let requested = serde_json::json!({
+                "method": method,
+                "message": group.rules.ignored_message(&l.message),
+            });
+            let limit = best.as_ref().map_or(usize::MAX, |b| b.0);
+            let count = count_differences(recorded, &requested, limit);
+            if best.as_ref().is_none_or(|b| count < b.0) {
+                best = Some((count, slot, requested));
+            }
+        }
+        let closest = best.and_then(|(_, slot, requested)| {
+            let mut differences = Vec::new();
+            diff(
+                slot.logical.as_ref()?,
+                &requested,
+                &mut String::new(),
+                &mut differences,
+            );
+            let (cassette, index) = slot.entries[0];
+            let (origin, c) = &self.cassettes[cassette];
+            Some(Closest {
+                origin: origin.clone(),
+                cassette,
+                index,
+                summary: summary_of_interaction(&c.interactions[index]),
+                differences,
+            })
+        });
+        Some(LogicalMiss {
+            method: method.to_owned(),
+            message: Some(l.message.clone()),
+            error: None,
+            closest,
+        })
     }
 }
 
@@ -332,16 +464,7 @@ impl Rules {
             canonical(query, &mut key);
         }
         key.push('\u{1f}');
-        for name in &self.headers {
-            for (h, v) in &n.headers {
-                if h == name {
-                    push_json_string(h, &mut key);
-                    key.push(':');
-                    push_json_string(v, &mut key);
-                    key.push(',');
-                }
-            }
-        }
+        self.push_headers(n, &mut key);
         key.push('\u{1f}');
         if self.ignore.is_empty() {
             canonical(&n.body, &mut key);
@@ -349,6 +472,39 @@ impl Rules {
             canonical(&self.ignored(&n.body), &mut key);
         }
         key
+    }
+
+    fn push_headers(&self, n: &Normalised, key: &mut String) {
+        for name in &self.headers {
+            for (h, v) in &n.headers {
+                if h == name {
+                    push_json_string(h, key);
+                    key.push(':');
+                    push_json_string(v, key);
+                    key.push(',');
+                }
+            }
+        }
+    }
+
+    /// The key of the logical form: gRPC method, matched headers, request message (already `ignored_message`).
+    fn logical_key(&self, n: &Normalised, method: &str, message: &Value) -> String {
+        let mut key = String::with_capacity(128);
+        key.push_str(method);
+        key.push('\u{1f}');
+        self.push_headers(n, &mut key);
+        key.push('\u{1f}');
+        canonical(message, &mut key);
+        key
+    }
+
+    /// A logical request message without the ignored fields.
+    fn ignored_message(&self, message: &Value) -> Value {
+        let mut message = message.clone();
+        for path in &self.ignore {
+            remove_path(&mut message, path);
+        }
+        message
     }
 
     fn ignored(&self, body: &Value) -> Value {
@@ -451,6 +607,7 @@ fn normalise_recorded(
                 method: g.method.clone(),
                 path: None,
                 query: None,
+                raw_query: None,
                 headers: header_pairs(&g.request.metadata, redactor, wanted),
                 body: Value::Array(messages),
             }
@@ -500,6 +657,7 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String])
                 method: method.to_owned(),
                 path: None,
                 query: None,
+                raw_query: None,
                 headers: header_pairs(metadata, redactor, wanted),
                 body: Value::Array(messages),
             }
@@ -565,8 +723,81 @@ fn rest_normalised(
         method: method.to_ascii_uppercase(),
         path: Some(normalised_string(&path)),
         query: Some(Value::Object(q)),
+        raw_query: Some(query),
         headers: header_pairs(headers, redactor, wanted),
         body,
+    }
+}
+
+/// The gRPC form of a request, which REST and gRPC requests of one call share.
+struct Logical {
+    method: &'static str,
+    /// The one request message, snake_case as its type writes it, redacted and normalised.
+    message: Value,
+}
+
+enum LogicalForm {
+    Found(Logical),
+    /// The method resolved but the request does not transcode: the miss says why.
+    Failed {
+        method: &'static str,
+        reason: String,
+    },
+    /// No logical form: no HTTP rule, a streaming method, an unknown route.
+    None,
+}
+
+impl LogicalForm {
+    fn of(n: &Normalised) -> LogicalForm {
+        match &n.path {
+            None => {
+                let Some(method) = yc_proto::methods::by_grpc_path(&n.method) else {
+                    return LogicalForm::None;
+                };
+                let unary = !method.client_streaming && !method.server_streaming;
+                match n.body.as_array().map(Vec::as_slice) {
+                    Some([message]) if unary && method.http.is_some() => {
+                        LogicalForm::Found(Logical {
+                            method: method.grpc_path,
+                            message: message.clone(),
+                        })
+                    }
+                    _ => LogicalForm::None,
+                }
+            }
+            Some(path) => {
+                let body = match n.body.as_object() {
+                    Some(b) if b.is_empty() => Ok(None),
+                    Some(b) => b.get("json").map(Some).ok_or(TranscodeError::BodyNotJson),
+                    None => Err(TranscodeError::BodyNotJson),
+                };
+                let query = n.raw_query.as_deref().unwrap_or("");
+                let result = body.map_err(|e| (None, e)).and_then(|body| {
+                    // An unparsable body still names its method, for the miss.
+                    transcode(&n.method, path, query, body)
+                });
+                match result {
+                    Ok(t) => LogicalForm::Found(Logical {
+                        method: t.method.grpc_path,
+                        message: normalise_value(t.message),
+                    }),
+                    Err((Some(method), e)) => LogicalForm::Failed {
+                        method: method.grpc_path,
+                        reason: e.to_string(),
+                    },
+                    Err((None, TranscodeError::BodyNotJson)) => {
+                        match yc_proto::methods::match_rest(&n.method, path) {
+                            Some(m) => LogicalForm::Failed {
+                                method: m.method.grpc_path,
+                                reason: TranscodeError::BodyNotJson.to_string(),
+                            },
+                            None => LogicalForm::None,
+                        }
+                    }
+                    Err(_) => LogicalForm::None,
+                }
+            }
+        }
     }
 }
 
@@ -842,7 +1073,7 @@ fn summary_of_interaction(interaction: &Interaction) -> String {
     }
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     if !text.contains(['%', '+']) {
         return text.to_owned();
     }
@@ -868,25 +1099,58 @@ fn percent_decode(text: &str) -> String {
 impl Miss {
     /// The diagnostics as JSON, for an HTTP error body.
     pub fn to_json(&self) -> Value {
-        let closest = self.closest.as_ref().map(|c| {
-            serde_json::json!({
-                "origin": c.origin,
-                "interaction": c.index,
-                "recorded": c.summary,
-                "differences": c.differences.iter().map(|d| serde_json::json!({
-                    "path": d.path,
-                    "recorded": d.recorded,
-                    "requested": d.requested,
-                })).collect::<Vec<_>>(),
-            })
-        });
-        serde_json::json!({
+        let closest = self.closest.as_ref().map(closest_json);
+        let mut json = serde_json::json!({
             "error": "no recorded interaction matches this request",
             "request": self.summary,
             "matched_as": self.request,
             "closest": closest,
-        })
+        });
+        if let (Some(l), Value::Object(map)) = (&self.logical, &mut json) {
+            map.insert(
+                "logical".into(),
+                serde_json::json!({
+                    "method": l.method,
+                    "message": l.message,
+                    "error": l.error,
+                    "closest": l.closest.as_ref().map(closest_json),
+                }),
+            );
+        }
+        json
     }
+}
+
+fn closest_json(c: &Closest) -> Value {
+    serde_json::json!({
+        "origin": c.origin,
+        "interaction": c.index,
+        "recorded": c.summary,
+        "differences": c.differences.iter().map(|d| serde_json::json!({
+            "path": d.path,
+            "recorded": d.recorded,
+            "requested": d.requested,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn write_differences(f: &mut fmt::Formatter<'_>, c: &Closest) -> fmt::Result {
+    match c.differences.len() {
+        0 => return write!(f, ", identical under other matching rules"),
+        1 => write!(f, ", 1 field differs:")?,
+        n => write!(f, ", {n} fields differ:")?,
+    }
+    let show = |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), Value::to_string);
+    for d in &c.differences {
+        write!(
+            f,
+            "\n  {}: recorded {}, requested {}",
+            d.path,
+            show(&d.recorded),
+            show(&d.requested)
+        )?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for Miss {
@@ -894,31 +1158,43 @@ impl fmt::Display for Miss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "no recorded interaction matches {}", self.summary)?;
         write!(f, "request: {}", self.request)?;
-        let Some(c) = &self.closest else {
-            return write!(
+        match &self.closest {
+            None => write!(
                 f,
                 "\nclosest: none, nothing was recorded over this transport"
-            );
-        };
-        write!(
-            f,
-            "\nclosest: `{}` interaction {} ({})",
-            c.origin, c.index, c.summary
-        )?;
-        match c.differences.len() {
-            0 => return write!(f, ", identical under other matching rules"),
-            1 => write!(f, ", 1 field differs:")?,
-            n => write!(f, ", {n} fields differ:")?,
+            )?,
+            Some(c) => {
+                write!(
+                    f,
+                    "\nclosest: `{}` interaction {} ({})",
+                    c.origin, c.index, c.summary
+                )?;
+                write_differences(f, c)?;
+            }
         }
-        let show = |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), Value::to_string);
-        for d in &c.differences {
+        let Some(l) = &self.logical else {
+            return Ok(());
+        };
+        match (&l.message, &l.error) {
+            (Some(message), _) => write!(
+                f,
+                "\nalso tried as the same call over the other transport: {} {message}",
+                l.method
+            )?,
+            (None, error) => write!(
+                f,
+                "\nnot tried as the same call over the other transport ({}): {}",
+                l.method,
+                error.as_deref().unwrap_or("no logical form")
+            )?,
+        }
+        if let Some(c) = &l.closest {
             write!(
                 f,
-                "\n  {}: recorded {}, requested {}",
-                d.path,
-                show(&d.recorded),
-                show(&d.requested)
+                "\nclosest over the other transport: `{}` interaction {} ({})",
+                c.origin, c.index, c.summary
             )?;
+            write_differences(f, c)?;
         }
         Ok(())
     }
