@@ -10,7 +10,10 @@
 //!   [`grpc::FrameError::to_status`] for framing;
 //! - a replayed response is the recorded one: headers, length-prefixed messages, trailers kept apart, status,
 //!   percent-encoded `grpc-message` and `grpc-status-details-bin`, trailers-only where recorded so. Every response is
-//!   prepared once at startup; a hit clones it.
+//!   prepared once at startup; a hit clones it;
+//! - one logical API over two transports: a call recorded over gRPC also answers the same call over REST and the
+//!   reverse (the index matches by the logical form when the exact one misses); such an answer is translated once,
+//!   on first use, and carries `x-yc-vcr-translated: grpc->rest` or `rest->grpc` ([`replay::translate`]).
 //!
 //! A request that matches nothing gets gRPC `UNIMPLEMENTED` (REST: HTTP 501) with a message starting
 //! `yc-vcr replay: no recorded interaction matches`, an `ErrorInfo` (domain `yc-vcr`, reason

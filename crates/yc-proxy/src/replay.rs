@@ -4,6 +4,20 @@
 //! a malformed frame, an oversized message, a gRPC call over HTTP/1.1) becomes a response in one place,
 //! `Failure::into_response`. This module does no matching of its own (the index does) and never panics on input.
 //!
+//! # Answers across transports
+//!
+//! When the index matched a request by its logical form to a recording made over the other transport
+//! ([`yc_cassette::Hit::translated`]), the answer is built in the client's transport by [`translate`], the way the
+//! gRPC-JSON transcoder in front of the API does it: a gRPC recording answers REST with the output message as
+//! camelCase JSON (int64 as strings) or, for an error, the HTTP status of its code (`NOT_FOUND` 404,
+//! `INVALID_ARGUMENT` 400, ...) and `{"code", "message", "details"}`; a REST recording answers gRPC with the body
+//! parsed as the output message (unknown fields ignored) and framed, or with the status an error body describes
+//! (its `code`, else one mapped back from the HTTP status) and `grpc-status-details-bin` built from its `details`.
+//! Recorded headers other than framing, `content-type` and `grpc-*` are kept, and `x-yc-vcr-translated` says
+//! `grpc->rest` or `rest->grpc`; a debug log line names the recording. The translated answer is prepared on first
+//! use and kept, so hits in the recorded transport take exactly the path they took before. An answer that cannot
+//! be translated (a 2xx body that is not the output type) is `INTERNAL` (REST: 500) naming the interaction.
+//!
 //! # What a miss looks like
 //!
 //! A request that matches no recorded interaction must not pass for an answer of the real service, so:
@@ -17,13 +31,14 @@
 //! - both carry the response header `x-yc-vcr-miss: 1`, and the server logs the same text at `warn`.
 
 mod prepared;
+pub mod translate;
 
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
@@ -31,7 +46,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::Service;
-use yc_cassette::{Headers, Index, Miss};
+use yc_cassette::{Headers, Hit, Index, Miss};
 
 use crate::Error;
 use crate::grpc::{self, Code, FrameError, FrameLimits, Status};
@@ -117,6 +132,8 @@ struct Inner {
     index: Index,
     /// `responses[cassette][interaction]`, in the order of `index.cassettes()`.
     responses: Vec<Vec<Prepared>>,
+    /// The same answers in the other transport, prepared on first use (most recordings are never translated).
+    translated: Vec<Vec<OnceLock<Result<Prepared, String>>>>,
     limits: FrameLimits,
     max_rest_body: usize,
     /// Whether any cassette matches on request headers; if none does, only `content-type` is passed to the index
@@ -141,6 +158,15 @@ impl Replayer {
             }
             responses.push(prepared);
         }
+        let translated = index
+            .cassettes()
+            .iter()
+            .map(|(_, cassette)| {
+                (0..cassette.interactions.len())
+                    .map(|_| OnceLock::new())
+                    .collect()
+            })
+            .collect();
         let match_headers = index
             .cassettes()
             .iter()
@@ -153,6 +179,7 @@ impl Replayer {
             inner: Arc::new(Inner {
                 index,
                 responses,
+                translated,
                 limits,
                 max_rest_body: config.max_message_size,
                 match_headers,
@@ -229,6 +256,7 @@ impl Replayer {
 
     fn lookup(&self, request: &yc_cassette::Request<'_>) -> Result<Response<Body>, Failure> {
         match self.inner.index.lookup(request) {
+            Ok(hit) if hit.translated => self.translated(&hit),
             Ok(hit) => self
                 .inner
                 .responses
@@ -239,6 +267,36 @@ impl Replayer {
                     "the index returned an interaction that was not prepared",
                 )),
             Err(miss) => Err(Failure::Miss(Box::new(miss))),
+        }
+    }
+}
+
+impl Replayer {
+    /// The answer to a hit recorded over the other transport, translated once and then cloned.
+    fn translated(&self, hit: &Hit<'_>) -> Result<Response<Body>, Failure> {
+        let cell = self
+            .inner
+            .translated
+            .get(hit.cassette)
+            .and_then(|cells| cells.get(hit.index))
+            .ok_or(Failure::Internal(
+                "the index returned an interaction that was not prepared",
+            ))?;
+        let direction = translate::direction(hit.interaction);
+        match cell.get_or_init(|| translate::prepare(hit.interaction)) {
+            Ok(prepared) => {
+                tracing::debug!(
+                    origin = hit.origin,
+                    interaction = hit.index,
+                    direction,
+                    "replay: answered from a recording over the other transport"
+                );
+                Ok(prepared.response())
+            }
+            Err(message) => Err(Failure::Translate(format!(
+                "cannot translate interaction {} of `{}` ({direction}): {message}",
+                hit.index, hit.origin
+            ))),
         }
     }
 }
@@ -274,6 +332,8 @@ enum Failure {
     },
     RestBody(String),
     Internal(&'static str),
+    /// A hit over the other transport whose answer cannot be translated.
+    Translate(String),
 }
 
 impl From<FrameError> for Failure {
@@ -326,6 +386,15 @@ impl Failure {
                 let message = format!("yc-vcr replay: reading the request body failed: {error}");
                 tracing::debug!("{message}");
                 json_error(StatusCode::BAD_REQUEST, Code::Cancelled, &message)
+            }
+            (Failure::Translate(what), Transport::Grpc) => {
+                tracing::error!("yc-vcr replay: {what}");
+                Status::new(Code::Internal, format!("yc-vcr replay: {what}")).into_response()
+            }
+            (Failure::Translate(what), Transport::Rest) => {
+                tracing::error!("yc-vcr replay: {what}");
+                let message = format!("yc-vcr replay: {what}");
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, &message)
             }
             (Failure::Internal(what), Transport::Grpc) => {
                 tracing::error!("yc-vcr replay: {what}");

@@ -30,6 +30,21 @@ impl Prepared {
         }
     }
 
+    /// A response already in wire form (a translated one).
+    pub(crate) fn from_parts(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        trailers: Option<HeaderMap>,
+    ) -> Prepared {
+        Prepared {
+            status,
+            headers,
+            body,
+            trailers,
+        }
+    }
+
     /// The response to send: cheap clones of what was prepared.
     pub(crate) fn response(&self) -> Response<Body> {
         let mut response = Response::new(Body::new(self.body.clone(), self.trailers.clone()));
@@ -112,7 +127,7 @@ fn write_status(recorded: &GrpcStatus, headers: &mut HeaderMap) -> Result<(), St
 }
 
 /// Recorded fields as a header map, without the ones hyper computes per connection (framing, hop-by-hop).
-fn header_map(recorded: &Headers, what: &str) -> Result<HeaderMap, String> {
+pub(super) fn header_map(recorded: &Headers, what: &str) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::with_capacity(recorded.len());
     for (name, value) in recorded.iter() {
         if name.starts_with(':') || is_connection_specific(name) {

@@ -5,6 +5,7 @@ mod record;
 mod record_kill;
 mod record_live;
 mod record_secrets;
+mod replay_cross;
 mod replay_grpc;
 mod replay_limits;
 mod replay_rest;
