@@ -108,6 +108,7 @@ mod scan;
 mod transcode;
 
 pub use error::Error;
+pub use format::CassetteFile;
 pub use matching::{Closest, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS};
 pub use model::{
     Body, Cassette, FORMAT_VERSION, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,

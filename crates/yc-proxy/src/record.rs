@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use yc_cassette::{Cassette, Meta, Redactor};
+use yc_cassette::{Cassette, CassetteFile, Meta, Redactor};
 
 use crate::Error;
 use crate::grpc::{
@@ -114,7 +114,8 @@ impl RecordServer {
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-        cassette.save(&path)?;
+        let file = CassetteFile::create(&path, &cassette)?;
+        drop(cassette);
 
         let limits = FrameLimits {
             max_message_size: config.max_message_size,
@@ -123,8 +124,7 @@ impl RecordServer {
         let written = Arc::new(AtomicUsize::new(0));
         let (commands, receiver) = mpsc::unbounded_channel();
         let writer = Writer {
-            cassette,
-            path: path.clone(),
+            file,
             redactor: config.redactor,
             limits,
             written: Arc::clone(&written),

@@ -1,11 +1,12 @@
 //! The one thread that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
 //! secret shape survived, appends them in completion order and rewrites the file atomically after each batch.
+//! The file is a [`CassetteFile`]: each interaction is serialised once, so a save costs a copy of the text, not a
+//! serialisation of the whole cassette.
 //!
 //! Calls reach it through a channel, so the response path never waits on decoding, redaction or the disk.
 //! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
 //! error (with where the secret is) is reported at shutdown.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,8 +14,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
 use tokio::sync::mpsc;
 use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Interaction,
-    Message, Redactor, RestInteraction, RestRequest, RestResponse,
+    Body, Cassette, CassetteFile, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers,
+    Interaction, Message, Redactor, RestInteraction, RestRequest, RestResponse,
 };
 
 use super::tee::Capture;
@@ -72,8 +73,7 @@ pub(crate) struct Report {
 }
 
 pub(crate) struct Writer {
-    pub cassette: Cassette,
-    pub path: PathBuf,
+    pub file: CassetteFile,
     pub redactor: Redactor,
     pub limits: FrameLimits,
     /// Interactions written to disk so far in this run; read by [`super::RecordServer::recorded`].
@@ -100,23 +100,24 @@ impl Writer {
                 .any(|command| matches!(command, Command::Close));
             self.process(batch, &mut report);
         }
-        report.interactions = self.cassette.interactions.len();
+        report.interactions = self.file.len();
         report
     }
 
     fn process(&mut self, batch: Vec<Command>, report: &mut Report) {
-        let mut added = 0;
         for command in batch {
             if let Command::Record(call) = command {
-                added += usize::from(self.add(*call, report));
+                self.add(*call, report);
             }
         }
-        if added == 0 {
+        // Includes any left by a failed save, which this one retries.
+        let unsaved = self.file.unsaved();
+        if unsaved == 0 {
             return;
         }
-        match self.cassette.save(&self.path) {
+        match self.file.save() {
             Ok(()) => {
-                self.written.fetch_add(added, Ordering::SeqCst);
+                self.written.fetch_add(unsaved, Ordering::SeqCst);
                 report.save_error = None;
             }
             Err(error) => {
@@ -126,17 +127,17 @@ impl Writer {
         }
     }
 
-    /// Adds one call; false if it was left out.
-    fn add(&mut self, call: Completed, report: &mut Report) -> bool {
+    /// Adds one call to the file in memory, unless it cannot be recorded or a secret survived in it.
+    fn add(&mut self, call: Completed, report: &mut Report) {
         let mut interaction = match interaction(call, self.limits) {
             Ok(interaction) => interaction,
             Err(why) => {
                 tracing::warn!("call not recorded: {why}");
-                return false;
+                return;
             }
         };
         self.redactor.redact_interaction(&mut interaction);
-        let index = self.cassette.interactions.len();
+        let index = self.file.len();
         // Scanned alone (not the whole cassette each time), moved in and out without a copy.
         let mut probe = Cassette::new(Default::default());
         probe.interactions.push(interaction);
@@ -146,11 +147,12 @@ impl Writer {
                 tracing::error!("secret survived redaction, interaction not written: {finding}");
             }
             report.secrets.extend(findings);
-            return false;
+            return;
         }
-        self.cassette.interactions.append(&mut probe.interactions);
+        if let Some(interaction) = probe.interactions.first() {
+            self.file.push(interaction);
+        }
         report.recorded += 1;
-        true
     }
 }
 

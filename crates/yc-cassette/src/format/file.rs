@@ -1,0 +1,150 @@
+//! An appending cassette file: each interaction is serialised once, when it is added, and every save writes the
+//! whole file (atomically, as [`Cassette::save`] does) from the cached text.
+//!
+//! The recorder saves after every burst of completed calls; re-serialising thousands of interactions each time
+//! cost tens of milliseconds of CPU per save. Here a save is a copy of cached bytes. The text must stay
+//! byte-identical to [`Cassette::to_json_string`]: this module must not have a layout of its own.
+
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::model::{Cassette, Interaction};
+
+/// How an empty interaction list ends the file; the text before it is the head of every save.
+const EMPTY_TAIL: &str = "[]\n}\n";
+/// Interactions sit at depth 2 of the file (the top-level object, then the array).
+const ITEM_INDENT: &str = "    ";
+
+/// A cassette on disk that grows by appending.
+///
+/// Holds the pretty JSON of the header (version, meta, matching) and of each interaction, not the interactions
+/// themselves: the file text is their concatenation.
+#[derive(Debug)]
+pub struct CassetteFile {
+    path: PathBuf,
+    /// Everything up to and including `"interactions": `.
+    head: String,
+    /// Each interaction's text, indented for its place in the array, without the separating `,\n`.
+    items: Vec<String>,
+    /// Interactions added since the last successful save.
+    unsaved: usize,
+}
+
+impl CassetteFile {
+    /// Lays out `cassette` (its interactions too, as when appending to an existing file) without touching the disk.
+    pub fn new(path: &Path, cassette: &Cassette) -> Result<CassetteFile, Error> {
+        let header = Cassette {
+            version: cassette.version,
+            meta: cassette.meta.clone(),
+            matching: cassette.matching.clone(),
+            interactions: Vec::new(),
+        };
+        let text = header.to_json_string();
+        let Some(head) = text.strip_suffix(EMPTY_TAIL) else {
+            // Only a change to the model's field order could get here; the tests pin the layout.
+            return Err(Error::Io {
+                action: "lay out",
+                path: path.to_owned(),
+                source: std::io::Error::other("`interactions` is not the last field of the file"),
+            });
+        };
+        let mut file = CassetteFile {
+            path: path.to_owned(),
+            head: head.to_owned(),
+            items: Vec::with_capacity(cassette.interactions.len()),
+            unsaved: 0,
+        };
+        for interaction in &cassette.interactions {
+            file.push(interaction);
+        }
+        file.unsaved = 0;
+        Ok(file)
+    }
+
+    /// [`CassetteFile::new`], then writes the file at once.
+    pub fn create(path: &Path, cassette: &Cassette) -> Result<CassetteFile, Error> {
+        let mut file = CassetteFile::new(path, cassette)?;
+        file.save()?;
+        Ok(file)
+    }
+
+    /// Adds one interaction and saves: serialises only that one.
+    pub fn append(&mut self, interaction: &Interaction) -> Result<(), Error> {
+        self.push(interaction);
+        self.save()
+    }
+
+    /// Adds one interaction in memory; the next [`CassetteFile::save`] writes it. For batches: push each, save once.
+    pub fn push(&mut self, interaction: &Interaction) {
+        // Serialising plain data with string keys cannot fail.
+        let text = serde_json::to_string_pretty(interaction).unwrap_or_default();
+        let mut item = String::with_capacity(text.len() + text.len() / 8 + ITEM_INDENT.len());
+        item.push_str(ITEM_INDENT);
+        // JSON strings escape their newlines, so every newline here is layout.
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                item.push('\n');
+                item.push_str(ITEM_INDENT);
+            }
+            item.push_str(line);
+        }
+        self.items.push(item);
+        self.unsaved += 1;
+    }
+
+    /// Writes the whole file from the cached text: temporary file in the same directory, fsync, rename.
+    /// On failure the interactions stay cached and the next save writes them.
+    pub fn save(&mut self) -> Result<(), Error> {
+        let mut pieces: Vec<&[u8]> = Vec::with_capacity(self.items.len() * 2 + 2);
+        pieces.push(self.head.as_bytes());
+        if self.items.is_empty() {
+            pieces.push(EMPTY_TAIL.as_bytes());
+        } else {
+            pieces.push(b"[\n");
+            for (i, item) in self.items.iter().enumerate() {
+                if i > 0 {
+                    pieces.push(b",\n");
+                }
+                pieces.push(item.as_bytes());
+            }
+            pieces.push(b"\n  ]\n}\n");
+        }
+        super::write_atomic(&self.path, &pieces)?;
+        self.unsaved = 0;
+        Ok(())
+    }
+
+    /// The file text, as [`CassetteFile::save`] writes it.
+    pub fn to_json_string(&self) -> String {
+        let mut text = self.head.clone();
+        if self.items.is_empty() {
+            text.push_str(EMPTY_TAIL);
+            return text;
+        }
+        text.push_str("[\n");
+        text.push_str(&self.items.join(",\n"));
+        text.push_str("\n  ]\n}\n");
+        text
+    }
+
+    /// Interactions in the file, saved or not.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Interactions added since the last successful save.
+    pub fn unsaved(&self) -> usize {
+        self.unsaved
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! Unit tests of `format::file`: the appending writer gives exactly the text of `Cassette::to_json_string`.
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::model::{
+    Body, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, MatchRules, Message,
+    Meta, RestInteraction, RestRequest, RestResponse,
+};
+
+fn meta(description: &str) -> Meta {
+    Meta {
+        description: description.to_owned(),
+        recorded_with: "yc-vcr test".to_owned(),
+    }
+}
+
+/// A gRPC and a REST interaction, varied by `n`, with the shapes that lay out differently: empty and repeated
+/// headers, raw bytes, notes, status details, bodies of each kind, nested and empty JSON.
+fn sample(n: usize, text: &str) -> Interaction {
+    if n.is_multiple_of(2) {
+        let mut metadata = Headers::new();
+        metadata.push("x-request-id", text);
+        metadata.push("x-repeat", "a");
+        metadata.push("x-repeat", "b\n\"c\"");
+        Interaction::Grpc(GrpcInteraction {
+            method: "/yandex.cloud.compute.v1.ImageService/Get".to_owned(),
+            request: GrpcRequest {
+                metadata,
+                messages: vec![Message::from_json(
+                    "yandex.cloud.compute.v1.GetImageRequest",
+                    json!({ "image_id": format!("fd8{n}{text}") }),
+                )],
+            },
+            response: GrpcResponse {
+                headers: Headers::new(),
+                messages: vec![
+                    Message {
+                        type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
+                        json: Some(
+                            json!({ "id": text, "labels": {}, "product_ids": [], "size": n }),
+                        ),
+                        raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
+                        note: n.is_multiple_of(5).then(|| format!("note {text}")),
+                    },
+                    Message {
+                        note: Some("raw bytes dropped".to_owned()),
+                        ..Message::default()
+                    },
+                ],
+                trailers: Headers::new(),
+                status: GrpcStatus {
+                    code: (n % 17) as i32,
+                    message: text.to_owned(),
+                    details: if n.is_multiple_of(4) {
+                        vec![json!({ "@type": "t", "nested": [[], {}, [1, { "a": null }]] })]
+                    } else {
+                        Vec::new()
+                    },
+                    details_bin: n.is_multiple_of(6).then(|| text.to_owned()),
+                },
+                trailers_only: n.is_multiple_of(8),
+            },
+        })
+    } else {
+        let body = match n % 7 {
+            1 => Body::Json(json!({ "k": text, "list": [1.5, -2, true] })),
+            3 => Body::Text(text.to_owned()),
+            5 => Body::Base64(text.as_bytes().to_vec()),
+            _ => Body::Empty,
+        };
+        let mut headers = Headers::new();
+        headers.push("content-type", "application/json");
+        Interaction::Rest(RestInteraction {
+            request: RestRequest {
+                method: "POST".to_owned(),
+                path: format!("/compute/v1/images/{n}"),
+                query: text.to_owned(),
+                headers: headers.clone(),
+                body: body.clone(),
+            },
+            response: RestResponse {
+                status: 200,
+                headers,
+                body,
+            },
+        })
+    }
+}
+
+fn cassette(description: &str, interactions: Vec<Interaction>) -> Cassette {
+    let mut cassette = Cassette::new(meta(description));
+    cassette.matching = MatchRules {
+        headers: vec!["x-folder".to_owned()],
+        ignore_fields: Vec::new(),
+    };
+    cassette.interactions = interactions;
+    cassette
+}
+
+fn on_disk(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("the file was written")
+}
+
+#[test]
+fn an_empty_cassette_is_written_as_save_writes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("empty.json");
+    let expected = Cassette::new(meta("empty")).to_json_string();
+    let file = CassetteFile::create(&path, &Cassette::new(meta("empty"))).expect("created");
+    assert_eq!(file.to_json_string(), expected);
+    assert_eq!(on_disk(&path), expected);
+    assert!(file.is_empty());
+}
+
+#[test]
+fn each_append_leaves_the_file_equal_to_the_whole_cassette_saved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("grow.json");
+    let mut whole = cassette("grow", Vec::new());
+    let mut file = CassetteFile::create(&path, &whole).expect("created");
+    for n in 0..12 {
+        let interaction = sample(n, "a \"quoted\"\nline\t\u{1}é");
+        file.append(&interaction).expect("appended");
+        whole.interactions.push(interaction);
+        assert_eq!(
+            on_disk(&path),
+            whole.to_json_string(),
+            "after {} appends",
+            n + 1
+        );
+        assert_eq!(file.unsaved(), 0);
+    }
+    assert_eq!(file.len(), 12);
+    let loaded = Cassette::load(&path).expect("the file loads");
+    assert_eq!(loaded, whole);
+}
+
+#[test]
+fn appending_over_an_existing_cassette_keeps_its_text_and_adds_after_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("existing.json");
+    let mut whole = cassette("existing", (0..5).map(|n| sample(n, "old")).collect());
+    whole.save(&path).expect("saved");
+    let loaded = Cassette::load(&path).expect("loads");
+    let mut file = CassetteFile::new(&path, &loaded).expect("laid out");
+    assert_eq!(file.unsaved(), 0, "what was loaded is already on disk");
+    assert_eq!(file.len(), 5);
+    for n in 5..9 {
+        let interaction = sample(n, "new");
+        file.push(&interaction);
+        whole.interactions.push(interaction);
+    }
+    assert_eq!(file.unsaved(), 4);
+    file.save().expect("saved");
+    assert_eq!(file.unsaved(), 0);
+    assert_eq!(on_disk(&path), whole.to_json_string());
+}
+
+#[test]
+fn a_failed_save_keeps_the_interactions_for_the_next_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("missing-dir").join("c.json");
+    let mut file = CassetteFile::new(&path, &cassette("later", Vec::new())).expect("laid out");
+    file.push(&sample(1, "x"));
+    let error = file.save().expect_err("the directory does not exist");
+    assert!(error.to_string().contains("missing-dir"), "{error}");
+    assert_eq!(file.unsaved(), 1);
+    std::fs::create_dir(dir.path().join("missing-dir")).expect("dir");
+    file.save().expect("saved now");
+    assert_eq!(
+        on_disk(&path),
+        cassette("later", vec![sample(1, "x")]).to_json_string()
+    );
+    let leftovers = std::fs::read_dir(dir.path().join("missing-dir"))
+        .expect("dir")
+        .count();
+    assert_eq!(leftovers, 1, "no temporary file is left behind");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn any_interactions_give_the_same_text_as_to_json_string(
+        texts in proptest::collection::vec("\\PC{0,12}|[\\x00-\\x1f\"\\\\\n]{0,4}", 0..60),
+        description in "\\PC{0,20}",
+        existing in 0usize..10,
+    ) {
+        let interactions: Vec<Interaction> =
+            texts.iter().enumerate().map(|(n, t)| sample(n, t)).collect();
+        let split = existing.min(interactions.len());
+        let mut file = CassetteFile::new(
+            Path::new("unused.json"),
+            &cassette(&description, interactions[..split].to_vec()),
+        )
+        .expect("laid out");
+        for interaction in &interactions[split..] {
+            file.push(interaction);
+        }
+        prop_assert_eq!(
+            file.to_json_string(),
+            cassette(&description, interactions).to_json_string()
+        );
+    }
+}
