@@ -108,7 +108,7 @@ pub(crate) fn generate(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         }
         let mut text = fs::read_to_string(&path)?;
         if name.ends_with(".serde.rs") {
-            text = json::adjust_parsers(&strip_serialize_impls(&text));
+            text = json::adjust_parsers(&strip_serialize_impls(&text), &pool)?;
         } else if let Some(package) = name.strip_suffix(".rs") {
             packages.push(package.to_owned());
         }
@@ -128,7 +128,7 @@ pub(crate) fn generate(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
 ///
 /// The encoded form keeps custom options (`google.api.http`, `yandex.cloud.*`);
 /// decoding it into `prost_types` would drop them.
-fn compile_protos(proto_dir: &Path) -> Result<Vec<u8>> {
+pub(crate) fn compile_protos(proto_dir: &Path) -> Result<Vec<u8>> {
     let mut sources = Vec::new();
     collect_protos(proto_dir, proto_dir, &mut sources)?;
     sources.sort();

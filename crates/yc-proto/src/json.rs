@@ -6,6 +6,9 @@
 //! omitted.
 //! Input accepts either spelling of every field, numbers as numbers or strings, and `null` as the default;
 //! unknown fields are rejected unless [`ParseOptions::ignore_unknown_fields`] is set.
+//! A parse error names the path of the failing value by proto field names, whichever spelling the input used
+//! (`os.type`, `layers[1].size`, `labels.env`, `response.created_at` through an `Any`), then the problem, then
+//! the line and column when the input was text.
 //!
 //! Output is typed: generated [`WriteJson`] impls write straight into a [`Writer`], no serde, no reflection.
 //! Input goes through pbjson's generated `Deserialize` impls; a descriptor-driven pre-pass over a
@@ -19,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-pub(crate) use parse::{Number, OpenEnum};
+pub(crate) use parse::{List, MapField, Number, OpenEnum, at_field};
 pub use writer::{EnumJson, MapKey, WriteJson, Writer};
 
 /// Which field names JSON output uses.
@@ -57,20 +60,20 @@ pub fn to_string<M: JsonMessage>(message: &M, style: Style) -> Result<String, Er
 /// A message as a JSON value in the given style.
 pub fn to_value<M: JsonMessage>(message: &M, style: Style) -> Result<serde_json::Value, Error> {
     let text = to_string(message, style)?;
-    serde_json::from_str(&text).map_err(|e| Error::json(&M::full_name(), e))
+    serde_json::from_str(&text).map_err(|e| Error::json_parse(&M::full_name(), &e))
 }
 
 /// A message from JSON text in either style.
 pub fn from_str<M: JsonMessage>(json: &str, options: ParseOptions) -> Result<M, Error> {
     if parse::needs_prepass(json, options) {
         let mut value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::json(&M::full_name(), e))?;
+            serde_json::from_str(json).map_err(|e| Error::json_parse(&M::full_name(), &e))?;
         parse::prepass(&mut value, &descriptor::<M>()?, options);
         M::deserialize(&value)
     } else {
         serde_json::from_str(json)
     }
-    .map_err(|e| Error::json(&M::full_name(), e))
+    .map_err(|e| Error::json_parse(&M::full_name(), &e))
 }
 
 /// A message from a JSON value in either style.
@@ -85,7 +88,7 @@ pub fn from_value<M: JsonMessage>(
     } else {
         M::deserialize(value)
     }
-    .map_err(|e| Error::json(&M::full_name(), e))
+    .map_err(|e| Error::json_parse(&M::full_name(), &e))
 }
 
 fn descriptor<M: prost::Name>() -> Result<prost_reflect::MessageDescriptor, Error> {

@@ -103,20 +103,20 @@ impl MessageType {
     /// Binary to a JSON value.
     pub fn to_json_value(&self, bytes: &[u8], style: Style) -> Result<serde_json::Value, Error> {
         let text = self.to_json(bytes, style)?;
-        serde_json::from_str(&text).map_err(|e| Error::json(self.full_name, e))
+        serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name, &e))
     }
 
     /// JSON text in either style to binary.
     pub fn from_json(&self, json: &str, options: ParseOptions) -> Result<Vec<u8>, Error> {
         if json::parse::needs_prepass(json, options) {
             let mut value: serde_json::Value =
-                serde_json::from_str(json).map_err(|e| Error::json(self.full_name, e))?;
+                serde_json::from_str(json).map_err(|e| Error::json_parse(self.full_name, &e))?;
             json::parse::prepass(&mut value, &self.descriptor(), options);
             (self.parse_value)(&value)
         } else {
             (self.parse_str)(json)
         }
-        .map_err(|e| Error::json(self.full_name, e))
+        .map_err(|e| Error::json_parse(self.full_name, &e))
     }
 
     /// A JSON value in either style to binary.
@@ -132,7 +132,7 @@ impl MessageType {
         } else {
             (self.parse_value)(value)
         }
-        .map_err(|e| Error::json(self.full_name, e))
+        .map_err(|e| Error::json_parse(self.full_name, &e))
     }
 
     /// Whether an `Any` holds this type under `"value"` rather than inline: the well-known types with a

@@ -3,7 +3,8 @@
 //! For every package: `<package>.json.rs` with a `yc_proto::json::WriteJson` impl per message (fields in
 //! field-number order, defaults omitted, keys by style) and an `EnumJson` impl per enum.
 //! For the crate: `registry.rs`, the table of every message type sorted by full name.
-//! It also makes pbjson's enum parsers open (any number accepted), by a textual rewrite of its output.
+//! It also rewrites pbjson's parsers: enums open (any number accepted), numbers read as the reference reads them,
+//! and each field read wrapped so that its errors name the field path.
 //! This module only produces text; `codegen` decides where it goes.
 
 use std::collections::BTreeMap;
@@ -43,13 +44,92 @@ pub(crate) fn generate(
 }
 
 /// Adjusts pbjson's parsers to the reference: singular enum fields accept numbers the schema does not know,
-/// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), and numbers are read
-/// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type).
-pub(crate) fn adjust_parsers(text: &str) -> String {
-    open_enums(text).replace(
+/// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), numbers are read
+/// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type), and
+/// every field's error names where it happened (see [`field_paths`]).
+pub(crate) fn adjust_parsers(text: &str, pool: &DescriptorPool) -> Result<String> {
+    let text = open_enums(text).replace(
         "::pbjson::private::NumberDeserialize",
         "crate::json::Number",
-    )
+    );
+    field_paths(&text, pool)
+}
+
+/// Wraps each field read of pbjson's `visit_map` (`map_.next_value...()?`) so that its error gets the field's
+/// proto name in front of its path, reads lists through `crate::json::List` (the failing index) and
+/// string-keyed maps through `crate::json::MapField` (the failing key). On success the wrapping costs a branch
+/// pbjson's `?` already takes.
+///
+/// pbjson writes, per message, `formatter.write_str("struct <full name>")`, then per field a
+/// `duplicate_field("<json name>")` check just before the field's `map_.next_value` read; both name the field
+/// for the rewrite. A read without a field before it (a message without fields) is left as it is.
+fn field_paths(text: &str, pool: &DescriptorPool) -> Result<String> {
+    const STRUCT: &str = "formatter.write_str(\"struct ";
+    const DUPLICATE: &str = "serde::de::Error::duplicate_field(\"";
+    const READ: &str = "map_.next_value";
+    const TRY: &str = "()?";
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut message: Option<MessageDescriptor> = None;
+    let mut field: Option<FieldDescriptor> = None;
+    for line in text.lines() {
+        if let Some(start) = line.find(STRUCT) {
+            let name = line[start + STRUCT.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default();
+            message = pool.get_message_by_name(name);
+            if message.is_none() {
+                bail!("pbjson wrote a parser for `{name}`, which the descriptors do not have");
+            }
+            field = None;
+        }
+        if let Some(start) = line.find(DUPLICATE) {
+            let json_name = line[start + DUPLICATE.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default();
+            let Some(m) = &message else {
+                bail!("pbjson checks field `{json_name}` outside a message parser");
+            };
+            field = m.get_field_by_json_name(json_name);
+            if field.is_none() {
+                bail!(
+                    "`{}` has no field with JSON name `{json_name}`",
+                    m.full_name()
+                );
+            }
+        }
+        let read = line.find(READ).and_then(|start| {
+            let end = start + line[start..].find(TRY)?;
+            Some((start, end))
+        });
+        match (read, field.take()) {
+            (Some((start, end)), Some(f)) => {
+                let turbofish = &line[start + READ.len()..end];
+                let (turbofish, unwrap) = if f.is_list() && turbofish.is_empty() {
+                    ("::<crate::json::List<_>>", ".0")
+                } else if f.is_map() && turbofish == "::<std::collections::BTreeMap<_, _>>" {
+                    ("::<crate::json::MapField<_, _>>", ".0")
+                } else {
+                    (turbofish, "")
+                };
+                let _ = write!(
+                    out,
+                    "{}{READ}{turbofish}().map_err(|e| crate::json::at_field({:?}, e))?{unwrap}{}",
+                    &line[..start],
+                    f.name(),
+                    &line[end + TRY.len()..]
+                );
+            }
+            (None, f) => {
+                field = f;
+                out.push_str(line);
+            }
+            (Some(_), None) => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 fn open_enums(text: &str) -> String {
@@ -346,6 +426,39 @@ mod tests {
         );
         assert_eq!(to_snake("type"), "r#type");
         assert_eq!(to_snake("self"), "self_");
+    }
+
+    #[test]
+    fn field_reads_name_the_field() {
+        let pool = DescriptorPool::decode(
+            crate::codegen::compile_protos(&crate::project_root().join("proto"))
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        let text = "                formatter.write_str(\"struct yandex.cloud.compute.v1.Image\")\n\
+                    return Err(serde::de::Error::duplicate_field(\"productIds\"));\n\
+                    product_ids__ = Some(map_.next_value()?);\n\
+                    return Err(serde::de::Error::duplicate_field(\"labels\"));\n\
+                    labels__ = Some(\n\
+                        map_.next_value::<std::collections::BTreeMap<_, _>>()?\n\
+                    );\n\
+                    return Err(serde::de::Error::duplicate_field(\"folderId\"));\n\
+                    folder_id__ = Some(map_.next_value()?);\n\
+                    let _ = map_.next_value::<serde::de::IgnoredAny>()?;\n";
+        let expected = "                formatter.write_str(\"struct yandex.cloud.compute.v1.Image\")\n\
+                    return Err(serde::de::Error::duplicate_field(\"productIds\"));\n\
+                    product_ids__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field(\"product_ids\", e))?.0);\n\
+                    return Err(serde::de::Error::duplicate_field(\"labels\"));\n\
+                    labels__ = Some(\n\
+                        map_.next_value::<crate::json::MapField<_, _>>().map_err(|e| crate::json::at_field(\"labels\", e))?.0\n\
+                    );\n\
+                    return Err(serde::de::Error::duplicate_field(\"folderId\"));\n\
+                    folder_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field(\"folder_id\", e))?);\n\
+                    let _ = map_.next_value::<serde::de::IgnoredAny>()?;\n";
+        assert_eq!(field_paths(text, &pool).unwrap(), expected);
+        let unknown = "formatter.write_str(\"struct no.such.Type\")\n";
+        assert!(field_paths(unknown, &pool).is_err());
     }
 
     #[test]

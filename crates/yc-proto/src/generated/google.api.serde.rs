@@ -65,13 +65,13 @@ impl<'de> serde::Deserialize<'de> for CustomHttpPattern {
                             if kind__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("kind"));
                             }
-                            kind__ = Some(map_.next_value()?);
+                            kind__ = Some(map_.next_value().map_err(|e| crate::json::at_field("kind", e))?);
                         }
                         GeneratedField::Path => {
                             if path__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("path"));
                             }
-                            path__ = Some(map_.next_value()?);
+                            path__ = Some(map_.next_value().map_err(|e| crate::json::at_field("path", e))?);
                         }
                     }
                 }
@@ -150,13 +150,13 @@ impl<'de> serde::Deserialize<'de> for Http {
                             if rules__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("rules"));
                             }
-                            rules__ = Some(map_.next_value()?);
+                            rules__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("rules", e))?.0);
                         }
                         GeneratedField::FullyDecodeReservedExpansion => {
                             if fully_decode_reserved_expansion__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("fullyDecodeReservedExpansion"));
                             }
-                            fully_decode_reserved_expansion__ = Some(map_.next_value()?);
+                            fully_decode_reserved_expansion__ = Some(map_.next_value().map_err(|e| crate::json::at_field("fully_decode_reserved_expansion", e))?);
                         }
                     }
                 }
@@ -258,55 +258,55 @@ impl<'de> serde::Deserialize<'de> for HttpRule {
                             if selector__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("selector"));
                             }
-                            selector__ = Some(map_.next_value()?);
+                            selector__ = Some(map_.next_value().map_err(|e| crate::json::at_field("selector", e))?);
                         }
                         GeneratedField::Body => {
                             if body__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("body"));
                             }
-                            body__ = Some(map_.next_value()?);
+                            body__ = Some(map_.next_value().map_err(|e| crate::json::at_field("body", e))?);
                         }
                         GeneratedField::AdditionalBindings => {
                             if additional_bindings__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("additionalBindings"));
                             }
-                            additional_bindings__ = Some(map_.next_value()?);
+                            additional_bindings__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("additional_bindings", e))?.0);
                         }
                         GeneratedField::Get => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("get"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Get);
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("get", e))?.map(http_rule::Pattern::Get);
                         }
                         GeneratedField::Put => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("put"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Put);
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("put", e))?.map(http_rule::Pattern::Put);
                         }
                         GeneratedField::Post => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("post"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Post);
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("post", e))?.map(http_rule::Pattern::Post);
                         }
                         GeneratedField::Delete => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("delete"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Delete);
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("delete", e))?.map(http_rule::Pattern::Delete);
                         }
                         GeneratedField::Patch => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("patch"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Patch);
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("patch", e))?.map(http_rule::Pattern::Patch);
                         }
                         GeneratedField::Custom => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("custom"));
                             }
-                            pattern__ = map_.next_value::<::std::option::Option<_>>()?.map(http_rule::Pattern::Custom)
+                            pattern__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("custom", e))?.map(http_rule::Pattern::Custom)
 ;
                         }
                     }

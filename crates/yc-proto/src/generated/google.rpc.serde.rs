@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for BadRequest {
                             if field_violations__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("fieldViolations"));
                             }
-                            field_violations__ = Some(map_.next_value()?);
+                            field_violations__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("field_violations", e))?.0);
                         }
                     }
                 }
@@ -148,25 +148,25 @@ impl<'de> serde::Deserialize<'de> for bad_request::FieldViolation {
                             if field__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("field"));
                             }
-                            field__ = Some(map_.next_value()?);
+                            field__ = Some(map_.next_value().map_err(|e| crate::json::at_field("field", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::Reason => {
                             if reason__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("reason"));
                             }
-                            reason__ = Some(map_.next_value()?);
+                            reason__ = Some(map_.next_value().map_err(|e| crate::json::at_field("reason", e))?);
                         }
                         GeneratedField::LocalizedMessage => {
                             if localized_message__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("localizedMessage"));
                             }
-                            localized_message__ = map_.next_value()?;
+                            localized_message__ = map_.next_value().map_err(|e| crate::json::at_field("localized_message", e))?;
                         }
                     }
                 }
@@ -335,13 +335,13 @@ impl<'de> serde::Deserialize<'de> for DebugInfo {
                             if stack_entries__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("stackEntries"));
                             }
-                            stack_entries__ = Some(map_.next_value()?);
+                            stack_entries__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("stack_entries", e))?.0);
                         }
                         GeneratedField::Detail => {
                             if detail__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("detail"));
                             }
-                            detail__ = Some(map_.next_value()?);
+                            detail__ = Some(map_.next_value().map_err(|e| crate::json::at_field("detail", e))?);
                         }
                     }
                 }
@@ -423,20 +423,20 @@ impl<'de> serde::Deserialize<'de> for ErrorInfo {
                             if reason__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("reason"));
                             }
-                            reason__ = Some(map_.next_value()?);
+                            reason__ = Some(map_.next_value().map_err(|e| crate::json::at_field("reason", e))?);
                         }
                         GeneratedField::Domain => {
                             if domain__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("domain"));
                             }
-                            domain__ = Some(map_.next_value()?);
+                            domain__ = Some(map_.next_value().map_err(|e| crate::json::at_field("domain", e))?);
                         }
                         GeneratedField::Metadata => {
                             if metadata__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("metadata"));
                             }
                             metadata__ = Some(
-                                map_.next_value::<std::collections::BTreeMap<_, _>>()?
+                                map_.next_value::<crate::json::MapField<_, _>>().map_err(|e| crate::json::at_field("metadata", e))?.0
                             );
                         }
                     }
@@ -512,7 +512,7 @@ impl<'de> serde::Deserialize<'de> for Help {
                             if links__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("links"));
                             }
-                            links__ = Some(map_.next_value()?);
+                            links__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("links", e))?.0);
                         }
                     }
                 }
@@ -589,13 +589,13 @@ impl<'de> serde::Deserialize<'de> for help::Link {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::Url => {
                             if url__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("url"));
                             }
-                            url__ = Some(map_.next_value()?);
+                            url__ = Some(map_.next_value().map_err(|e| crate::json::at_field("url", e))?);
                         }
                     }
                 }
@@ -673,13 +673,13 @@ impl<'de> serde::Deserialize<'de> for LocalizedMessage {
                             if locale__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("locale"));
                             }
-                            locale__ = Some(map_.next_value()?);
+                            locale__ = Some(map_.next_value().map_err(|e| crate::json::at_field("locale", e))?);
                         }
                         GeneratedField::Message => {
                             if message__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("message"));
                             }
-                            message__ = Some(map_.next_value()?);
+                            message__ = Some(map_.next_value().map_err(|e| crate::json::at_field("message", e))?);
                         }
                     }
                 }
@@ -753,7 +753,7 @@ impl<'de> serde::Deserialize<'de> for PreconditionFailure {
                             if violations__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("violations"));
                             }
-                            violations__ = Some(map_.next_value()?);
+                            violations__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("violations", e))?.0);
                         }
                     }
                 }
@@ -834,19 +834,19 @@ impl<'de> serde::Deserialize<'de> for precondition_failure::Violation {
                             if r#type__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("type"));
                             }
-                            r#type__ = Some(map_.next_value()?);
+                            r#type__ = Some(map_.next_value().map_err(|e| crate::json::at_field("type", e))?);
                         }
                         GeneratedField::Subject => {
                             if subject__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("subject"));
                             }
-                            subject__ = Some(map_.next_value()?);
+                            subject__ = Some(map_.next_value().map_err(|e| crate::json::at_field("subject", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                     }
                 }
@@ -921,7 +921,7 @@ impl<'de> serde::Deserialize<'de> for QuotaFailure {
                             if violations__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("violations"));
                             }
-                            violations__ = Some(map_.next_value()?);
+                            violations__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("violations", e))?.0);
                         }
                     }
                 }
@@ -998,13 +998,13 @@ impl<'de> serde::Deserialize<'de> for quota_failure::Violation {
                             if subject__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("subject"));
                             }
-                            subject__ = Some(map_.next_value()?);
+                            subject__ = Some(map_.next_value().map_err(|e| crate::json::at_field("subject", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                     }
                 }
@@ -1084,13 +1084,13 @@ impl<'de> serde::Deserialize<'de> for RequestInfo {
                             if request_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("requestId"));
                             }
-                            request_id__ = Some(map_.next_value()?);
+                            request_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("request_id", e))?);
                         }
                         GeneratedField::ServingData => {
                             if serving_data__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("servingData"));
                             }
-                            serving_data__ = Some(map_.next_value()?);
+                            serving_data__ = Some(map_.next_value().map_err(|e| crate::json::at_field("serving_data", e))?);
                         }
                     }
                 }
@@ -1178,25 +1178,25 @@ impl<'de> serde::Deserialize<'de> for ResourceInfo {
                             if resource_type__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceType"));
                             }
-                            resource_type__ = Some(map_.next_value()?);
+                            resource_type__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_type", e))?);
                         }
                         GeneratedField::ResourceName => {
                             if resource_name__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceName"));
                             }
-                            resource_name__ = Some(map_.next_value()?);
+                            resource_name__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_name", e))?);
                         }
                         GeneratedField::Owner => {
                             if owner__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("owner"));
                             }
-                            owner__ = Some(map_.next_value()?);
+                            owner__ = Some(map_.next_value().map_err(|e| crate::json::at_field("owner", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                     }
                 }
@@ -1273,7 +1273,7 @@ impl<'de> serde::Deserialize<'de> for RetryInfo {
                             if retry_delay__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("retryDelay"));
                             }
-                            retry_delay__ = map_.next_value()?;
+                            retry_delay__ = map_.next_value().map_err(|e| crate::json::at_field("retry_delay", e))?;
                         }
                     }
                 }
@@ -1355,20 +1355,20 @@ impl<'de> serde::Deserialize<'de> for Status {
                                 return Err(serde::de::Error::duplicate_field("code"));
                             }
                             code__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("code", e))?.0)
                             ;
                         }
                         GeneratedField::Message => {
                             if message__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("message"));
                             }
-                            message__ = Some(map_.next_value()?);
+                            message__ = Some(map_.next_value().map_err(|e| crate::json::at_field("message", e))?);
                         }
                         GeneratedField::Details => {
                             if details__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("details"));
                             }
-                            details__ = Some(map_.next_value()?);
+                            details__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("details", e))?.0);
                         }
                     }
                 }

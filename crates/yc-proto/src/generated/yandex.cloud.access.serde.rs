@@ -66,13 +66,13 @@ impl<'de> serde::Deserialize<'de> for AccessBinding {
                             if role_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("roleId"));
                             }
-                            role_id__ = Some(map_.next_value()?);
+                            role_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("role_id", e))?);
                         }
                         GeneratedField::Subject => {
                             if subject__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("subject"));
                             }
-                            subject__ = map_.next_value()?;
+                            subject__ = map_.next_value().map_err(|e| crate::json::at_field("subject", e))?;
                         }
                     }
                 }
@@ -211,13 +211,13 @@ impl<'de> serde::Deserialize<'de> for AccessBindingDelta {
                             if action__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("action"));
                             }
-                            action__ = Some(map_.next_value::<crate::json::OpenEnum<AccessBindingAction>>()?.0);
+                            action__ = Some(map_.next_value::<crate::json::OpenEnum<AccessBindingAction>>().map_err(|e| crate::json::at_field("action", e))?.0);
                         }
                         GeneratedField::AccessBinding => {
                             if access_binding__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("accessBinding"));
                             }
-                            access_binding__ = map_.next_value()?;
+                            access_binding__ = map_.next_value().map_err(|e| crate::json::at_field("access_binding", e))?;
                         }
                     }
                 }
@@ -292,7 +292,7 @@ impl<'de> serde::Deserialize<'de> for AccessBindingsOperationResult {
                             if effective_deltas__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("effectiveDeltas"));
                             }
-                            effective_deltas__ = Some(map_.next_value()?);
+                            effective_deltas__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("effective_deltas", e))?.0);
                         }
                     }
                 }
@@ -376,21 +376,21 @@ impl<'de> serde::Deserialize<'de> for ListAccessBindingsRequest {
                             if resource_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceId"));
                             }
-                            resource_id__ = Some(map_.next_value()?);
+                            resource_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_id", e))?);
                         }
                         GeneratedField::PageSize => {
                             if page_size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("page_size", e))?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
                             if page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageToken"));
                             }
-                            page_token__ = Some(map_.next_value()?);
+                            page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("page_token", e))?);
                         }
                     }
                 }
@@ -471,13 +471,13 @@ impl<'de> serde::Deserialize<'de> for ListAccessBindingsResponse {
                             if access_bindings__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("accessBindings"));
                             }
-                            access_bindings__ = Some(map_.next_value()?);
+                            access_bindings__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("access_bindings", e))?.0);
                         }
                         GeneratedField::NextPageToken => {
                             if next_page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("nextPageToken"));
                             }
-                            next_page_token__ = Some(map_.next_value()?);
+                            next_page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("next_page_token", e))?);
                         }
                     }
                 }
@@ -552,7 +552,7 @@ impl<'de> serde::Deserialize<'de> for SetAccessBindingsMetadata {
                             if resource_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceId"));
                             }
-                            resource_id__ = Some(map_.next_value()?);
+                            resource_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_id", e))?);
                         }
                     }
                 }
@@ -631,13 +631,13 @@ impl<'de> serde::Deserialize<'de> for SetAccessBindingsRequest {
                             if resource_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceId"));
                             }
-                            resource_id__ = Some(map_.next_value()?);
+                            resource_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_id", e))?);
                         }
                         GeneratedField::AccessBindings => {
                             if access_bindings__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("accessBindings"));
                             }
-                            access_bindings__ = Some(map_.next_value()?);
+                            access_bindings__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("access_bindings", e))?.0);
                         }
                     }
                 }
@@ -715,13 +715,13 @@ impl<'de> serde::Deserialize<'de> for Subject {
                             if id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("id"));
                             }
-                            id__ = Some(map_.next_value()?);
+                            id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("id", e))?);
                         }
                         GeneratedField::Type => {
                             if r#type__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("type"));
                             }
-                            r#type__ = Some(map_.next_value()?);
+                            r#type__ = Some(map_.next_value().map_err(|e| crate::json::at_field("type", e))?);
                         }
                     }
                 }
@@ -796,7 +796,7 @@ impl<'de> serde::Deserialize<'de> for UpdateAccessBindingsMetadata {
                             if resource_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceId"));
                             }
-                            resource_id__ = Some(map_.next_value()?);
+                            resource_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_id", e))?);
                         }
                     }
                 }
@@ -875,13 +875,13 @@ impl<'de> serde::Deserialize<'de> for UpdateAccessBindingsRequest {
                             if resource_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("resourceId"));
                             }
-                            resource_id__ = Some(map_.next_value()?);
+                            resource_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("resource_id", e))?);
                         }
                         GeneratedField::AccessBindingDeltas => {
                             if access_binding_deltas__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("accessBindingDeltas"));
                             }
-                            access_binding_deltas__ = Some(map_.next_value()?);
+                            access_binding_deltas__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("access_binding_deltas", e))?.0);
                         }
                     }
                 }

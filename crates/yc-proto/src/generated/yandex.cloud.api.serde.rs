@@ -65,13 +65,13 @@ impl<'de> serde::Deserialize<'de> for Operation {
                             if metadata__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("metadata"));
                             }
-                            metadata__ = Some(map_.next_value()?);
+                            metadata__ = Some(map_.next_value().map_err(|e| crate::json::at_field("metadata", e))?);
                         }
                         GeneratedField::Response => {
                             if response__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("response"));
                             }
-                            response__ = Some(map_.next_value()?);
+                            response__ = Some(map_.next_value().map_err(|e| crate::json::at_field("response", e))?);
                         }
                     }
                 }

@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for CreateImageMetadata {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                     }
                 }
@@ -191,89 +191,89 @@ impl<'de> serde::Deserialize<'de> for CreateImageRequest {
                             if folder_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("folderId"));
                             }
-                            folder_id__ = Some(map_.next_value()?);
+                            folder_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("folder_id", e))?);
                         }
                         GeneratedField::Name => {
                             if name__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("name"));
                             }
-                            name__ = Some(map_.next_value()?);
+                            name__ = Some(map_.next_value().map_err(|e| crate::json::at_field("name", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::Labels => {
                             if labels__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("labels"));
                             }
                             labels__ = Some(
-                                map_.next_value::<std::collections::BTreeMap<_, _>>()?
+                                map_.next_value::<crate::json::MapField<_, _>>().map_err(|e| crate::json::at_field("labels", e))?.0
                             );
                         }
                         GeneratedField::Family => {
                             if family__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("family"));
                             }
-                            family__ = Some(map_.next_value()?);
+                            family__ = Some(map_.next_value().map_err(|e| crate::json::at_field("family", e))?);
                         }
                         GeneratedField::MinDiskSize => {
                             if min_disk_size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("min_disk_size", e))?.0)
                             ;
                         }
                         GeneratedField::ProductIds => {
                             if product_ids__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("productIds"));
                             }
-                            product_ids__ = Some(map_.next_value()?);
+                            product_ids__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("product_ids", e))?.0);
                         }
                         GeneratedField::Os => {
                             if os__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("os"));
                             }
-                            os__ = map_.next_value()?;
+                            os__ = map_.next_value().map_err(|e| crate::json::at_field("os", e))?;
                         }
                         GeneratedField::Pooled => {
                             if pooled__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pooled"));
                             }
-                            pooled__ = Some(map_.next_value()?);
+                            pooled__ = Some(map_.next_value().map_err(|e| crate::json::at_field("pooled", e))?);
                         }
                         GeneratedField::HardwareGeneration => {
                             if hardware_generation__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("hardwareGeneration"));
                             }
-                            hardware_generation__ = map_.next_value()?;
+                            hardware_generation__ = map_.next_value().map_err(|e| crate::json::at_field("hardware_generation", e))?;
                         }
                         GeneratedField::ImageId => {
                             if source__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            source__ = map_.next_value::<::std::option::Option<_>>()?.map(create_image_request::Source::ImageId);
+                            source__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("image_id", e))?.map(create_image_request::Source::ImageId);
                         }
                         GeneratedField::DiskId => {
                             if source__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("diskId"));
                             }
-                            source__ = map_.next_value::<::std::option::Option<_>>()?.map(create_image_request::Source::DiskId);
+                            source__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("disk_id", e))?.map(create_image_request::Source::DiskId);
                         }
                         GeneratedField::SnapshotId => {
                             if source__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("snapshotId"));
                             }
-                            source__ = map_.next_value::<::std::option::Option<_>>()?.map(create_image_request::Source::SnapshotId);
+                            source__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("snapshot_id", e))?.map(create_image_request::Source::SnapshotId);
                         }
                         GeneratedField::Uri => {
                             if source__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("uri"));
                             }
-                            source__ = map_.next_value::<::std::option::Option<_>>()?.map(create_image_request::Source::Uri);
+                            source__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("uri", e))?.map(create_image_request::Source::Uri);
                         }
                     }
                 }
@@ -357,7 +357,7 @@ impl<'de> serde::Deserialize<'de> for DeleteImageMetadata {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                     }
                 }
@@ -431,7 +431,7 @@ impl<'de> serde::Deserialize<'de> for DeleteImageRequest {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                     }
                 }
@@ -568,13 +568,13 @@ impl<'de> serde::Deserialize<'de> for GetImageLatestByFamilyRequest {
                             if folder_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("folderId"));
                             }
-                            folder_id__ = Some(map_.next_value()?);
+                            folder_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("folder_id", e))?);
                         }
                         GeneratedField::Family => {
                             if family__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("family"));
                             }
-                            family__ = Some(map_.next_value()?);
+                            family__ = Some(map_.next_value().map_err(|e| crate::json::at_field("family", e))?);
                         }
                     }
                 }
@@ -649,7 +649,7 @@ impl<'de> serde::Deserialize<'de> for GetImageRequest {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                     }
                 }
@@ -727,14 +727,14 @@ impl<'de> serde::Deserialize<'de> for HardwareGeneration {
                             if features__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("legacyFeatures"));
                             }
-                            features__ = map_.next_value::<::std::option::Option<_>>()?.map(hardware_generation::Features::LegacyFeatures)
+                            features__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("legacy_features", e))?.map(hardware_generation::Features::LegacyFeatures)
 ;
                         }
                         GeneratedField::Generation2Features => {
                             if features__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("generation2Features"));
                             }
-                            features__ = map_.next_value::<::std::option::Option<_>>()?.map(hardware_generation::Features::Generation2Features)
+                            features__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("generation2_features", e))?.map(hardware_generation::Features::Generation2Features)
 ;
                         }
                     }
@@ -875,52 +875,52 @@ impl<'de> serde::Deserialize<'de> for Image {
                             if id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("id"));
                             }
-                            id__ = Some(map_.next_value()?);
+                            id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("id", e))?);
                         }
                         GeneratedField::FolderId => {
                             if folder_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("folderId"));
                             }
-                            folder_id__ = Some(map_.next_value()?);
+                            folder_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("folder_id", e))?);
                         }
                         GeneratedField::CreatedAt => {
                             if created_at__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("createdAt"));
                             }
-                            created_at__ = map_.next_value()?;
+                            created_at__ = map_.next_value().map_err(|e| crate::json::at_field("created_at", e))?;
                         }
                         GeneratedField::Name => {
                             if name__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("name"));
                             }
-                            name__ = Some(map_.next_value()?);
+                            name__ = Some(map_.next_value().map_err(|e| crate::json::at_field("name", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::Labels => {
                             if labels__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("labels"));
                             }
                             labels__ = Some(
-                                map_.next_value::<std::collections::BTreeMap<_, _>>()?
+                                map_.next_value::<crate::json::MapField<_, _>>().map_err(|e| crate::json::at_field("labels", e))?.0
                             );
                         }
                         GeneratedField::Family => {
                             if family__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("family"));
                             }
-                            family__ = Some(map_.next_value()?);
+                            family__ = Some(map_.next_value().map_err(|e| crate::json::at_field("family", e))?);
                         }
                         GeneratedField::Size => {
                             if size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("size"));
                             }
                             size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("size", e))?.0)
                             ;
                         }
                         GeneratedField::StorageSize => {
@@ -928,7 +928,7 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("storageSize"));
                             }
                             storage_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("storage_size", e))?.0)
                             ;
                         }
                         GeneratedField::MinDiskSize => {
@@ -936,44 +936,44 @@ impl<'de> serde::Deserialize<'de> for Image {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("min_disk_size", e))?.0)
                             ;
                         }
                         GeneratedField::ProductIds => {
                             if product_ids__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("productIds"));
                             }
-                            product_ids__ = Some(map_.next_value()?);
+                            product_ids__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("product_ids", e))?.0);
                         }
                         GeneratedField::Status => {
                             if status__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("status"));
                             }
-                            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>()?.0);
+                            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>().map_err(|e| crate::json::at_field("status", e))?.0);
                         }
                         GeneratedField::Os => {
                             if os__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("os"));
                             }
-                            os__ = map_.next_value()?;
+                            os__ = map_.next_value().map_err(|e| crate::json::at_field("os", e))?;
                         }
                         GeneratedField::Pooled => {
                             if pooled__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pooled"));
                             }
-                            pooled__ = Some(map_.next_value()?);
+                            pooled__ = Some(map_.next_value().map_err(|e| crate::json::at_field("pooled", e))?);
                         }
                         GeneratedField::HardwareGeneration => {
                             if hardware_generation__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("hardwareGeneration"));
                             }
-                            hardware_generation__ = map_.next_value()?;
+                            hardware_generation__ = map_.next_value().map_err(|e| crate::json::at_field("hardware_generation", e))?;
                         }
                         GeneratedField::KmsKey => {
                             if kms_key__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("kmsKey"));
                             }
-                            kms_key__ = map_.next_value()?;
+                            kms_key__ = map_.next_value().map_err(|e| crate::json::at_field("kms_key", e))?;
                         }
                     }
                 }
@@ -1131,13 +1131,13 @@ impl<'de> serde::Deserialize<'de> for KmsKey {
                             if key_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("keyId"));
                             }
-                            key_id__ = Some(map_.next_value()?);
+                            key_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("key_id", e))?);
                         }
                         GeneratedField::VersionId => {
                             if version_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("versionId"));
                             }
-                            version_id__ = Some(map_.next_value()?);
+                            version_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("version_id", e))?);
                         }
                     }
                 }
@@ -1212,7 +1212,7 @@ impl<'de> serde::Deserialize<'de> for LegacyHardwareFeatures {
                             if pci_topology__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pciTopology"));
                             }
-                            pci_topology__ = Some(map_.next_value::<crate::json::OpenEnum<PciTopology>>()?.0);
+                            pci_topology__ = Some(map_.next_value::<crate::json::OpenEnum<PciTopology>>().map_err(|e| crate::json::at_field("pci_topology", e))?.0);
                         }
                     }
                 }
@@ -1296,21 +1296,21 @@ impl<'de> serde::Deserialize<'de> for ListImageOperationsRequest {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                         GeneratedField::PageSize => {
                             if page_size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("page_size", e))?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
                             if page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageToken"));
                             }
-                            page_token__ = Some(map_.next_value()?);
+                            page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("page_token", e))?);
                         }
                     }
                 }
@@ -1390,13 +1390,13 @@ impl<'de> serde::Deserialize<'de> for ListImageOperationsResponse {
                             if operations__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("operations"));
                             }
-                            operations__ = Some(map_.next_value()?);
+                            operations__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("operations", e))?.0);
                         }
                         GeneratedField::NextPageToken => {
                             if next_page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("nextPageToken"));
                             }
-                            next_page_token__ = Some(map_.next_value()?);
+                            next_page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("next_page_token", e))?);
                         }
                     }
                 }
@@ -1490,33 +1490,33 @@ impl<'de> serde::Deserialize<'de> for ListImagesRequest {
                             if folder_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("folderId"));
                             }
-                            folder_id__ = Some(map_.next_value()?);
+                            folder_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("folder_id", e))?);
                         }
                         GeneratedField::PageSize => {
                             if page_size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("page_size", e))?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
                             if page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageToken"));
                             }
-                            page_token__ = Some(map_.next_value()?);
+                            page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("page_token", e))?);
                         }
                         GeneratedField::Filter => {
                             if filter__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("filter"));
                             }
-                            filter__ = Some(map_.next_value()?);
+                            filter__ = Some(map_.next_value().map_err(|e| crate::json::at_field("filter", e))?);
                         }
                         GeneratedField::OrderBy => {
                             if order_by__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("orderBy"));
                             }
-                            order_by__ = Some(map_.next_value()?);
+                            order_by__ = Some(map_.next_value().map_err(|e| crate::json::at_field("order_by", e))?);
                         }
                     }
                 }
@@ -1598,13 +1598,13 @@ impl<'de> serde::Deserialize<'de> for ListImagesResponse {
                             if images__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("images"));
                             }
-                            images__ = Some(map_.next_value()?);
+                            images__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("images", e))?.0);
                         }
                         GeneratedField::NextPageToken => {
                             if next_page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("nextPageToken"));
                             }
-                            next_page_token__ = Some(map_.next_value()?);
+                            next_page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("next_page_token", e))?);
                         }
                     }
                 }
@@ -1678,7 +1678,7 @@ impl<'de> serde::Deserialize<'de> for Nvidia {
                             if driver__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("driver"));
                             }
-                            driver__ = Some(map_.next_value()?);
+                            driver__ = Some(map_.next_value().map_err(|e| crate::json::at_field("driver", e))?);
                         }
                     }
                 }
@@ -1755,13 +1755,13 @@ impl<'de> serde::Deserialize<'de> for Os {
                             if r#type__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("type"));
                             }
-                            r#type__ = Some(map_.next_value::<crate::json::OpenEnum<os::Type>>()?.0);
+                            r#type__ = Some(map_.next_value::<crate::json::OpenEnum<os::Type>>().map_err(|e| crate::json::at_field("type", e))?.0);
                         }
                         GeneratedField::Nvidia => {
                             if nvidia__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("nvidia"));
                             }
-                            nvidia__ = map_.next_value()?;
+                            nvidia__ = map_.next_value().map_err(|e| crate::json::at_field("nvidia", e))?;
                         }
                     }
                 }
@@ -1956,7 +1956,7 @@ impl<'de> serde::Deserialize<'de> for UpdateImageMetadata {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                     }
                 }
@@ -2052,32 +2052,32 @@ impl<'de> serde::Deserialize<'de> for UpdateImageRequest {
                             if image_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("imageId"));
                             }
-                            image_id__ = Some(map_.next_value()?);
+                            image_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("image_id", e))?);
                         }
                         GeneratedField::UpdateMask => {
                             if update_mask__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("updateMask"));
                             }
-                            update_mask__ = map_.next_value()?;
+                            update_mask__ = map_.next_value().map_err(|e| crate::json::at_field("update_mask", e))?;
                         }
                         GeneratedField::Name => {
                             if name__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("name"));
                             }
-                            name__ = Some(map_.next_value()?);
+                            name__ = Some(map_.next_value().map_err(|e| crate::json::at_field("name", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::MinDiskSize => {
                             if min_disk_size__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("minDiskSize"));
                             }
                             min_disk_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("min_disk_size", e))?.0)
                             ;
                         }
                         GeneratedField::Labels => {
@@ -2085,7 +2085,7 @@ impl<'de> serde::Deserialize<'de> for UpdateImageRequest {
                                 return Err(serde::de::Error::duplicate_field("labels"));
                             }
                             labels__ = Some(
-                                map_.next_value::<std::collections::BTreeMap<_, _>>()?
+                                map_.next_value::<crate::json::MapField<_, _>>().map_err(|e| crate::json::at_field("labels", e))?.0
                             );
                         }
                     }

@@ -65,13 +65,13 @@ impl<'de> serde::Deserialize<'de> for ApiEndpoint {
                             if id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("id"));
                             }
-                            id__ = Some(map_.next_value()?);
+                            id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("id", e))?);
                         }
                         GeneratedField::Address => {
                             if address__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("address"));
                             }
-                            address__ = Some(map_.next_value()?);
+                            address__ = Some(map_.next_value().map_err(|e| crate::json::at_field("address", e))?);
                         }
                     }
                 }
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for GetApiEndpointRequest {
                             if api_endpoint_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("apiEndpointId"));
                             }
-                            api_endpoint_id__ = Some(map_.next_value()?);
+                            api_endpoint_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("api_endpoint_id", e))?);
                         }
                     }
                 }
@@ -226,14 +226,14 @@ impl<'de> serde::Deserialize<'de> for ListApiEndpointsRequest {
                                 return Err(serde::de::Error::duplicate_field("pageSize"));
                             }
                             page_size__ = 
-                                Some(map_.next_value::<crate::json::Number<_>>()?.0)
+                                Some(map_.next_value::<crate::json::Number<_>>().map_err(|e| crate::json::at_field("page_size", e))?.0)
                             ;
                         }
                         GeneratedField::PageToken => {
                             if page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pageToken"));
                             }
-                            page_token__ = Some(map_.next_value()?);
+                            page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("page_token", e))?);
                         }
                     }
                 }
@@ -312,13 +312,13 @@ impl<'de> serde::Deserialize<'de> for ListApiEndpointsResponse {
                             if endpoints__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("endpoints"));
                             }
-                            endpoints__ = Some(map_.next_value()?);
+                            endpoints__ = Some(map_.next_value::<crate::json::List<_>>().map_err(|e| crate::json::at_field("endpoints", e))?.0);
                         }
                         GeneratedField::NextPageToken => {
                             if next_page_token__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("nextPageToken"));
                             }
-                            next_page_token__ = Some(map_.next_value()?);
+                            next_page_token__ = Some(map_.next_value().map_err(|e| crate::json::at_field("next_page_token", e))?);
                         }
                     }
                 }

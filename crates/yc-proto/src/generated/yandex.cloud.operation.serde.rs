@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for CancelOperationRequest {
                             if operation_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("operationId"));
                             }
-                            operation_id__ = Some(map_.next_value()?);
+                            operation_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("operation_id", e))?);
                         }
                     }
                 }
@@ -136,7 +136,7 @@ impl<'de> serde::Deserialize<'de> for GetOperationRequest {
                             if operation_id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("operationId"));
                             }
-                            operation_id__ = Some(map_.next_value()?);
+                            operation_id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("operation_id", e))?);
                         }
                     }
                 }
@@ -243,56 +243,56 @@ impl<'de> serde::Deserialize<'de> for Operation {
                             if id__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("id"));
                             }
-                            id__ = Some(map_.next_value()?);
+                            id__ = Some(map_.next_value().map_err(|e| crate::json::at_field("id", e))?);
                         }
                         GeneratedField::Description => {
                             if description__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("description"));
                             }
-                            description__ = Some(map_.next_value()?);
+                            description__ = Some(map_.next_value().map_err(|e| crate::json::at_field("description", e))?);
                         }
                         GeneratedField::CreatedAt => {
                             if created_at__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("createdAt"));
                             }
-                            created_at__ = map_.next_value()?;
+                            created_at__ = map_.next_value().map_err(|e| crate::json::at_field("created_at", e))?;
                         }
                         GeneratedField::CreatedBy => {
                             if created_by__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("createdBy"));
                             }
-                            created_by__ = Some(map_.next_value()?);
+                            created_by__ = Some(map_.next_value().map_err(|e| crate::json::at_field("created_by", e))?);
                         }
                         GeneratedField::ModifiedAt => {
                             if modified_at__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("modifiedAt"));
                             }
-                            modified_at__ = map_.next_value()?;
+                            modified_at__ = map_.next_value().map_err(|e| crate::json::at_field("modified_at", e))?;
                         }
                         GeneratedField::Done => {
                             if done__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("done"));
                             }
-                            done__ = Some(map_.next_value()?);
+                            done__ = Some(map_.next_value().map_err(|e| crate::json::at_field("done", e))?);
                         }
                         GeneratedField::Metadata => {
                             if metadata__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("metadata"));
                             }
-                            metadata__ = map_.next_value()?;
+                            metadata__ = map_.next_value().map_err(|e| crate::json::at_field("metadata", e))?;
                         }
                         GeneratedField::Error => {
                             if result__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("error"));
                             }
-                            result__ = map_.next_value::<::std::option::Option<_>>()?.map(operation::Result::Error)
+                            result__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("error", e))?.map(operation::Result::Error)
 ;
                         }
                         GeneratedField::Response => {
                             if result__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("response"));
                             }
-                            result__ = map_.next_value::<::std::option::Option<_>>()?.map(operation::Result::Response)
+                            result__ = map_.next_value::<::std::option::Option<_>>().map_err(|e| crate::json::at_field("response", e))?.map(operation::Result::Response)
 ;
                         }
                     }

@@ -69,19 +69,19 @@ impl<'de> serde::Deserialize<'de> for MapKeySpec {
                             if value__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("value"));
                             }
-                            value__ = Some(map_.next_value()?);
+                            value__ = Some(map_.next_value().map_err(|e| crate::json::at_field("value", e))?);
                         }
                         GeneratedField::Pattern => {
                             if pattern__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("pattern"));
                             }
-                            pattern__ = Some(map_.next_value()?);
+                            pattern__ = Some(map_.next_value().map_err(|e| crate::json::at_field("pattern", e))?);
                         }
                         GeneratedField::Length => {
                             if length__.is_some() {
                                 return Err(serde::de::Error::duplicate_field("length"));
                             }
-                            length__ = Some(map_.next_value()?);
+                            length__ = Some(map_.next_value().map_err(|e| crate::json::at_field("length", e))?);
                         }
                     }
                 }

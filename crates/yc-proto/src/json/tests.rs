@@ -105,9 +105,15 @@ fn unknown_fields_are_rejected_with_the_type_and_position() {
          `id`, `folder_id`, `folderId`, `created_at`, `createdAt`, `name`, `description`, `labels`, \
          `family`, `size`, `storage_size`, `storageSize`, `min_disk_size`, `minDiskSize`, `product_ids`, \
          `productIds`, `status`, `os`, `pooled`, `hardware_generation`, `hardwareGeneration`, `kms_key`, \
-         `kmsKey` at line 1 column 17"
+         `kmsKey` (line 1, column 17)"
     );
-    assert!(parse::<Image>(r#"{"os": {"foo": 1}}"#, STRICT).is_err());
+    let nested = parse::<Image>(r#"{"os": {"foo": 1}}"#, STRICT).unwrap_err();
+    assert!(
+        nested.to_string().starts_with(
+            "invalid `yandex.cloud.compute.v1.Image` JSON at `os`: unknown field `foo`"
+        ),
+        "{nested}"
+    );
     assert!(
         parse::<Operation>(
             r#"{"metadata": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "foo": 1}}"#,
@@ -159,7 +165,11 @@ fn enums_parse_by_name_or_any_number() {
         );
     }
     let err = from_str::<Image>(r#"{"status": "NOPE"}"#, STRICT).unwrap_err();
-    assert!(err.to_string().contains("unknown variant `NOPE`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("at `status`: unknown enum value `NOPE`"),
+        "{err}"
+    );
     assert!(parse::<Image>(r#"{"status": "2.5"}"#, STRICT).is_err());
     assert!(parse::<Image>(r#"{"status": 4294967296}"#, STRICT).is_err());
     let f: LegacyHardwareFeatures = parse(r#"{"pci_topology": 42}"#, STRICT).unwrap();
@@ -191,8 +201,8 @@ fn numbers_parse_as_numbers_or_strings_and_fields_in_either_spelling() {
     let err = from_str::<Image>(r#"{"size": true}"#, STRICT).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid `yandex.cloud.compute.v1.Image` JSON: invalid type: boolean `true`, \
-         expected a 64-bit integer as a number or a string at line 1 column 13"
+        "invalid `yandex.cloud.compute.v1.Image` JSON at `size`: invalid type: boolean `true`, \
+         expected a 64-bit integer as a number or a string (line 1, column 13)"
     );
     for bad in [
         r#"{"size": "x"}"#,

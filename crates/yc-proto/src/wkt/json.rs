@@ -13,6 +13,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use super::time::{format_duration, format_timestamp, parse_duration, parse_timestamp};
 use super::{Any, Duration, Empty, FieldMask, Timestamp};
 use crate::Error;
+use crate::json::parse::{Located, Step, nest};
 use crate::json::{WriteJson, Writer};
 use crate::registry;
 
@@ -253,13 +254,29 @@ impl<'de> Deserialize<'de> for Any {
                 return Err(de::Error::unknown_field(key, &["@type", "value"]));
             }
             ty.parse_json_value(&value)
+                .map_err(|e| payload_error(ty.full_name(), Some("value"), &e))?
         } else {
             ty.parse_json_value(&serde_json::Value::Object(object))
+                .map_err(|e| payload_error(ty.full_name(), None, &e))?
         };
-        let value = value.map_err(|e| {
-            de::Error::custom(format_args!("invalid `{}` in `Any`: {e}", ty.full_name()))
-        })?;
         Ok(Any { type_url, value })
+    }
+}
+
+/// An `Any` payload's parse error, for the parser of the field holding the `Any`: a failure inside a payload
+/// field keeps its path (so the caller's reads `response.created_at`); one at the payload's top names its type.
+#[cold]
+#[inline(never)]
+fn payload_error<E: de::Error>(
+    type_name: &str,
+    field: Option<&str>,
+    error: &serde_json::Error,
+) -> E {
+    let text = error.to_string();
+    match field {
+        Some(field) => E::custom(nest(Step::Field(field), &text)),
+        None if Located::parse(&text).path.is_some() => E::custom(text),
+        None => E::custom(format_args!("invalid `{type_name}` in `Any`: {text}")),
     }
 }
 

@@ -335,11 +335,58 @@ fn errors_say_what_is_wrong() {
         r#"{"size": "9223372036854775808"}"#,
         &[],
     );
-    json_case("int64 fraction", r#"{"size": 1.5}"#, &[]);
-    json_case("map given a list", r#"{"labels": ["a"]}"#, &[]);
-    json_case("map value not a string", r#"{"labels": {"a": 1}}"#, &[]);
-    json_case("repeated given a string", r#"{"product_ids": "p"}"#, &[]);
-    json_case("unknown enum name", r#"{"status": "BOGUS"}"#, &["BOGUS"]);
+    json_case("int64 fraction", r#"{"size": 1.5}"#, &["at `size`", "1.5"]);
+    json_case(
+        "field spelled in camelCase",
+        r#"{"minDiskSize": "x"}"#,
+        &["at `min_disk_size`"],
+    );
+    json_case("map given a list", r#"{"labels": ["a"]}"#, &["at `labels`"]);
+    json_case(
+        "map value not a string",
+        r#"{"labels": {"env": 1}}"#,
+        &["at `labels.env`"],
+    );
+    json_case(
+        "map key that is not a plain word",
+        r#"{"labels": {"a.b": 1}}"#,
+        &[r#"at `labels["a.b"]`"#],
+    );
+    json_case(
+        "repeated given a string",
+        r#"{"product_ids": "p"}"#,
+        &["at `product_ids`"],
+    );
+    json_case(
+        "repeated element of the wrong type",
+        r#"{"product_ids": ["p", 5]}"#,
+        &["at `product_ids[1]`"],
+    );
+    json_case(
+        "unknown enum name",
+        r#"{"status": "BOGUS"}"#,
+        &["at `status`", "BOGUS"],
+    );
+    json_case(
+        "nested enum",
+        r#"{"os": {"type": "MAC"}}"#,
+        &["at `os.type`", "MAC"],
+    );
+    json_case(
+        "nested unknown field",
+        r#"{"os": {"kind": "LINUX"}}"#,
+        &["at `os`", "kind"],
+    );
+    json_case(
+        "nested field given twice",
+        r#"{"os": {"type": "LINUX", "type": "WINDOWS"}}"#,
+        &["at `os`", "type"],
+    );
+    json_case(
+        "nested error after a null (pre-pass)",
+        r#"{"id": null, "os": {"type": "MAC"}}"#,
+        &["at `os.type`", "MAC"],
+    );
     json_case(
         "timestamp month 13",
         r#"{"created_at": "2024-13-01T00:00:00Z"}"#,
@@ -356,6 +403,10 @@ fn errors_say_what_is_wrong() {
         r#"{"folder_id": "a", "folderId": "b"}"#,
         &[],
     );
+
+    let lenient = image_error(r#"{"bogus": 1, "size": 1.5}"#, LENIENT);
+    assert!(lenient.contains("at `size`"), "{lenient}");
+    cases.push(("int64 fraction, unknown fields ignored (pre-pass)", lenient));
 
     let mut other = |name: &'static str, error: yc_proto::Error, must_name: &[&str]| {
         let error = error_chain(&error);
@@ -403,6 +454,54 @@ fn errors_say_what_is_wrong() {
             .from_json(r#"{"response": {"id": "fd8"}}"#, STRICT)
             .unwrap_err(),
         &["@type"],
+    );
+    other(
+        "repeated message element",
+        registry::get("yandex.cloud.compute.v1.ListImagesResponse")
+            .unwrap()
+            .from_json(r#"{"images": [{}, {"size": 1.5}]}"#, STRICT)
+            .unwrap_err(),
+        &["at `images[1].size`"],
+    );
+    other(
+        "any payload field",
+        operation_type
+            .from_json(
+                r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.operation.Operation", "created_at": "2024-13-01T00:00:00Z"}}"#,
+                STRICT,
+            )
+            .unwrap_err(),
+        &["at `response.created_at`"],
+    );
+    other(
+        "any payload of a well-known type",
+        operation_type
+            .from_json(
+                r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1m"}}"#,
+                STRICT,
+            )
+            .unwrap_err(),
+        &["at `metadata.value`"],
+    );
+    other(
+        "any inside any",
+        operation_type
+            .from_json(
+                r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.operation.Operation", "response": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "os": {"type": "MAC"}}}}"#,
+                STRICT,
+            )
+            .unwrap_err(),
+        &["at `response.response.os.type`"],
+    );
+    other(
+        "any payload with an unknown field",
+        operation_type
+            .from_json(
+                r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "bogus": 1}}"#,
+                STRICT,
+            )
+            .unwrap_err(),
+        &["at `response`", "bogus"],
     );
     // An Any whose payload bytes do not decode as the named type cannot be written as JSON.
     let broken_any = Operation {
