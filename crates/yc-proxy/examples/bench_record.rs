@@ -1,10 +1,14 @@
 //! What the record proxy costs: latency added over a direct call to a local upstream (p50 and p99 with 1 and 64
-//! concurrent streams) and throughput, direct and through the proxy side by side in one run.
+//! concurrent streams) and throughput, direct, through a forwarder that records nothing, and through the record
+//! proxy, side by side in one run.
 //!
-//! Run with `cargo xtask bench record`. Loopback only, bounded (a few seconds). The upstream is a minimal HTTP/2
+//! Run with `cargo xtask bench record`. Loopback only, bounded (several seconds). The upstream is a minimal HTTP/2
 //! server answering every gRPC call with one `Image` and `grpc-status: 0`; the client is hyper's HTTP/2 client on one
-//! connection, so the difference between the two columns is the proxy: forwarding, the copy for the cassette, and
-//! the writer thread decoding, redacting, scanning and saving each call (sharing the same cores).
+//! connection. The "forward only" column is the same server and upstream client as the record proxy with a service
+//! that only forwards, so direct → forward only is the cost of proxying itself, and forward only → proxied is the
+//! cost of recording: the copy for the cassette, and the writer thread decoding, redacting, scanning and saving
+//! each call (sharing the same cores). Each phase runs in alternating rounds and each column keeps its best round,
+//! so a burst of noise from the machine does not land on one column only.
 //!
 //! Read the throughput ratio with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
@@ -26,7 +30,7 @@ use yc_proto::compute::v1 as compute;
 use yc_proxy::grpc::encode_frame;
 use yc_proxy::record::{RecordConfig, RecordServer};
 use yc_proxy::server::{Body, Server, ServerConfig};
-use yc_proxy::upstream::Upstreams;
+use yc_proxy::upstream::{Transport, Upstream, UpstreamUrl, Upstreams};
 
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -41,7 +45,8 @@ async fn main() -> Result<(), BenchError> {
     let upstream = start_upstream().await?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.json");
-    let upstream_url = format!("http://{}", upstream.local_addr()).parse()?;
+    let upstream_url: UpstreamUrl = format!("http://{}", upstream.local_addr()).parse()?;
+    let forwarder = start_forwarder(upstream_url.clone()).await?;
     let proxy = RecordServer::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         RecordConfig::new(&path, Upstreams::single(upstream_url)),
@@ -54,64 +59,78 @@ async fn main() -> Result<(), BenchError> {
         }
         .encode_to_vec(),
     );
-    let direct = connect(upstream.local_addr()).await?;
-    let proxied = connect(proxy.local_addr()).await?;
+    let targets = [
+        connect(upstream.local_addr()).await?,
+        connect(forwarder.local_addr()).await?,
+        connect(proxy.local_addr()).await?,
+    ];
 
-    // Warm up both paths (connections, pools, allocator).
-    sequential(&direct, &request, 200).await?;
-    sequential(&proxied, &request, 200).await?;
-
-    // One stream: alternating rounds, each side keeps its best (lowest p50) round, so that a burst of noise from
-    // the machine does not land on one side only.
-    let mut direct_1 = Vec::new();
-    let mut proxied_1 = Vec::new();
-    for _ in 0..ROUNDS {
-        keep_best(
-            &mut direct_1,
-            sequential(&direct, &request, SEQUENTIAL_CALLS).await?,
-        );
-        keep_best(
-            &mut proxied_1,
-            sequential(&proxied, &request, SEQUENTIAL_CALLS).await?,
-        );
+    // Warm up every path (connections, pools, allocator).
+    for target in &targets {
+        sequential(target, &request, 200).await?;
     }
-    let (direct_64, direct_elapsed) = concurrent(&direct, &request).await?;
-    let (proxied_64, proxied_elapsed) = concurrent(&proxied, &request).await?;
+
+    // One stream: each column keeps its best (lowest p50) round.
+    let mut one: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        for (best, target) in one.iter_mut().zip(&targets) {
+            keep_best(best, sequential(target, &request, SEQUENTIAL_CALLS).await?);
+        }
+    }
+    // 64 streams: each column keeps its fastest round (and that round's latencies).
+    let mut many: [(Vec<Duration>, Duration); 3] = Default::default();
+    for _ in 0..ROUNDS {
+        for (best, target) in many.iter_mut().zip(&targets) {
+            let round = concurrent(target, &request).await?;
+            if best.0.is_empty() || round.1 < best.1 {
+                *best = round;
+            }
+        }
+    }
 
     let summary = proxy.shutdown().await?;
+    forwarder.shutdown().await;
     upstream.shutdown().await;
 
     println!(
         "record proxy overhead: gRPC unary `{METHOD}` over loopback h2c, recording to a cassette"
     );
     println!(
-        "(1 stream: best of {ROUNDS} alternating rounds of {SEQUENTIAL_CALLS} calls; 64 streams: {} calls)",
+        "(best of {ROUNDS} alternating rounds; 1 stream: {SEQUENTIAL_CALLS} calls; 64 streams: {} calls)",
         CONCURRENT_STREAMS * CALLS_PER_STREAM
     );
-    println!("{:<22}{:>12}{:>12}{:>12}", "", "direct", "proxied", "added");
-    for (label, direct, proxied) in [
-        ("1 stream", &direct_1, &proxied_1),
-        ("64 streams", &direct_64, &proxied_64),
+    println!(
+        "{:<22}{:>12}{:>15}{:>12}{:>12}",
+        "", "direct", "forward only", "proxied", "added"
+    );
+    for (label, samples) in [
+        ("1 stream", [&one[0], &one[1], &one[2]]),
+        ("64 streams", [&many[0].0, &many[1].0, &many[2].0]),
     ] {
         for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
-            let (d, p) = (percentile(direct, q), percentile(proxied, q));
+            let [d, f, p] = samples.map(|s| percentile(s, q));
             println!(
-                "{:<22}{:>9.3} ms{:>9.3} ms{:>9.3} ms",
+                "{:<22}{:>9.3} ms{:>12.3} ms{:>9.3} ms{:>9.3} ms",
                 format!("{label} {name}"),
                 ms(d),
+                ms(f),
                 ms(p),
                 ms(p.saturating_sub(d))
             );
         }
     }
     let calls = (CONCURRENT_STREAMS * CALLS_PER_STREAM) as f64;
-    let direct_rate = calls / direct_elapsed.as_secs_f64();
-    let proxied_rate = calls / proxied_elapsed.as_secs_f64();
+    let [direct_rate, forward_rate, proxied_rate] =
+        [&many[0], &many[1], &many[2]].map(|(_, elapsed)| calls / elapsed.as_secs_f64());
     println!(
-        "{:<22}{:>10.0}/s{:>10.0}/s{:>11.2}x",
-        "throughput (64)",
-        direct_rate,
-        proxied_rate,
+        "{:<22}{:>10.0}/s{:>13.0}/s{:>10.0}/s",
+        "throughput (64)", direct_rate, forward_rate, proxied_rate
+    );
+    println!(
+        "{:<22}{:>12}{:>14.2}x{:>11.2}x",
+        "  vs direct",
+        "1x",
+        forward_rate / direct_rate,
         proxied_rate / direct_rate
     );
     println!(
@@ -159,6 +178,37 @@ async fn start_upstream() -> Result<Server, yc_proxy::Error> {
         &ServerConfig::default(),
     )
     .await
+}
+
+/// The record proxy's server and upstream client with a service that only forwards: no copy, no cassette.
+async fn start_forwarder(url: UpstreamUrl) -> Result<Server, BenchError> {
+    let upstream = Upstream::new(&Upstreams::single(url.clone()))?;
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let upstream = upstream.clone();
+        let url = url.clone();
+        async move {
+            let request = request.map(|body| body.map_err(Into::into).boxed());
+            let response = match upstream.send(Transport::Grpc, &url, request).await {
+                Ok(response) => response.map(|body| body.map_err(BenchError::from).boxed()),
+                Err(error) => {
+                    let mut response = Response::new(
+                        Body::from(error.to_string())
+                            .map_err(|never| -> BenchError { match never {} })
+                            .boxed(),
+                    );
+                    *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+                    response
+                }
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
+    Ok(Server::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        service,
+        &ServerConfig::default(),
+    )
+    .await?)
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, BenchError> {

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue};
@@ -28,7 +28,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use yc_cassette::{Cassette, CassetteFile, Meta, Redactor};
 
 use crate::Error;
@@ -98,7 +98,7 @@ pub struct Summary {
 pub struct RecordServer {
     server: Server,
     path: PathBuf,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     report: oneshot::Receiver<writer::Report>,
     written: Arc<AtomicUsize>,
 }
@@ -122,7 +122,7 @@ impl RecordServer {
             max_body_size: usize::MAX,
         };
         let written = Arc::new(AtomicUsize::new(0));
-        let (commands, receiver) = mpsc::unbounded_channel();
+        let (commands, receiver) = mpsc::channel();
         let writer = Writer {
             file,
             redactor: config.redactor,
@@ -229,7 +229,7 @@ struct RecordService(Arc<Inner>);
 
 struct Inner {
     upstream: Upstream,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     advertise: String,
     limits: FrameLimits,
     capture_limit: usize,
@@ -300,7 +300,7 @@ async fn forward_grpc(inner: Arc<Inner>, request: Request<Incoming>) -> Response
         return Response::from_parts(parts, empty());
     }
     let limit = inner.capture_limit;
-    let body = ResponseTee::new(body, limit, Box::new(sink), Some(upstream.to_string()));
+    let body = ResponseTee::new(body, limit, Box::new(sink), Some(upstream));
     Response::from_parts(parts, body.boxed())
 }
 

@@ -13,7 +13,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
 use crate::grpc::{Code, Status};
-use crate::upstream::BoxError;
+use crate::upstream::{BoxError, UpstreamUrl};
 
 /// The data of one side of a call, as chunks shared with the frames that carried them (no copy).
 #[derive(Debug, Default)]
@@ -121,8 +121,8 @@ pub(crate) struct ResponseTee {
     capture: Capture,
     trailers: Option<HeaderMap>,
     sink: Option<Box<dyn Sink>>,
-    /// For gRPC: the upstream's name, to build the `UNAVAILABLE` status from.
-    grpc_upstream: Option<String>,
+    /// For gRPC: the upstream, named in the `UNAVAILABLE` status (formatted only on failure).
+    grpc_upstream: Option<UpstreamUrl>,
     done: bool,
 }
 
@@ -131,7 +131,7 @@ impl ResponseTee {
         inner: Incoming,
         limit: usize,
         sink: Box<dyn Sink>,
-        grpc_upstream: Option<String>,
+        grpc_upstream: Option<UpstreamUrl>,
     ) -> ResponseTee {
         ResponseTee {
             inner,

@@ -4,15 +4,18 @@
 //! serialisation of the whole cassette.
 //!
 //! Calls reach it through a channel, so the response path never waits on decoding, redaction or the disk.
+//! Saves are paced (see [`Pace`]) so that under a steady stream of calls rewriting the file cannot take the writer's
+//! whole time.
 //! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
 //! error (with where the secret is) is reported at shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, TryRecvError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
-use tokio::sync::mpsc;
 use yc_cassette::{
     Body, Cassette, CassetteFile, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers,
     Interaction, Message, Redactor, RestInteraction, RestRequest, RestResponse,
@@ -82,40 +85,59 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Runs on a thread of its own (decoding, redaction and the file are CPU and disk work that must not stall the
-    /// runtime): takes whatever calls have completed, processes and saves them as one batch, and repeats until
-    /// closed or until every sender is gone.
-    pub fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) -> Report {
+    /// runtime): waits for a call, lets the pause after the last save run out (see [`Pace`]), takes every call
+    /// that has completed, processes and saves them as one batch; repeats until closed or until every sender is
+    /// gone.
+    pub fn run(mut self, commands: mpsc::Receiver<Command>) -> Report {
         let mut report = Report::default();
+        let mut pace = Pace::default();
         let mut closing = false;
         while !closing {
-            let Some(first) = commands.blocking_recv() else {
+            let Ok(first) = commands.recv() else {
                 break;
             };
-            let mut batch = vec![first];
-            while let Ok(next) = commands.try_recv() {
-                batch.push(next);
+            closing = self.handle(first, &mut report);
+            // Let the calls that complete during the pause after the last save queue up: nothing wakes this
+            // thread for each of them, and they are taken and saved together.
+            if let Some(pause) = pace.remaining().filter(|_| !closing) {
+                std::thread::sleep(pause);
             }
-            closing = batch
-                .iter()
-                .any(|command| matches!(command, Command::Close));
-            self.process(batch, &mut report);
+            while !closing {
+                match commands.try_recv() {
+                    Ok(command) => closing = self.handle(command, &mut report),
+                    Err(error) => {
+                        closing = error == TryRecvError::Disconnected;
+                        break;
+                    }
+                }
+            }
+            self.save(&mut report, &mut pace);
         }
         report.interactions = self.file.len();
         report
     }
 
-    fn process(&mut self, batch: Vec<Command>, report: &mut Report) {
-        for command in batch {
-            if let Command::Record(call) = command {
+    /// Takes one command; true if it says to stop.
+    fn handle(&mut self, command: Command, report: &mut Report) -> bool {
+        match command {
+            Command::Record(call) => {
                 self.add(*call, report);
+                false
             }
+            Command::Close => true,
         }
-        // Includes any left by a failed save, which this one retries.
+    }
+
+    /// Writes what is not on disk yet (a failed save's interactions too: this retries it).
+    fn save(&mut self, report: &mut Report, pace: &mut Pace) {
         let unsaved = self.file.unsaved();
         if unsaved == 0 {
             return;
         }
-        match self.file.save() {
+        let started = Instant::now();
+        let saved = self.file.save();
+        pace.saved(started);
+        match saved {
             Ok(()) => {
                 self.written.fetch_add(unsaved, Ordering::SeqCst);
                 report.save_error = None;
@@ -153,6 +175,38 @@ impl Writer {
             self.file.push(interaction);
         }
         report.recorded += 1;
+    }
+}
+
+/// When the next save may start: a save rewrites the whole file, so its cost grows with the cassette; under a
+/// steady stream of calls, saving again the moment the last save ends would spend the writer's whole time (and a
+/// core) rewriting the file. After a save that took `d`, the next one waits until `PAUSE_FACTOR * d` has passed, so
+/// saves take at most a third of the writer's time, and a completed call reaches the disk within about three save
+/// durations (a few milliseconds for a small cassette). An idle writer saves at once.
+#[derive(Debug, Default)]
+struct Pace {
+    next: Option<Instant>,
+}
+
+const PAUSE_FACTOR: u32 = 2;
+
+impl Pace {
+    fn saved(&mut self, started: Instant) {
+        self.saved_between(started, Instant::now());
+    }
+
+    fn saved_between(&mut self, started: Instant, ended: Instant) {
+        self.next = Some(ended + ended.saturating_duration_since(started) * PAUSE_FACTOR);
+    }
+
+    /// How long until the next save may start; `None` if it may start now.
+    fn remaining(&self) -> Option<Duration> {
+        self.remaining_at(Instant::now())
+    }
+
+    fn remaining_at(&self, now: Instant) -> Option<Duration> {
+        let wait = self.next?.checked_duration_since(now)?;
+        (!wait.is_zero()).then_some(wait)
     }
 }
 
@@ -295,3 +349,6 @@ pub(crate) fn headers(map: &HeaderMap, skip: &[HeaderName]) -> Headers {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
