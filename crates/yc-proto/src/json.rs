@@ -8,7 +8,8 @@
 //! unknown fields are rejected unless [`ParseOptions::ignore_unknown_fields`] is set.
 //! A parse error names the path of the failing value by proto field names, whichever spelling the input used
 //! (`os.type`, `layers[1].size`, `labels.env`, `response.created_at` through an `Any`), then the problem, then
-//! the line and column when the input was text.
+//! the line and column when the input was text (inside an `Any` payload, which is buffered, the end of the `Any`;
+//! none after the `null` pre-pass, which parses a `serde_json::Value`).
 //!
 //! Output is typed: generated [`WriteJson`] impls write straight into a [`Writer`], no serde, no reflection.
 //! Input goes through pbjson's generated `Deserialize` impls; a descriptor-driven pre-pass over a
