@@ -16,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::matching::percent_decode;
 use crate::model::{Body, GrpcStatus, Headers, Interaction, Message};
 
 /// Header names whose values are always secret.
@@ -777,26 +778,6 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .or_else(|_| URL_SAFE.decode(t))
         .or_else(|_| URL_SAFE_NO_PAD.decode(t))
         .ok()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b == b'+' { b' ' } else { b });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 enum WireField<'a> {
