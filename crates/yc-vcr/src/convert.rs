@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use yc_proto::json::{ParseOptions, Style};
 use yc_proto::registry;
 
-/// Convert one message between binary protobuf and JSON (snake_case or camelCase), stdin to stdout.
+/// Convert one message between binary protobuf and JSON (snake_case or camelCase), stdin to stdout
 ///
 /// Examples:
 ///
