@@ -5,7 +5,14 @@
 //! HTTP/1.1 keep-alive on 1 and 16 connections. Servers and the load generator each get one runtime thread, so the
 //! two sides do not fight over the (shared) cores more than they must. Prints requests/s and p50/p99 latency.
 //! Each load runs three rounds per server, alternating, and keeps each server's best round.
-//! Usage: `bench_replay [SECONDS_PER_RUN]` (default 2). Asserts nothing about time.
+//!
+//! The ceiling runs on the same [`yc_proxy::Server`] as replay (same accept loop, same HTTP/1.1 and HTTP/2
+//! settings), with a service that answers the same bytes from memory: the ratio is the cost of the replay service.
+//!
+//! Usage: `bench_replay [SECONDS_PER_RUN] [--rounds N] [--load NAME] [--only replay|ceiling] [--no-startup]`
+//! (defaults: 2 s, 3 rounds, every load, both servers, startup figures on). `--load` takes a name as printed
+//! (`grpc-64`, `rest-16`, ...). `--only replay` with one load is the run to profile: the server thread is named
+//! `bench-server`, the load generator `bench-client`. Asserts nothing about time.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,7 +24,6 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use prost::{Message as _, Name};
 use tokio::net::{TcpListener, TcpStream};
 use yc_cassette::{
@@ -27,38 +33,84 @@ use yc_cassette::{
 use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
 use yc_proxy::grpc::{Status, encode_frame};
 use yc_proxy::server::Body as MemoryBody;
-use yc_proxy::{ReplayConfig, ReplayServer, Replayer};
+use yc_proxy::{ReplayConfig, ReplayServer, Replayer, Server, ServerConfig};
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 const IMAGE_ID: &str = "fd8kb72eo1r5fs97a1ki";
 const ROUNDS: usize = 3;
 const REST_PATH: &str = "/compute/v1/images/fd8kb72eo1r5fs97a1ki";
 
+/// Command-line options.
+struct Options {
+    run_for: Duration,
+    rounds: usize,
+    load: Option<String>,
+    ceiling: bool,
+    replay: bool,
+    startup: bool,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options {
+            run_for: Duration::from_secs(2),
+            rounds: ROUNDS,
+            load: None,
+            ceiling: true,
+            replay: true,
+            startup: true,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--rounds" => {
+                    options.rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(ROUNDS)
+                }
+                "--load" => options.load = args.next(),
+                "--only" => match args.next().as_deref() {
+                    Some("replay") => options.ceiling = false,
+                    Some("ceiling") => options.replay = false,
+                    other => panic!("--only takes `replay` or `ceiling`, not {other:?}"),
+                },
+                "--no-startup" => options.startup = false,
+                seconds => {
+                    let seconds: f64 = seconds
+                        .parse()
+                        .unwrap_or_else(|_| panic!("unknown argument `{seconds}`"));
+                    options.run_for = Duration::from_secs_f64(seconds);
+                }
+            }
+        }
+        options
+    }
+}
+
 fn main() {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
-    let run_for = Duration::from_secs(seconds);
-    let servers = runtime();
-    let clients = runtime();
+    let options = Options::parse();
+    let run_for = options.run_for;
+    let servers = runtime("bench-server");
+    let clients = runtime("bench-client");
 
-    prepare_figures();
+    if options.startup {
+        prepare_figures();
+    }
 
-    let (replay, replay_addr, ceiling_addr) = servers.block_on(async {
+    let (replay, replay_addr, ceiling, ceiling_addr) = servers.block_on(async {
         let index =
             Index::new(vec![("bench.json".into(), cassette())], Redactor::default()).unwrap();
-        let replay = ReplayServer::start(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            index,
-            ReplayConfig::default(),
-        )
-        .unwrap();
+        let config = ReplayConfig::default();
+        let ceiling = ceiling(&config.server);
+        let replay =
+            ReplayServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), index, config).unwrap();
         let addr = replay.local_addr();
-        (replay, addr, ceiling().await)
+        let ceiling_addr = ceiling.local_addr();
+        (replay, addr, ceiling, ceiling_addr)
     });
     clients.block_on(check(replay_addr, ceiling_addr));
 
+    println!(
+        "ceiling: the same yc_proxy::Server and ServerConfig as replay, answering from memory"
+    );
     println!(
         "{:<24} {:>12} {:>9} {:>9}   {:>12} {:>9} {:>9}   {:>6}",
         "load", "ceiling r/s", "p50 us", "p99 us", "replay r/s", "p50 us", "p99 us", "ratio"
@@ -71,11 +123,22 @@ fn main() {
         Load::Rest { connections: 16 },
     ];
     for load in loads {
+        if options
+            .load
+            .as_ref()
+            .is_some_and(|name| *name != load.short_name())
+        {
+            continue;
+        }
         // Alternate the two servers and keep each one's best round: the cores are shared, so noise only slows runs.
         let (mut ceiling, mut replayed) = (Figures::NONE, Figures::NONE);
-        for _ in 0..ROUNDS {
-            ceiling = ceiling.best(clients.block_on(measure(load, ceiling_addr, run_for)));
-            replayed = replayed.best(clients.block_on(measure(load, replay_addr, run_for)));
+        for _ in 0..options.rounds {
+            if options.ceiling {
+                ceiling = ceiling.best(clients.block_on(measure(load, ceiling_addr, run_for)));
+            }
+            if options.replay {
+                replayed = replayed.best(clients.block_on(measure(load, replay_addr, run_for)));
+            }
         }
         println!(
             "{:<24} {:>12.0} {:>9} {:>9}   {:>12.0} {:>9} {:>9}   {:>6.2}",
@@ -89,12 +152,16 @@ fn main() {
             replayed.per_second / ceiling.per_second
         );
     }
-    servers.block_on(replay.shutdown());
+    servers.block_on(async {
+        replay.shutdown().await;
+        ceiling.shutdown().await;
+    });
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+fn runtime(name: &str) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name(name)
         .enable_all()
         .build()
         .unwrap()
@@ -227,7 +294,7 @@ fn prepare_figures() {
     let mut frame = BytesMut::new();
     encode_frame(&request_bytes(), &mut frame);
     let frame = frame.freeze();
-    let handled = runtime().block_on(async {
+    let handled = runtime("bench-startup").block_on(async {
         let start = Instant::now();
         for _ in 0..calls {
             let request = Request::post(METHOD)
@@ -247,12 +314,12 @@ fn prepare_figures() {
     );
 }
 
-/// The ceiling: hyper answering the same bytes from memory, no matching, no frame parsing.
-async fn ceiling() -> SocketAddr {
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+/// The ceiling: hyper answering the same bytes from memory, no matching, no frame parsing, on the same
+/// [`Server`] (accept loop, connection builder, HTTP/2 windows and stream limits) as replay.
+fn ceiling(config: &ServerConfig) -> Server {
+    let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
     let mut frame = BytesMut::new();
     encode_frame(&image().encode_to_vec(), &mut frame);
     let grpc_body = frame.freeze();
@@ -263,46 +330,30 @@ async fn ceiling() -> SocketAddr {
     }
     .to_trailers();
     let rest_body = Bytes::from(serde_json::to_vec(&rest_json()).unwrap());
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let service = service_fn(move |request: Request<Incoming>| {
+        let (grpc_body, trailers, rest_body) =
+            (grpc_body.clone(), trailers.clone(), rest_body.clone());
+        async move {
+            let grpc = request.uri().path() == METHOD;
+            // Read the request, as any server must.
+            let _ = request.into_body().collect().await;
+            let response = if grpc {
+                let mut response = Response::new(MemoryBody::new(grpc_body, Some(trailers)));
+                response
+                    .headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/grpc"));
+                response
+            } else {
+                let mut response = Response::new(MemoryBody::new(rest_body, None));
+                response
+                    .headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/json"));
+                response
             };
-            let _ = stream.set_nodelay(true);
-            let (grpc_body, trailers, rest_body) =
-                (grpc_body.clone(), trailers.clone(), rest_body.clone());
-            let service = service_fn(move |request: Request<Incoming>| {
-                let (grpc_body, trailers, rest_body) =
-                    (grpc_body.clone(), trailers.clone(), rest_body.clone());
-                async move {
-                    let grpc = request.uri().path() == METHOD;
-                    // Read the request, as any server must.
-                    let _ = request.into_body().collect().await;
-                    let response = if grpc {
-                        let mut response =
-                            Response::new(MemoryBody::new(grpc_body, Some(trailers)));
-                        response
-                            .headers_mut()
-                            .insert("content-type", HeaderValue::from_static("application/grpc"));
-                        response
-                    } else {
-                        let mut response = Response::new(MemoryBody::new(rest_body, None));
-                        response
-                            .headers_mut()
-                            .insert("content-type", HeaderValue::from_static("application/json"));
-                        response
-                    };
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            tokio::spawn(async move {
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+            Ok::<_, Infallible>(response)
         }
     });
-    addr
+    Server::serve(listener, service, config).unwrap()
 }
 
 #[derive(Clone, Copy)]
@@ -316,6 +367,14 @@ impl Load {
         match self {
             Load::Grpc { streams } => format!("grpc h2 {streams} streams"),
             Load::Rest { connections } => format!("rest h1 {connections} conns"),
+        }
+    }
+
+    /// The name `--load` takes.
+    fn short_name(self) -> String {
+        match self {
+            Load::Grpc { streams } => format!("grpc-{streams}"),
+            Load::Rest { connections } => format!("rest-{connections}"),
         }
     }
 }
