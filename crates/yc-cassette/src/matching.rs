@@ -119,6 +119,11 @@ pub struct Index {
     groups: Vec<Group>,
     /// Every header name some cassette matches on: only these are redacted and kept per request.
     headers: Vec<String>,
+    /// The fast path: gRPC method, then the bytes of a recorded one-message request, to the `(group, slot)` the
+    /// full lookup gives those exact bytes. Identical bytes decode, redact and normalise to identical keys, so
+    /// this is the full lookup's answer computed once at load; sequences stay in the shared slot cursors.
+    /// Empty when any cassette matches on headers (the bytes alone would not decide the key).
+    fast: HashMap<String, HashMap<Vec<u8>, (usize, usize)>>,
 }
 
 /// The cassettes sharing one set of matching rules, and their keys.
@@ -174,6 +179,15 @@ impl Index {
             .collect();
         headers.sort();
         headers.dedup();
+        // The fast path. With one group, a candidate's target is the slot it is filed in; with several, an earlier
+        // group may claim its key first, as it would for a live request, so the candidates (request bytes and
+        // normalised form) wait until every group is built.
+        let mut fast: HashMap<String, HashMap<Vec<u8>, (usize, usize)>> = HashMap::new();
+        let mut pending = Vec::new();
+        let first_rules = cassettes.first().map(|(_, c)| Rules::new(&c.matching));
+        let one_group = cassettes
+            .iter()
+            .all(|(_, c)| Some(Rules::new(&c.matching)) == first_rules);
         for (c, (_, cassette)) in cassettes.iter().enumerate() {
             let rules = Rules::new(&cassette.matching);
             let g = match groups.iter().position(|g| g.rules == rules) {
@@ -190,7 +204,7 @@ impl Index {
             };
             let group = &mut groups[g];
             for (i, interaction) in cassette.interactions.iter().enumerate() {
-                let normalised = normalise_recorded(interaction, &redactor, &headers);
+                let (normalised, fast_bytes) = normalise_recorded(interaction, &redactor, &headers);
                 let (key, shape) = group.rules.key(&normalised);
                 let s = match group.keys.get(&key) {
                     Some(&s) => {
@@ -222,14 +236,36 @@ impl Index {
                         "message": message,
                     }));
                 }
+                match fast_bytes {
+                    Some(bytes) if headers.is_empty() && one_group => {
+                        fast.entry(normalised.method)
+                            .or_default()
+                            .entry(bytes)
+                            .or_insert((g, s));
+                    }
+                    Some(bytes) if headers.is_empty() => pending.push((bytes, normalised)),
+                    _ => {}
+                }
             }
         }
-        Ok(Index {
+        let mut index = Index {
             cassettes,
             redactor,
             groups,
             headers,
-        })
+            fast,
+        };
+        for (bytes, normalised) in pending {
+            if let Ok(target) = index.resolve(&normalised) {
+                index
+                    .fast
+                    .entry(normalised.method)
+                    .or_default()
+                    .entry(bytes)
+                    .or_insert(target);
+            }
+        }
+        Ok(index)
     }
 
     /// The next recorded answer to `request`: identical requests get their recordings in recorded order,
@@ -239,25 +275,46 @@ impl Index {
         reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
     )]
     pub fn lookup(&self, request: &Request<'_>) -> Result<Hit<'_>, Miss> {
+        if let Request::Grpc {
+            method,
+            messages: [message],
+            ..
+        } = *request
+            && let Some(&(g, s)) = self
+                .fast
+                .get(method)
+                .and_then(|by_bytes| by_bytes.get(message.as_slice()))
+        {
+            return Ok(self.next(&self.groups[g].slots[s], "grpc"));
+        }
         let normalised = normalise_live(request, &self.redactor, &self.headers);
-        for group in &self.groups {
-            let key = group.rules.key_only(&normalised);
+        match self.resolve(&normalised) {
+            Ok((g, s)) => Ok(self.next(&self.groups[g].slots[s], normalised.transport)),
+            Err(logical) => Err(self.miss(&normalised, &logical)),
+        }
+    }
+
+    /// The `(group, slot)` a normalised request lands in: the exact key first, in group order, then the logical
+    /// key; the logical form is given back on a miss for the diagnostics.
+    fn resolve(&self, normalised: &Normalised) -> Result<(usize, usize), LogicalForm> {
+        for (g, group) in self.groups.iter().enumerate() {
+            let key = group.rules.key_only(normalised);
             if let Some(&s) = group.keys.get(&key) {
-                return Ok(self.next(&group.slots[s], normalised.transport));
+                return Ok((g, s));
             }
         }
         // Only after the exact key missed: the same call over the other transport (or spelled otherwise).
-        let logical = LogicalForm::of(&normalised);
+        let logical = LogicalForm::of(normalised);
         if let LogicalForm::Found(l) = &logical {
-            for group in &self.groups {
+            for (g, group) in self.groups.iter().enumerate() {
                 let message = group.rules.ignored_message(&l.message);
-                let key = group.rules.logical_key(&normalised, l.method, &message);
+                let key = group.rules.logical_key(normalised, l.method, &message);
                 if let Some(&s) = group.logical.get(&key) {
-                    return Ok(self.next(&group.slots[s], normalised.transport));
+                    return Ok((g, s));
                 }
             }
         }
-        Err(self.miss(&normalised, &logical))
+        Err(logical)
     }
 
     /// Advances the slot's cursor and gives its interaction.
@@ -584,25 +641,33 @@ impl Normalised {
     }
 }
 
+/// The recorded request as matching sees it, and for a one-message gRPC request the bytes a client would send
+/// for it when a live request of exactly those bytes is sure to normalise the same way (see [`fast_bytes`]).
 fn normalise_recorded(
     interaction: &Interaction,
     redactor: &Redactor,
     wanted: &[String],
-) -> Normalised {
+) -> (Normalised, Option<Vec<u8>>) {
     match interaction {
         Interaction::Grpc(g) => {
+            let one = g.request.messages.len() == 1;
+            let mut bytes = None;
             let messages = g
                 .request
                 .messages
                 .iter()
-                .map(|m| {
-                    let mut m = m.clone();
+                .map(|recorded| {
+                    let mut m = recorded.clone();
                     redactor.redact_message(&mut m);
-                    retype(&mut m);
+                    let unchanged = m == *recorded;
+                    let encoded = retype(&mut m);
+                    if one && unchanged {
+                        bytes = encoded.filter(|_| fast_bytes(&g.method, &m));
+                    }
                     message_shape(&m)
                 })
                 .collect();
-            Normalised {
+            let normalised = Normalised {
                 transport: "grpc",
                 method: g.method.clone(),
                 path: None,
@@ -610,12 +675,13 @@ fn normalise_recorded(
                 raw_query: None,
                 headers: header_pairs(&g.request.metadata, redactor, wanted),
                 body: Value::Array(messages),
-            }
+            };
+            (normalised, bytes)
         }
         Interaction::Rest(r) => {
             let mut body = r.request.body.clone();
             redactor.redact_body(&mut body);
-            rest_normalised(
+            let normalised = rest_normalised(
                 &r.request.method,
                 &r.request.path,
                 &r.request.query,
@@ -623,9 +689,22 @@ fn normalise_recorded(
                 &body,
                 redactor,
                 wanted,
-            )
+            );
+            (normalised, None)
         }
     }
+}
+
+/// Whether a live request of the bytes `retype` gave for `m` (a recorded message, unchanged by redaction and
+/// unchanged by retyping) normalises exactly as `m` does: the live path decodes with the method's input type, so
+/// that must be `m`'s type, and `m` must have no raw bytes (a client would send those instead). Then the live
+/// message is `m`'s JSON, its redaction changes nothing as it changed nothing in `m`, and the keys are equal.
+fn fast_bytes(method: &str, m: &Message) -> bool {
+    m.raw.is_none()
+        && m.note.is_none()
+        && input_type(method)
+            .zip(m.type_name.as_deref())
+            .is_some_and(|(input, name)| input.full_name() == name)
 }
 
 fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String]) -> Normalised {
@@ -635,19 +714,11 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String])
             metadata,
             messages,
         } => {
-            let input = yc_proto::methods::by_grpc_path(method)
-                .and_then(|m| yc_proto::registry::get(m.input_type));
+            let input = input_type(method);
             let messages = messages
                 .iter()
                 .map(|bytes| {
-                    let json = input
-                        .and_then(|t| t.to_json_value(bytes, yc_proto::json::Style::Snake).ok());
-                    let mut m = Message {
-                        type_name: None,
-                        raw: json.is_none().then(|| bytes.clone()),
-                        json,
-                        note: None,
-                    };
+                    let mut m = live_message(input, bytes);
                     redactor.redact_message(&mut m);
                     message_shape(&m)
                 })
@@ -673,6 +744,22 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String])
             redactor.redact_body(&mut body);
             rest_normalised(method, path, query, headers, &body, redactor, wanted)
         }
+    }
+}
+
+/// The input type of a gRPC method, if the method table knows it.
+fn input_type(method: &str) -> Option<&'static yc_proto::registry::MessageType> {
+    yc_proto::methods::by_grpc_path(method).and_then(|m| yc_proto::registry::get(m.input_type))
+}
+
+/// A live request message decoded through its type (raw bytes when that fails), before redaction.
+fn live_message(input: Option<&yc_proto::registry::MessageType>, bytes: &[u8]) -> Message {
+    let json = input.and_then(|t| t.to_json_value(bytes, yc_proto::json::Style::Snake).ok());
+    Message {
+        type_name: None,
+        raw: json.is_none().then(|| bytes.to_vec()),
+        json,
+        note: None,
     }
 }
 
@@ -809,19 +896,26 @@ fn tagged(tag: &str, value: Value) -> Value {
 
 /// Recorded JSON in the form a live request decodes to: through its type and back, so a hand-written
 /// cassette may spell fields in camelCase or int64 as numbers and still match. Left as is when that fails.
-fn retype(m: &mut Message) {
+/// Gives the encoded bytes when the JSON came back unchanged: then a live request of exactly those bytes decodes
+/// to this very JSON (the fast path relies on it).
+fn retype(m: &mut Message) -> Option<Vec<u8>> {
     let (Some(json), Some(ty)) = (
         &m.json,
         m.type_name.as_deref().and_then(yc_proto::registry::get),
     ) else {
-        return;
+        return None;
     };
-    let again = ty
+    let bytes = ty
         .from_json_value(json, yc_proto::json::ParseOptions::default())
-        .and_then(|bytes| ty.to_json_value(&bytes, yc_proto::json::Style::Snake));
-    if let Ok(again) = again {
-        m.json = Some(again);
+        .ok()?;
+    let again = ty
+        .to_json_value(&bytes, yc_proto::json::Style::Snake)
+        .ok()?;
+    if again == *json {
+        return Some(bytes);
     }
+    m.json = Some(again);
+    None
 }
 
 fn message_shape(m: &Message) -> Value {

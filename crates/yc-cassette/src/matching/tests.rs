@@ -65,3 +65,135 @@ fn the_index_is_shared_between_threads() {
     shareable::<Index>();
     shareable::<Redactor>();
 }
+
+const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
+
+/// `GetImageRequest { image_id }` on the wire: field 1, length-delimited.
+fn get_bytes(image_id: &str) -> Vec<u8> {
+    let mut bytes = vec![0x0a, u8::try_from(image_id.len()).expect("a short id")];
+    bytes.extend_from_slice(image_id.as_bytes());
+    bytes
+}
+
+/// A recorded `ImageService/Get` whose response status message names `answer`.
+fn get(image_id: &str, answer: &str) -> Interaction {
+    use crate::model::{GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus};
+    Interaction::Grpc(GrpcInteraction {
+        method: GET.into(),
+        request: GrpcRequest {
+            metadata: Headers::new(),
+            messages: vec![Message::from_request_bytes(GET, &get_bytes(image_id))],
+        },
+        response: GrpcResponse {
+            status: GrpcStatus {
+                code: 5,
+                message: answer.into(),
+                ..GrpcStatus::default()
+            },
+            trailers_only: true,
+            ..GrpcResponse::default()
+        },
+    })
+}
+
+fn cassette(rules: MatchRules, interactions: Vec<Interaction>) -> Cassette {
+    let mut cassette = Cassette::new(crate::model::Meta::default());
+    cassette.matching = rules;
+    cassette.interactions = interactions;
+    cassette
+}
+
+/// Which recording answers these request bytes: `(cassette, the status message it holds)`.
+fn answer(index: &Index, bytes: Vec<u8>) -> (usize, String) {
+    let hit = index
+        .lookup(&Request::Grpc {
+            method: GET,
+            metadata: &Headers::new(),
+            messages: &[bytes],
+        })
+        .unwrap_or_else(|miss| panic!("{miss}"));
+    let Interaction::Grpc(g) = hit.interaction else {
+        panic!("a REST recording answered");
+    };
+    (hit.cassette, g.response.status.message.clone())
+}
+
+fn fast_path_holds(index: &Index, bytes: &[u8]) -> bool {
+    index
+        .fast
+        .get(GET)
+        .is_some_and(|by_bytes| by_bytes.contains_key(bytes))
+}
+
+#[test]
+fn the_fast_path_and_the_full_lookup_share_one_sequence() {
+    let recorded = cassette(
+        MatchRules::default(),
+        vec![get("fd8aaa", "first"), get("fd8aaa", "second")],
+    );
+    let index = Index::new(vec![("c".into(), recorded)], Redactor::default()).unwrap();
+    assert!(fast_path_holds(&index, &get_bytes("fd8aaa")));
+
+    // The same data spelled otherwise on the wire (a repeated field: the last one wins) takes the full lookup.
+    let mut respelled = get_bytes("fd8zzz");
+    respelled.extend(get_bytes("fd8aaa"));
+    assert!(!fast_path_holds(&index, &respelled));
+
+    assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "first");
+    assert_eq!(answer(&index, respelled).1, "second");
+    assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "second");
+    index.reset();
+    assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "first");
+}
+
+#[test]
+fn requests_the_redactor_changes_stay_off_the_fast_path() {
+    let rules = crate::redact::RedactionRules {
+        patterns: vec!["fd8secret[0-9]+".into()],
+        ..Default::default()
+    };
+    let redactor = Redactor::new(&rules).unwrap();
+    // An unredacted recording (cassettes on disk are redacted already; this one is built in memory).
+    let recorded = cassette(MatchRules::default(), vec![get("fd8secret123", "secret")]);
+    let index = Index::new(vec![("c".into(), recorded)], redactor).unwrap();
+    assert!(index.fast.is_empty(), "{:?}", index.fast);
+    // Redaction still decides the match: any secret of the same kind is the same request.
+    assert_eq!(answer(&index, get_bytes("fd8secret123")).1, "secret");
+    assert_eq!(answer(&index, get_bytes("fd8secret999")).1, "secret");
+}
+
+#[test]
+fn the_fast_path_answers_as_the_full_lookup_across_rule_groups() {
+    // The first cassette ignores `image_id`, so the full lookup gives it every Get, even the bytes recorded in the
+    // second cassette.
+    let loose = cassette(
+        MatchRules {
+            ignore_fields: vec!["image_id".into()],
+            ..MatchRules::default()
+        },
+        vec![get("fd8aaa", "loose")],
+    );
+    let strict = cassette(MatchRules::default(), vec![get("fd8bbb", "strict")]);
+    let index = Index::new(
+        vec![("loose".into(), loose), ("strict".into(), strict)],
+        Redactor::default(),
+    )
+    .unwrap();
+    assert!(fast_path_holds(&index, &get_bytes("fd8bbb")));
+    assert_eq!(answer(&index, get_bytes("fd8bbb")), (0, "loose".into()));
+}
+
+#[test]
+fn header_rules_turn_the_fast_path_off() {
+    let rules = MatchRules {
+        headers: vec!["x-folder".into()],
+        ..MatchRules::default()
+    };
+    let index = Index::new(
+        vec![("c".into(), cassette(rules, vec![get("fd8aaa", "a")]))],
+        Redactor::default(),
+    )
+    .unwrap();
+    assert!(index.fast.is_empty());
+    assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "a");
+}
