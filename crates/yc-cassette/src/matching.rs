@@ -2,6 +2,8 @@
 //! recorded interactions with that key, each key with its own cursor so identical requests replay in order.
 //! A second map from the logical key (gRPC method and request message, built from REST requests by `transcode`)
 //! points at the same slots, so an exact miss can still find the same call recorded over the other transport.
+//! A third map, from the bytes of recorded one-message gRPC requests, is the full lookup's answer for exactly those
+//! bytes worked out at load, so a client that sends what was recorded skips decoding and keying.
 //! Pure: no IO, no clock; safe to share between threads.
 
 use std::collections::HashMap;

@@ -8,6 +8,8 @@
 //!
 //! The ceiling runs on the same [`yc_proxy::Server`] as replay (same accept loop, same HTTP/1.1 and HTTP/2
 //! settings), with a service that answers the same bytes from memory: the ratio is the cost of the replay service.
+//! The load generator is hyper's HTTP/2 client, as under tonic; at 16 and 64 streams its own writes (one per call)
+//! can be what limits both columns, so the in-process figures are the direct measure of the per-call cost.
 //!
 //! Usage: `bench_replay [SECONDS_PER_RUN] [--rounds N] [--load NAME] [--only replay|ceiling] [--no-startup]`
 //! (defaults: 2 s, 3 rounds, every load, both servers, startup figures on). `--load` takes a name as printed
@@ -15,10 +17,7 @@
 //! `bench-server`, the load generator `bench-client`. Asserts nothing about time.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -26,7 +25,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::{Message as _, Name};
 use tokio::net::{TcpListener, TcpStream};
 use yc_cassette::{
@@ -507,7 +506,7 @@ fn grpc_uri(addr: SocketAddr) -> Uri {
 async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
     let stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(CoalescingExecutor)
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(16 << 20)
         .handshake(TokioIo::new(stream))
@@ -515,46 +514,6 @@ async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest
         .unwrap();
     tokio::spawn(connection);
     sender
-}
-
-/// The load generator's HTTP/2 connection batches its writes as the servers' connections do
-/// (`yc_proxy::server`): hyper runs the connection as a task it spawns, and each time that task is woken it first
-/// lets the queued calls run, so it writes their requests together instead of one `writev` per call, and the
-/// client side is not what limits the figures.
-#[derive(Clone, Copy)]
-struct CoalescingExecutor;
-
-impl<F> hyper::rt::Executor<F> for CoalescingExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        tokio::spawn(Coalesced {
-            inner: Box::pin(future),
-            woken: false,
-        });
-    }
-}
-
-struct Coalesced<F> {
-    inner: Pin<Box<F>>,
-    woken: bool,
-}
-
-impl<F: Future> Future for Coalesced<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.get_mut();
-        if std::mem::take(&mut this.woken) {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        let polled = this.inner.as_mut().poll(cx);
-        this.woken = polled.is_pending();
-        polled
-    }
 }
 
 async fn h1_connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
