@@ -195,12 +195,6 @@ fn write_message(message: &MessageDescriptor, out: &mut String) -> Result<()> {
     writeln!(
         out,
         "impl crate::json::WriteJson for {path} {{\n    \
-         fn write_json(&self, w: &mut crate::json::Writer) {{\n        \
-         w.begin_object();\n        \
-         let mut first = true;\n        \
-         self.write_any_members(w, &mut first);\n        \
-         w.end_object();\n    \
-         }}\n\n    \
          #[allow(deprecated)]\n    \
          fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {{\n\
          {body}    }}\n}}"

@@ -15,8 +15,14 @@ use crate::Error;
 ///
 /// Implemented by generated code for every message type and by hand for the well-known types.
 pub trait WriteJson {
-    /// The message as one JSON value.
-    fn write_json(&self, w: &mut Writer);
+    /// The message as one JSON value: by default an object of its [`write_any_members`](Self::write_any_members);
+    /// the well-known types, which have JSON forms of their own, override it.
+    fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        let mut first = true;
+        self.write_any_members(w, &mut first);
+        w.end_object();
+    }
 
     /// The members the message contributes to an `Any` object after its `"@type"`:
     /// its fields for an ordinary message, `"value": <json>` for a well-known type.
