@@ -36,6 +36,7 @@ use std::net::SocketAddr;
 pub use replay::{ReplayConfig, ReplayServer, Replayer};
 pub use server::{Server, ServerConfig};
 
+mod discovery;
 pub mod grpc;
 pub mod record;
 pub mod replay;

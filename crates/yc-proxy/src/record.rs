@@ -8,7 +8,6 @@
 //! This module must not buffer a streaming body, block the response path on the disk, or record a call that did not
 //! complete.
 
-mod discovery;
 mod tee;
 mod writer;
 
@@ -32,6 +31,7 @@ use tokio::sync::oneshot;
 use yc_cassette::{Cassette, CassetteFile, Meta, Redactor};
 
 use crate::Error;
+use crate::discovery;
 use crate::grpc::{
     self, Code, DEFAULT_MAX_MESSAGE_SIZE, FrameLimits, GRPC_ACCEPT_ENCODING, Status,
 };
@@ -139,7 +139,9 @@ impl RecordServer {
                 path: path.clone(),
                 message: format!("cannot start the writer thread: {error}"),
             })?;
-        let advertise = config.advertise.unwrap_or_else(|| advertised(local_addr));
+        let advertise = config
+            .advertise
+            .unwrap_or_else(|| discovery::advertised(local_addr));
         let service = RecordService(Arc::new(Inner {
             upstream,
             commands: commands.clone(),
@@ -209,15 +211,6 @@ fn open_cassette(config: &RecordConfig) -> Result<Cassette, Error> {
         Mode::New | Mode::Overwrite => Ok(Cassette::new(meta)),
         Mode::Append if path.exists() => Ok(Cassette::load(path)?),
         Mode::Append => Ok(Cassette::new(meta)),
-    }
-}
-
-fn advertised(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() {
-        let ip = if addr.is_ipv4() { "127.0.0.1" } else { "[::1]" };
-        format!("{ip}:{}", addr.port())
-    } else {
-        addr.to_string()
     }
 }
 

@@ -49,6 +49,7 @@ use hyper::service::Service;
 use yc_cassette::{Headers, Hit, Index, Miss};
 
 use crate::Error;
+use crate::discovery;
 use crate::grpc::{self, Code, FrameError, FrameLimits, Status};
 use crate::server::{Body, Server, ServerConfig};
 use prepared::Prepared;
@@ -66,6 +67,10 @@ pub const MISS_REASON: &str = "NO_RECORDED_INTERACTION";
 pub struct ReplayConfig {
     /// The largest request message (gRPC) or body (REST) accepted; larger ones get RESOURCE_EXHAUSTED or 413.
     pub max_message_size: usize,
+    /// The address put into recorded endpoint discovery answers (`ApiEndpointService`), so that an SDK that discovers
+    /// its endpoints keeps talking to this server; [`ReplayServer::start`] fills in the listening address when unset.
+    /// `None` with [`Replayer::new`] serves them as recorded.
+    pub advertise: Option<String>,
     /// Listener and connection settings.
     pub server: ServerConfig,
 }
@@ -74,6 +79,7 @@ impl Default for ReplayConfig {
     fn default() -> ReplayConfig {
         ReplayConfig {
             max_message_size: grpc::DEFAULT_MAX_MESSAGE_SIZE,
+            advertise: None,
             server: ServerConfig::default(),
         }
     }
@@ -86,20 +92,24 @@ pub struct ReplayServer {
 }
 
 impl ReplayServer {
-    /// Prepares every recorded response, binds `addr` (port 0 picks a free port) and starts serving.
+    /// Binds `addr` (port 0 picks a free port), prepares every recorded response and starts serving.
     /// Must be called within a tokio runtime.
     pub fn start(
         addr: SocketAddr,
         index: Index,
-        config: ReplayConfig,
+        mut config: ReplayConfig,
     ) -> Result<ReplayServer, Error> {
-        let replayer = Replayer::new(index, &config)?;
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|listener| {
                 listener.set_nonblocking(true)?;
                 tokio::net::TcpListener::from_std(listener)
             })
             .map_err(|source| Error::Bind { addr, source })?;
+        if config.advertise.is_none() {
+            let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
+            config.advertise = Some(discovery::advertised(local_addr));
+        }
+        let replayer = Replayer::new(index, &config)?;
         let server = Server::serve(listener, replayer, &config.server)?;
         tracing::info!(addr = %server.local_addr(), "replay server listening");
         Ok(ReplayServer { server })
@@ -149,10 +159,12 @@ impl Replayer {
             let mut prepared = Vec::with_capacity(cassette.interactions.len());
             for (i, interaction) in cassette.interactions.iter().enumerate() {
                 prepared.push(
-                    Prepared::new(interaction).map_err(|message| Error::Prepare {
-                        origin: origin.clone(),
-                        interaction: i,
-                        message,
+                    Prepared::new(interaction, config.advertise.as_deref()).map_err(|message| {
+                        Error::Prepare {
+                            origin: origin.clone(),
+                            interaction: i,
+                            message,
+                        }
                     })?,
                 );
             }

@@ -284,7 +284,16 @@ fn connection_headers_are_not_forwarded() {
 
 #[test]
 fn wildcard_listen_addresses_advertise_loopback() {
-    assert_eq!(advertised("0.0.0.0:5".parse().unwrap()), "127.0.0.1:5");
-    assert_eq!(advertised("[::]:5".parse().unwrap()), "[::1]:5");
-    assert_eq!(advertised("127.0.0.2:5".parse().unwrap()), "127.0.0.2:5");
+    assert_eq!(
+        crate::discovery::advertised("0.0.0.0:5".parse().unwrap()),
+        "127.0.0.1:5"
+    );
+    assert_eq!(
+        crate::discovery::advertised("[::]:5".parse().unwrap()),
+        "[::1]:5"
+    );
+    assert_eq!(
+        crate::discovery::advertised("127.0.0.2:5".parse().unwrap()),
+        "127.0.0.2:5"
+    );
 }

@@ -8,7 +8,8 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use yc_cassette::{GrpcInteraction, GrpcStatus, Headers, Interaction, RestInteraction};
 
-use crate::grpc::{self, GRPC_STATUS_DETAILS_BIN, Status};
+use crate::discovery;
+use crate::grpc::{self, FrameLimits, GRPC_STATUS_DETAILS_BIN, Status};
 use crate::server::Body;
 
 /// A recorded response in wire form.
@@ -22,11 +23,46 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Prepares `interaction`; the error says what in it cannot be sent.
-    pub(crate) fn new(interaction: &Interaction) -> Result<Prepared, String> {
-        match interaction {
-            Interaction::Grpc(grpc) => prepare_grpc(grpc),
-            Interaction::Rest(rest) => prepare_rest(rest),
+    /// Prepares `interaction`, with endpoint discovery answers pointing at `advertise` when given;
+    /// the error says what in it cannot be sent.
+    pub(crate) fn new(
+        interaction: &Interaction,
+        advertise: Option<&str>,
+    ) -> Result<Prepared, String> {
+        let mut prepared = match interaction {
+            Interaction::Grpc(grpc) => prepare_grpc(grpc)?,
+            Interaction::Rest(rest) => prepare_rest(rest)?,
+        };
+        if let Some(address) = advertise {
+            prepared.advertise(interaction, address);
+        }
+        Ok(prepared)
+    }
+
+    /// Rewrites the addresses of a successful discovery answer; anything else, or an answer that does not decode as
+    /// one, stays as recorded.
+    fn advertise(&mut self, interaction: &Interaction, address: &str) {
+        let rewritten = match interaction {
+            Interaction::Grpc(grpc)
+                if discovery::is_grpc(&grpc.method) && grpc.response.status.code == 0 =>
+            {
+                let limits = FrameLimits {
+                    max_message_size: usize::MAX,
+                    max_body_size: usize::MAX,
+                };
+                discovery::rewrite_grpc(&grpc.method, &self.body, address, limits)
+            }
+            Interaction::Rest(rest)
+                if self.status == StatusCode::OK
+                    && http::Method::from_bytes(rest.request.method.as_bytes())
+                        .is_ok_and(|verb| discovery::is_rest(&verb, &rest.request.path)) =>
+            {
+                discovery::rewrite_rest(&self.body, address).map(Bytes::from)
+            }
+            _ => None,
+        };
+        if let Some(body) = rewritten {
+            self.body = body;
         }
     }
 

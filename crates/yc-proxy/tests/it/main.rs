@@ -6,6 +6,7 @@ mod record_kill;
 mod record_live;
 mod record_secrets;
 mod replay_cross;
+mod replay_discovery;
 mod replay_grpc;
 mod replay_limits;
 mod replay_rest;

@@ -11,7 +11,7 @@ fn grpc(response: GrpcResponse) -> Interaction {
 }
 
 fn error(interaction: &Interaction) -> String {
-    Prepared::new(interaction).unwrap_err()
+    Prepared::new(interaction, None).unwrap_err()
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn trailers_only_puts_the_status_in_the_headers() {
         trailers_only: true,
         ..GrpcResponse::default()
     });
-    let response = Prepared::new(&interaction).unwrap().response();
+    let response = Prepared::new(&interaction, None).unwrap().response();
     assert_eq!(response.headers()["content-type"], "application/grpc");
     assert_eq!(response.headers()["grpc-status"], "7");
     assert_eq!(response.headers()["grpc-message"], "denied: 100%25");
@@ -96,7 +96,7 @@ fn framing_headers_are_left_to_hyper() {
         messages: vec![Message::from_bytes(None, b"abc")],
         ..GrpcResponse::default()
     });
-    let response = Prepared::new(&interaction).unwrap().response();
+    let response = Prepared::new(&interaction, None).unwrap().response();
     assert_eq!(response.headers().len(), 1);
     assert_eq!(http_body::Body::size_hint(response.body()).exact(), Some(8));
 }

@@ -1,7 +1,10 @@
 //! Endpoint discovery: `ApiEndpointService` answers (gRPC and REST `/endpoints`) get every `address` rewritten to
-//! the proxy's own, so an SDK that discovers its endpoints keeps talking to the proxy.
+//! the proxy's own, so an SDK that discovers its endpoints keeps talking to the proxy: when recording (the cassette
+//! stores the rewritten answer) and again when replaying (a replay server may listen elsewhere than the recorder did).
 //!
 //! Pure functions over bodies; an answer that cannot be decoded is left as it was (and passes through unchanged).
+
+use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use prost::Message as _;
@@ -12,6 +15,16 @@ use crate::grpc::{FrameDecoder, FrameLimits, encode_frame};
 
 const LIST: &str = "/yandex.cloud.endpoint.ApiEndpointService/List";
 const GET: &str = "/yandex.cloud.endpoint.ApiEndpointService/Get";
+
+/// The address to put into discovery answers for a server listening on `addr`: loopback for a wildcard address.
+pub(crate) fn advertised(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        let ip = if addr.is_ipv4() { "127.0.0.1" } else { "[::1]" };
+        format!("{ip}:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
 
 /// Whether a gRPC method's answer carries endpoint addresses.
 pub(crate) fn is_grpc(method: &str) -> bool {
