@@ -28,34 +28,8 @@ pub const GRPC_STATUS_DETAILS_BIN: HeaderName = HeaderName::from_static("grpc-st
 pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
 pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
 
-/// gRPC status codes (<https://grpc.github.io/grpc/core/md_doc_statuscodes.html>).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Code {
-    Ok = 0,
-    Cancelled = 1,
-    Unknown = 2,
-    InvalidArgument = 3,
-    DeadlineExceeded = 4,
-    NotFound = 5,
-    AlreadyExists = 6,
-    PermissionDenied = 7,
-    ResourceExhausted = 8,
-    FailedPrecondition = 9,
-    Aborted = 10,
-    OutOfRange = 11,
-    Unimplemented = 12,
-    Internal = 13,
-    Unavailable = 14,
-    DataLoss = 15,
-    Unauthenticated = 16,
-}
-
-impl Code {
-    /// The number on the wire.
-    pub fn as_i32(self) -> i32 {
-        self as i32
-    }
-}
+/// gRPC status codes: `google.rpc.Code`, as generated in yc-proto (`code as i32` is the number on the wire).
+pub use yc_proto::google::rpc::Code;
 
 /// A status as it travels in trailers: the code is an `i32` because a recorded status may carry any number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +44,7 @@ pub struct Status {
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status {
-            code: code.as_i32(),
+            code: (code as i32),
             message: message.into(),
             details: None,
         }
@@ -112,7 +86,7 @@ impl Status {
             .to_str()
             .ok()
             .and_then(|code| code.trim().parse().ok())
-            .unwrap_or(Code::Unknown.as_i32());
+            .unwrap_or(Code::Unknown as i32);
         let message = headers
             .get(&GRPC_MESSAGE)
             .map(|value| percent_decode(value.as_bytes()))

@@ -36,7 +36,7 @@ fn truncated_prefix_and_body_are_errors() {
     assert_eq!(decoder.finish(), Err(FrameError::Truncated { missing: 8 }));
     assert_eq!(
         decoder.finish().unwrap_err().to_status().code,
-        Code::Internal.as_i32()
+        (Code::Internal as i32)
     );
 }
 
@@ -50,7 +50,7 @@ fn oversize_is_refused_before_buffering() {
     decoder.push(&[0, 0, 0, 0, 5]).unwrap();
     let error = decoder.next_message().unwrap_err();
     assert_eq!(error, FrameError::TooLarge { size: 5, limit: 4 });
-    assert_eq!(error.to_status().code, Code::ResourceExhausted.as_i32());
+    assert_eq!(error.to_status().code, (Code::ResourceExhausted as i32));
     assert_eq!(
         decoder.push(&[0; 101]),
         Err(FrameError::BodyTooLarge { limit: 100 })
@@ -78,7 +78,7 @@ fn encoding() {
     assert_eq!(check_encoding(&headers), Ok(()));
     headers.insert(GRPC_ENCODING, HeaderValue::from_static("gzip"));
     let error = check_encoding(&headers).unwrap_err();
-    assert_eq!(error.to_status().code, Code::Unimplemented.as_i32());
+    assert_eq!(error.to_status().code, (Code::Unimplemented as i32));
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
         let mut body = BytesMut::new();
         grpc::encode_frame(&bytes, &mut body);
         let trailers = Status {
-            code: Code::Ok.as_i32(),
+            code: (Code::Ok as i32),
             message: String::new(),
             details: None,
         }
@@ -178,7 +178,7 @@ fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
         .and_then(Value::as_i64)
         .and_then(|code| i32::try_from(code).ok())
         .filter(|code| *code != 0)
-        .unwrap_or(grpc_code(status).as_i32());
+        .unwrap_or(grpc_code(status) as i32);
     let message = match error.get("message").and_then(Value::as_str) {
         Some(message) => message.to_owned(),
         None => status.canonical_reason().unwrap_or("error").to_owned(),

@@ -32,7 +32,7 @@ fn grpc_codes_map_to_http_statuses_and_back() {
         assert_eq!(http_status(code).as_u16(), http, "code {code}");
     }
     for code in [1, 3, 4, 5, 7, 8, 12, 14, 16] {
-        assert_eq!(grpc_code(http_status(code)).as_i32(), code, "code {code}");
+        assert_eq!((grpc_code(http_status(code)) as i32), code, "code {code}");
     }
     assert_eq!(grpc_code(StatusCode::IM_A_TEAPOT), Code::Unknown);
 }
