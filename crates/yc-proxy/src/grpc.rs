@@ -44,7 +44,7 @@ pub struct Status {
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status {
-            code: (code as i32),
+            code: code as i32,
             message: message.into(),
             details: None,
         }
