@@ -442,7 +442,7 @@ fn miss_response(miss: &Miss, transport: Transport) -> Response<Body> {
         Transport::Rest => json_response(
             StatusCode::NOT_IMPLEMENTED,
             &serde_json::json!({
-                "code": (Code::Unimplemented as i32),
+                "code": Code::Unimplemented as i32,
                 "message": text,
                 "details": [error_info_json()],
                 // The structured diagnostics too, for tools that read the body.
@@ -467,7 +467,7 @@ fn miss_details(text: &str) -> Vec<u8> {
         ..Default::default()
     };
     let status = rpc::Status {
-        code: (Code::Unimplemented as i32),
+        code: Code::Unimplemented as i32,
         message: text.into(),
         details: vec![Any {
             type_url: "type.googleapis.com/google.rpc.ErrorInfo".into(),
@@ -487,7 +487,7 @@ fn error_info_json() -> serde_json::Value {
 
 /// A JSON error in the shape Yandex Cloud REST APIs use: `{"code", "message", "details"}`.
 fn json_error(status: StatusCode, code: Code, message: &str) -> Response<Body> {
-    let body = serde_json::json!({ "code": (code as i32), "message": message, "details": [] });
+    let body = serde_json::json!({ "code": code as i32, "message": message, "details": [] });
     json_response(status, &body)
 }
 

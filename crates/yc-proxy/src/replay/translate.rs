@@ -160,7 +160,7 @@ fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
         let mut body = BytesMut::new();
         grpc::encode_frame(&bytes, &mut body);
         let trailers = Status {
-            code: (Code::Ok as i32),
+            code: Code::Ok as i32,
             message: String::new(),
             details: None,
         }
