@@ -1,4 +1,5 @@
-//! Yandex Cloud's Compute and Container Registry image APIs and long-running operations, as Rust types.
+//! Yandex Cloud's Compute and Container Registry image APIs, long-running operations, endpoint discovery and the IAM
+//! token exchange, as Rust types.
 //!
 //! The types are generated from `proto/` by `cargo xtask codegen` (prost, tonic stubs, pbjson parsers).
 //! On top of them this crate offers what a record/replay tool needs to handle messages it does not know
@@ -34,7 +35,7 @@ mod generated {
     include!("generated/mod.rs");
 }
 
-pub use generated::yandex::cloud::{access, compute, containerregistry, endpoint, operation};
+pub use generated::yandex::cloud::{access, compute, containerregistry, endpoint, iam, operation};
 
 /// `yandex.cloud` itself: the validation option types and the `api.operation` option.
 pub mod yandex_cloud {
