@@ -2,6 +2,9 @@
 //! the proxy's own, so an SDK that discovers its endpoints keeps talking to the proxy: when recording (the cassette
 //! stores the rewritten answer) and again when replaying (a replay server may listen elsewhere than the recorder did).
 //!
+//! When no cassette recorded discovery, replay answers it itself ([`answer_grpc`], [`answer_rest`]): every service id
+//! the SDKs know, at the replay address, so an SDK configured with only the replay address finds all its services.
+//!
 //! Pure functions over bodies; an answer that cannot be decoded is left as it was (and passes through unchanged).
 
 use std::net::SocketAddr;
@@ -91,4 +94,129 @@ pub(crate) fn rewrite_rest(body: &[u8], address: &str) -> Option<Vec<u8>> {
         return None;
     }
     serde_json::to_vec(&value).ok()
+}
+
+/// The service ids the official SDKs look up in discovery (the Python SDK maps each `yandex.cloud` package to one of
+/// these, the Go SDK likewise), so that an SDK finds every service it may call at the replay address.
+const SERVICE_IDS: &[&str] = &[
+    "ai-assistants",
+    "ai-files",
+    "ai-foundation-models",
+    "ai-llm",
+    "ai-speechkit",
+    "ai-stt",
+    "ai-translate",
+    "ai-vision",
+    "ai-vision-ocr",
+    "alb",
+    "apigateway-connections",
+    "billing",
+    "cdn",
+    "certificate-manager",
+    "certificate-manager-data",
+    "compute",
+    "container-registry",
+    "dataproc",
+    "dataproc-manager",
+    "datasphere",
+    "datatransfer",
+    "dns",
+    "endpoint",
+    "iam",
+    "iot-devices",
+    "kms",
+    "kms-crypto",
+    "load-balancer",
+    "loadtesting",
+    "lockbox",
+    "lockbox-payload",
+    "log-ingestion",
+    "log-reading",
+    "logging",
+    "managed-airflow",
+    "managed-clickhouse",
+    "managed-elasticsearch",
+    "managed-greenplum",
+    "managed-kafka",
+    "managed-kubernetes",
+    "managed-mongodb",
+    "managed-mysql",
+    "managed-opensearch",
+    "managed-postgresql",
+    "managed-redis",
+    "managed-spark",
+    "managed-sqlserver",
+    "marketplace",
+    "operation",
+    "organization-manager",
+    "quota",
+    "quota-manager",
+    "resource-manager",
+    "serverless-apigateway",
+    "serverless-containers",
+    "serverless-functions",
+    "serverless-triggers",
+    "storage-api",
+    "trino",
+    "vpc",
+    "ydb",
+];
+
+/// Every known service at `address`, as `ApiEndpointService/List` answers.
+fn every_endpoint(address: &str) -> ListApiEndpointsResponse {
+    ListApiEndpointsResponse {
+        endpoints: SERVICE_IDS
+            .iter()
+            .map(|id| ApiEndpoint {
+                id: (*id).to_owned(),
+                address: address.to_owned(),
+            })
+            .collect(),
+        next_page_token: String::new(),
+    }
+}
+
+/// The message of a discovery answer that no cassette recorded: `List` gives every known service at `address`,
+/// `Get` the requested id there (replay serves every service on one port, so any id is at `address`).
+/// `None` for any other method, or a `Get` whose request does not decode.
+pub(crate) fn answer_grpc(method: &str, messages: &[Vec<u8>], address: &str) -> Option<Vec<u8>> {
+    use yc_proto::endpoint::GetApiEndpointRequest;
+
+    match method {
+        LIST => Some(every_endpoint(address).encode_to_vec()),
+        GET => {
+            let request = match messages {
+                [] => GetApiEndpointRequest::default(),
+                [message] => GetApiEndpointRequest::decode(message.as_slice()).ok()?,
+                _ => return None,
+            };
+            let endpoint = ApiEndpoint {
+                id: request.api_endpoint_id,
+                address: address.to_owned(),
+            };
+            Some(endpoint.encode_to_vec())
+        }
+        _ => None,
+    }
+}
+
+/// The JSON body of a REST discovery answer that no cassette recorded (`GET /endpoints`, `GET /endpoints/{id}`),
+/// in the camelCase style the REST API writes; `None` for any other request.
+pub(crate) fn answer_rest(verb: &http::Method, path: &str, address: &str) -> Option<Vec<u8>> {
+    use yc_proto::json::{self, Style};
+
+    if !is_rest(verb, path) {
+        return None;
+    }
+    let text = match path.strip_prefix("/endpoints/") {
+        Some(id) => {
+            let endpoint = ApiEndpoint {
+                id: crate::grpc::percent_decode(id.as_bytes()),
+                address: address.to_owned(),
+            };
+            json::to_string(&endpoint, Style::Camel)
+        }
+        None => json::to_string(&every_endpoint(address), Style::Camel),
+    };
+    text.ok().map(String::into_bytes)
 }

@@ -331,6 +331,11 @@ impl FrameDecoder {
         Ok(Some(self.buffer.split_to(size).freeze()))
     }
 
+    /// Whether bytes of a message not yet whole are buffered.
+    pub fn has_partial(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
     /// Checks that the body ended on a frame boundary.
     pub fn finish(&self) -> Result<(), FrameError> {
         if self.buffer.is_empty() {
@@ -351,26 +356,82 @@ impl FrameDecoder {
     }
 }
 
+/// Reads a request body message by message, enforcing `limits`, so that a caller can answer as soon as it has
+/// what it needs instead of waiting for the client to half-close (a streaming client may never do so first).
+#[derive(Debug)]
+pub struct MessageReader<B> {
+    body: B,
+    decoder: FrameDecoder,
+    ended: bool,
+}
+
+impl<B> MessageReader<B>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
+    pub fn new(body: B, limits: FrameLimits) -> MessageReader<B> {
+        MessageReader {
+            body,
+            decoder: FrameDecoder::new(limits),
+            ended: false,
+        }
+    }
+
+    /// Whether more of the body has already arrived than the messages taken so far: the client is still sending.
+    pub fn has_more(&self) -> bool {
+        self.decoder.has_partial()
+    }
+
+    /// The next whole message; `None` once the body has ended on a frame boundary.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, FrameError> {
+        loop {
+            if let Some(message) = self.decoder.next_message()? {
+                return Ok(Some(message));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.body.frame().await {
+                Some(frame) => {
+                    let frame = frame.map_err(|error| FrameError::Body(error.to_string()))?;
+                    if let Ok(data) = frame.into_data() {
+                        self.decoder.push(&data)?;
+                    }
+                }
+                None => {
+                    self.ended = true;
+                    self.decoder.finish()?;
+                }
+            }
+        }
+    }
+}
+
 /// Reads a whole request body and splits it into messages, enforcing `limits`.
 pub async fn read_messages<B>(body: B, limits: FrameLimits) -> Result<Vec<Bytes>, FrameError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: fmt::Display,
 {
-    let mut body = body;
-    let mut decoder = FrameDecoder::new(limits);
+    let mut reader = MessageReader::new(body, limits);
     let mut messages = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| FrameError::Body(error.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            decoder.push(&data)?;
-            while let Some(message) = decoder.next_message()? {
-                messages.push(message);
-            }
-        }
+    while let Some(message) = reader.next().await? {
+        messages.push(message);
     }
-    decoder.finish()?;
     Ok(messages)
+}
+
+/// A successful unary answer: `content-type: application/grpc`, one framed message, then `grpc-status: 0`.
+pub fn ok_response(message: &[u8]) -> Response<Body> {
+    let mut frame = BytesMut::with_capacity(PREFIX_LEN + message.len());
+    encode_frame(message, &mut frame);
+    let status = Status::new(Code::Ok, "");
+    let mut response = Response::new(Body::new(frame.freeze(), Some(status.to_trailers())));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_CONTENT_TYPE));
+    response
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub enum Error {
     InvalidUpstream { url: String, reason: String },
     #[error("cannot use the upstream CA: {0}")]
     UpstreamCa(String),
+    #[error("cannot serve reflection from the descriptor set: {0}")]
+    Reflection(String),
     #[error("cannot set up TLS: {0}")]
     Tls(String),
     #[error("cassette `{}` already exists: pass --overwrite to replace it or --append to add to it", path.display())]

@@ -31,8 +31,10 @@
 //! - both carry the response header `x-yc-vcr-miss: 1`, and the server logs the same text at `warn`.
 
 mod prepared;
+mod reflection;
 pub mod translate;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
@@ -43,16 +45,17 @@ use std::sync::{Arc, OnceLock};
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use hyper::service::Service;
 use yc_cassette::{Headers, Hit, Index, Miss};
 
 use crate::Error;
 use crate::discovery;
-use crate::grpc::{self, Code, FrameError, FrameLimits, Status};
+use crate::grpc::{self, Code, FrameError, FrameLimits, MessageReader, Status};
 use crate::server::{Body, Server, ServerConfig};
 use prepared::Prepared;
+use reflection::Reflection;
 
 /// The header that marks every answer to an unmatched request.
 pub const MISS_HEADER: HeaderName = HeaderName::from_static("x-yc-vcr-miss");
@@ -149,6 +152,13 @@ struct Inner {
     /// Whether any cassette matches on request headers; if none does, only `content-type` is passed to the index
     /// (REST bodies are parsed by it), which saves copying every header of every request.
     match_headers: bool,
+    /// gRPC method path to the request message counts its recordings have, ascending: a call is decided as soon
+    /// as that many messages have arrived, and a method with none is answered before its body is read.
+    plans: HashMap<String, Vec<usize>>,
+    /// Where discovery answers point; discovery that no cassette recorded is answered with it.
+    advertise: Option<String>,
+    /// gRPC server reflection over the embedded descriptor set.
+    reflection: Reflection,
 }
 
 impl Replayer {
@@ -187,6 +197,7 @@ impl Replayer {
             max_message_size: config.max_message_size,
             max_body_size: config.max_message_size.saturating_mul(4),
         };
+        let plans = plans(&index);
         Ok(Replayer {
             inner: Arc::new(Inner {
                 index,
@@ -195,6 +206,9 @@ impl Replayer {
                 limits,
                 max_rest_body: config.max_message_size,
                 match_headers,
+                plans,
+                advertise: config.advertise.clone(),
+                reflection: Reflection::new(yc_proto::DESCRIPTOR_SET)?,
             }),
         })
     }
@@ -229,19 +243,68 @@ impl Replayer {
         }
         grpc::check_encoding(request.headers())?;
         let (parts, body) = request.into_parts();
-        let messages = grpc::read_messages(body, self.inner.limits).await?;
-        let messages: Vec<Vec<u8>> = messages.iter().map(|message| message.to_vec()).collect();
+        let method = parts.uri.path();
         let metadata = if self.inner.match_headers {
             headers(&parts.headers)
         } else {
             Headers::new()
         };
+        let mut messages: Vec<Vec<u8>> = Vec::new();
+        // Decide as soon as the messages received can be: a method nothing recorded at once, a recorded one when
+        // as many messages have arrived as a recording of it holds. A streaming client may wait for an answer
+        // before it half-closes, so waiting for the end of its stream could wait forever.
+        if let Some(counts) = self.inner.plans.get(method) {
+            let mut reader = MessageReader::new(body, self.inner.limits);
+            let most = counts.last().copied().unwrap_or(0);
+            while let Some(message) = reader.next().await? {
+                messages.push(message.to_vec());
+                // Bytes of another message already here: the client is still sending, so this is not the end.
+                if counts.binary_search(&messages.len()).is_err() || reader.has_more() {
+                    continue;
+                }
+                let lookup = yc_cassette::Request::Grpc {
+                    method,
+                    metadata: &metadata,
+                    messages: &messages,
+                };
+                match self.lookup(&lookup) {
+                    Err(Failure::Miss(_)) if messages.len() < most => {}
+                    decided => return self.or_discovery(decided, method, &messages),
+                }
+            }
+        }
         let lookup = yc_cassette::Request::Grpc {
-            method: parts.uri.path(),
+            method,
             metadata: &metadata,
             messages: &messages,
         };
-        self.lookup(&lookup)
+        let decided = self.lookup(&lookup);
+        self.or_discovery(decided, method, &messages)
+    }
+
+    /// A gRPC miss on endpoint discovery is answered with every service at the replay address, so an SDK needs no
+    /// recorded discovery to find its services; every other outcome passes through.
+    fn or_discovery(
+        &self,
+        decided: Result<Response<Body>, Failure>,
+        method: &str,
+        messages: &[Vec<u8>],
+    ) -> Result<Response<Body>, Failure> {
+        match (decided, &self.inner.advertise) {
+            (Err(Failure::Miss(miss)), Some(address)) => {
+                match discovery::answer_grpc(method, messages, address) {
+                    Some(message) => {
+                        tracing::debug!(
+                            method,
+                            "replay: answered discovery that no cassette recorded"
+                        );
+                        Ok(grpc::ok_response(&message))
+                    }
+                    None => Err(Failure::Miss(miss)),
+                }
+            }
+            (decided, _) => decided,
+        }
     }
 
     async fn rest<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
@@ -263,7 +326,21 @@ impl Replayer {
             headers: &headers,
             body: &body,
         };
-        self.lookup(&lookup)
+        match (self.lookup(&lookup), &self.inner.advertise) {
+            (Err(Failure::Miss(miss)), Some(address)) => {
+                match discovery::answer_rest(&parts.method, parts.uri.path(), address) {
+                    Some(body) => {
+                        tracing::debug!(
+                            path = parts.uri.path(),
+                            "replay: answered discovery that no cassette recorded"
+                        );
+                        Ok(json_bytes_response(StatusCode::OK, body))
+                    }
+                    None => Err(Failure::Miss(miss)),
+                }
+            }
+            (decided, _) => decided,
+        }
     }
 
     fn lookup(&self, request: &yc_cassette::Request<'_>) -> Result<Response<Body>, Failure> {
@@ -313,15 +390,54 @@ impl Replayer {
     }
 }
 
+/// A replay answer: prepared bytes, or a reflection stream.
+pub type ReplayBody = Either<Body, tonic::body::Body>;
+
 impl Service<Request<Incoming>> for Replayer {
-    type Response = Response<Body>;
+    type Response = Response<ReplayBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ReplayBody>, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        if reflection::is_reflection(request.uri().path()) {
+            let reflection = self.inner.reflection.clone();
+            return Box::pin(async move { Ok(reflection.call(request).await.map(Either::Right)) });
+        }
         let replayer = self.clone();
-        Box::pin(async move { Ok(replayer.handle(request).await) })
+        Box::pin(async move { Ok(replayer.handle(request).await.map(Either::Left)) })
     }
+}
+
+/// Builds the `(method path -> ascending request message counts)` table: one message for every method of the schema
+/// whose client sends one (recorded or not, so a miss still shows the request), and the counts of every gRPC method
+/// some cassette recorded, over gRPC or, for methods with an HTTP rule, over REST (one message).
+/// A method in neither (a client stream nothing recorded) is answered before its body is read.
+fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
+    let mut plans: HashMap<String, Vec<usize>> = yc_proto::methods::all()
+        .iter()
+        .filter(|method| !method.client_streaming)
+        .map(|method| (method.grpc_path.to_owned(), vec![1]))
+        .collect();
+    for (_, cassette) in index.cassettes() {
+        for interaction in &cassette.interactions {
+            let (method, count) = match interaction {
+                yc_cassette::Interaction::Grpc(grpc) => {
+                    (grpc.method.as_str(), grpc.request.messages.len())
+                }
+                yc_cassette::Interaction::Rest(rest) => {
+                    match yc_proto::methods::match_rest(&rest.request.method, &rest.request.path) {
+                        Some(found) => (found.method.grpc_path, 1),
+                        None => continue,
+                    }
+                }
+            };
+            let counts = plans.entry(method.to_owned()).or_default();
+            if let Err(at) = counts.binary_search(&count) {
+                counts.insert(at, count);
+            }
+        }
+    }
+    plans
 }
 
 /// Which protocol a failed request spoke, which decides the shape of the error response.
@@ -494,7 +610,11 @@ fn json_error(status: StatusCode, code: Code, message: &str) -> Response<Body> {
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut text = serde_json::to_string_pretty(body).unwrap_or_default();
     text.push('\n');
-    let mut response = Response::new(Body::from(text));
+    json_bytes_response(status, text.into_bytes())
+}
+
+fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::from(Bytes::from(body)));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -9,7 +9,9 @@ mod replay_cross;
 mod replay_discovery;
 mod replay_grpc;
 mod replay_limits;
+mod replay_reflection;
 mod replay_rest;
+mod replay_streams;
 mod upstream_fixture;
 
 use std::net::SocketAddr;

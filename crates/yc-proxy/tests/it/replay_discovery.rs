@@ -123,3 +123,48 @@ async fn an_explicit_advertised_address_wins() {
         "{list:?}"
     );
 }
+
+#[tokio::test]
+async fn discovery_that_no_cassette_recorded_names_every_service_at_the_replay_server() {
+    let server = replay(vec![cassette(Vec::new())]);
+    let own = server.local_addr().to_string();
+    let mut client = ApiEndpointServiceClient::new(channel(server.local_addr()).await);
+
+    let list = client
+        .list(ListApiEndpointsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = list.endpoints.iter().map(|e| e.id.as_str()).collect();
+    for id in [
+        "compute",
+        "container-registry",
+        "operation",
+        "iam",
+        "endpoint",
+        "vpc",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    assert!(list.endpoints.iter().all(|e| e.address == own), "{list:?}");
+
+    let get = client
+        .get(GetApiEndpointRequest {
+            api_endpoint_id: "iam".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (get.id.as_str(), get.address.as_str()),
+        ("iam", own.as_str())
+    );
+
+    let seen = rest_call(server.local_addr(), "GET", "/endpoints/compute", "", false).await;
+    assert_eq!(seen.status, 200, "{seen:?}");
+    let body: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
+    assert_eq!(body, serde_json::json!({"id": "compute", "address": own}));
+    let seen = rest_call(server.local_addr(), "GET", "/endpoints", "", false).await;
+    let body: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
+    assert!(body["endpoints"].as_array().unwrap().len() > 10, "{body}");
+}
