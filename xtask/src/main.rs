@@ -1,11 +1,13 @@
 //! `cargo xtask`: the project's automation, as a Rust program rather than shell scripts.
 //!
 //! Nothing depends on this crate.
-//! It generates code (`codegen`), the bundled cassettes (`cassettes`) and runs benchmarks (`bench`).
+//! It generates code (`codegen`), the bundled cassettes (`cassettes`), runs every test with the official SDK clients
+//! provisioned (`test`) and runs benchmarks (`bench`).
 
 mod bench;
 mod cassettes;
 mod codegen;
+mod test;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +35,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run every test, the official SDK clients included: provisions the pinned Python SDK, Node.js SDK and grpcurl
+    /// under `target/sdk/`, then runs `cargo test --workspace` with them.
+    Test {
+        /// Passed on to `cargo test` (e.g. `--locked`, or `-- python` to filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run a benchmark in release mode; it prints its figures beside a baseline from the same run.
     Bench {
         #[arg(value_enum)]
@@ -49,6 +58,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Codegen { check } => codegen::run(&root, check),
         Command::Cassettes { check } => cassettes::run(&root, check),
+        Command::Test { args } => test::run(&root, &args),
         Command::Bench { name, args } => bench::run(&root, name, &args),
     }
 }

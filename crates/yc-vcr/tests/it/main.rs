@@ -5,6 +5,8 @@ mod check;
 mod cli;
 mod clients;
 mod convert;
+mod external;
+mod grpcurl;
 mod python_sdk;
 mod server;
 
