@@ -68,8 +68,8 @@ pub struct ReplayConfig {
     /// The largest request message (gRPC) or body (REST) accepted; larger ones get RESOURCE_EXHAUSTED or 413.
     pub max_message_size: usize,
     /// The address put into recorded endpoint discovery answers (`ApiEndpointService`), so that an SDK that discovers
-    /// its endpoints keeps talking to this server; [`ReplayServer::start`] fills in the listening address when unset.
-    /// `None` with [`Replayer::new`] serves them as recorded.
+    /// its endpoints keeps talking to this server (`--advertise`, e.g. behind port forwarding). `None`: the address
+    /// each client reached (its `:authority` or `Host`).
     pub advertise: Option<String>,
     /// Listener and connection settings.
     pub server: ServerConfig,
@@ -97,7 +97,7 @@ impl ReplayServer {
     pub fn start(
         addr: SocketAddr,
         index: Index,
-        mut config: ReplayConfig,
+        config: ReplayConfig,
     ) -> Result<ReplayServer, Error> {
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|listener| {
@@ -105,10 +105,6 @@ impl ReplayServer {
                 tokio::net::TcpListener::from_std(listener)
             })
             .map_err(|source| Error::Bind { addr, source })?;
-        if config.advertise.is_none() {
-            let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-            config.advertise = Some(discovery::advertised(local_addr));
-        }
         let replayer = Replayer::new(index, &config)?;
         let server = Server::serve(listener, replayer, &config.server)?;
         tracing::info!(addr = %server.local_addr(), "replay server listening");
@@ -146,6 +142,8 @@ struct Inner {
     translated: Vec<Vec<OnceLock<Result<Prepared, String>>>>,
     limits: FrameLimits,
     max_rest_body: usize,
+    /// Whether discovery answers point at the address each client reached (no fixed address was configured).
+    advertise_reached: bool,
     /// Whether any cassette matches on request headers; if none does, only `content-type` is passed to the index
     /// (REST bodies are parsed by it), which saves copying every header of every request.
     match_headers: bool,
@@ -194,6 +192,7 @@ impl Replayer {
                 translated,
                 limits,
                 max_rest_body: config.max_message_size,
+                advertise_reached: config.advertise.is_none(),
                 match_headers,
             }),
         })
@@ -205,7 +204,12 @@ impl Replayer {
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
     {
-        if grpc::is_grpc(&request) {
+        let reached = if self.inner.advertise_reached {
+            discovery::reached(&request)
+        } else {
+            None
+        };
+        let mut response = if grpc::is_grpc(&request) {
             self.grpc(request)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Grpc))
@@ -213,7 +217,11 @@ impl Replayer {
             self.rest(request)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Rest))
+        };
+        if let Some(reached) = reached {
+            discovery::point_at(&mut response, &reached);
         }
+        response
     }
 
     async fn grpc<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
