@@ -32,7 +32,8 @@ use crate::Error;
 pub const CERT_FILE: &str = "ca.pem";
 /// The CA's private key and certificate, in the CA folder.
 pub const KEY_FILE: &str = "ca-key.pem";
-/// The CA's subject common name; leaf certificates name it as their issuer.
+/// The start of the CA's subject common name; the rest is a fingerprint of its key, so that two CAs never share a
+/// name (a client that trusts another yc-vcr CA is then told the issuer is unknown, not that a signature failed).
 const COMMON_NAME: &str = "yc-vcr local CA";
 
 /// A loaded CA, ready to sign leaf certificates.
@@ -129,7 +130,10 @@ impl Ca {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
-        Ok(params.signed_by(key, &self.issuer, &self.key)?.der().clone())
+        Ok(params
+            .signed_by(key, &self.issuer, &self.key)?
+            .der()
+            .clone())
     }
 
     fn load(dir: &Path, key_path: &Path, text: &str) -> Result<Ca, Error> {
@@ -150,9 +154,13 @@ impl Ca {
             .map_err(|error| corrupt(format!("the private key is not usable ({error})")))?;
         let provider = rustls::crypto::ring::default_provider();
         rustls::sign::CertifiedKey::from_der(vec![cert.clone()], key_der, &provider).map_err(
-            |error| corrupt(format!("the key and the certificate do not belong together ({error})")),
+            |error| {
+                corrupt(format!(
+                    "the key and the certificate do not belong together ({error})"
+                ))
+            },
         )?;
-        let issuer = ca_params()
+        let issuer = ca_params(&key)
             .self_signed(&key)
             .map_err(|error| corrupt(format!("the key cannot sign ({error})")))?;
 
@@ -194,13 +202,20 @@ fn ca_error(path: &Path, message: String) -> Error {
     }
 }
 
-/// The CA's own parameters; the same on every load, so the issuer name of what it signs is its subject.
-fn ca_params() -> CertificateParams {
+/// The CA's own parameters, from its key alone: the same on every load, so the issuer name of what it signs is the
+/// subject of the stored certificate.
+fn ca_params(key: &KeyPair) -> CertificateParams {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(key.public_key_der());
+    let fingerprint: String = digest[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
-        .push(DnType::CommonName, COMMON_NAME);
+        .push(DnType::CommonName, format!("{COMMON_NAME} {fingerprint}"));
     params
         .distinguished_name
         .push(DnType::OrganizationName, "yc-vcr");
@@ -217,7 +232,7 @@ fn ca_params() -> CertificateParams {
 fn create(dir: &Path, key_path: &Path) -> Result<String, Error> {
     let key = KeyPair::generate()
         .map_err(|error| ca_error(dir, format!("cannot generate a key: {error}")))?;
-    let mut params = ca_params();
+    let mut params = ca_params(&key);
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(1);
     params.not_after = now + Duration::days(3650);
@@ -284,7 +299,10 @@ fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Writes `path` atomically: a temporary file, then a rename over whatever is there.
 fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("file");
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("file");
     let temp = temp_path(dir, name);
     let written = write_new(&temp, bytes).and_then(|()| {
         #[cfg(unix)]

@@ -77,7 +77,11 @@ pub(crate) fn reached_address<B>(request: &Request<B>) -> Option<String> {
     }
     let tls = request.uri().scheme() == Some(&Scheme::HTTPS)
         || request.extensions().get::<Tls>().is_some();
-    Some(format!("{}:{}", authority.host(), if tls { 443 } else { 80 }))
+    Some(format!(
+        "{}:{}",
+        authority.host(),
+        if tls { 443 } else { 80 }
+    ))
 }
 
 /// Points a successful discovery answer at `reached`; anything else stays as it is.

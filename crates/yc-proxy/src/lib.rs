@@ -33,8 +33,8 @@
 
 use std::net::SocketAddr;
 
-pub use replay::{ReplayConfig, ReplayServer, Replayer};
 pub use ca::Ca;
+pub use replay::{ReplayConfig, ReplayServer, Replayer};
 pub use server::{Server, ServerConfig};
 pub use tls::TlsConfig;
 

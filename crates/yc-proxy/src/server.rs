@@ -118,7 +118,12 @@ impl Server {
             tls: config.tls.clone(),
             sniff_timeout: config.header_read_timeout,
         });
-        let task = tokio::spawn(accept_loop(listener, shared, stopped, config.shutdown_grace));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            shared,
+            stopped,
+            config.shutdown_grace,
+        ));
         Ok(Server {
             local_addr,
             stop,
@@ -289,7 +294,14 @@ async fn serve_connection<S, B>(
     match (sniff(first[0]), &shared.tls) {
         (Sniffed::Http, _) => {
             let service = shared.service.clone();
-            serve_http(TokioIo::new(stream), service, &shared.builder, watcher, peer).await;
+            serve_http(
+                TokioIo::new(stream),
+                service,
+                &shared.builder,
+                watcher,
+                peer,
+            )
+            .await;
         }
         (Sniffed::Tls, Some(tls)) => {
             let accepted = tokio::select! {
@@ -298,7 +310,14 @@ async fn serve_connection<S, B>(
             };
             let Some(stream) = accepted else { return };
             let service = OverTls(shared.service.clone());
-            serve_http(TokioIo::new(stream), service, &shared.builder, watcher, peer).await;
+            serve_http(
+                TokioIo::new(stream),
+                service,
+                &shared.builder,
+                watcher,
+                peer,
+            )
+            .await;
         }
         (Sniffed::Tls, None) => tracing::warn!(
             %peer,

@@ -119,6 +119,12 @@ impl TlsConfig {
                 "tls: client does not trust the yc-vcr CA: pass `{ca}` as root certificates (the certificate \
                  names 127.0.0.1, ::1, localhost and the name the client sends)"
             ),
+            // The client checked our certificate's signature against another CA of the same name.
+            Some(rustls::Error::AlertReceived(AlertDescription::DecryptError)) => tracing::warn!(
+                %peer,
+                "tls: client does not trust the yc-vcr CA: pass `{ca}` as root certificates (it trusts another \
+                 certificate by the same name, from an older yc-vcr CA?)"
+            ),
             Some(rustls::Error::NoApplicationProtocol) => tracing::warn!(
                 %peer,
                 "tls: handshake failed: the client offers no protocol this server speaks (ALPN `h2` or `http/1.1`)"
@@ -157,15 +163,21 @@ impl Leaves {
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let signing = rustls::crypto::ring::sign::any_supported_type(&der)
             .map_err(|error| Error::Tls(error.to_string()))?;
-        let mut default_names: Vec<String> = LOCAL_NAMES.iter().map(|&name| name.to_owned()).collect();
+        let mut default_names: Vec<String> =
+            LOCAL_NAMES.iter().map(|&name| name.to_owned()).collect();
         for name in names {
-            let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+            let name = name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase();
             if !name.is_empty() && !default_names.contains(&name) {
                 default_names.push(name);
             }
         }
         let default = mint(&ca, &key, &signing, &default_names).map_err(|error| {
-            Error::Tls(format!("cannot make a certificate for {default_names:?}: {error}"))
+            Error::Tls(format!(
+                "cannot make a certificate for {default_names:?}: {error}"
+            ))
         })?;
         Ok(Leaves {
             ca,
@@ -182,7 +194,10 @@ impl Leaves {
         if self.default_names.contains(&name) {
             return Some(Arc::clone(&self.default));
         }
-        let mut minted = self.minted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut minted = self
+            .minted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(leaf) = minted.get(&name) {
             return Some(Arc::clone(leaf));
         }

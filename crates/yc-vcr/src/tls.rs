@@ -93,16 +93,19 @@ fn parse_advertise(text: &str) -> Result<String, String> {
     if valid {
         Ok(text.to_owned())
     } else {
-        Err(format!("`{text}` is not HOST:PORT (an IPv6 address in brackets)"))
+        Err(format!(
+            "`{text}` is not HOST:PORT (an IPv6 address in brackets)"
+        ))
     }
 }
 
 /// Print the path of the local CA's certificate (PEM), creating the CA if there is none.
 ///
-/// `record` and `replay` serve TLS and cleartext on one port; TLS clients must trust this certificate. The CA is
-/// made on first use, kept per user (`$XDG_DATA_HOME/yc-vcr/ca` or `~/.local/share/yc-vcr/ca`, or --ca-dir, or
-/// YC_VCR_CA_DIR), key readable by its owner only, and it signs certificates for 127.0.0.1, ::1, localhost and any
-/// name a client sends (so a client that resolves compute.api.cloud.yandex.net to the proxy works too).
+/// `record` and `replay` serve TLS and cleartext on one port; TLS clients must trust this certificate.
+/// The CA is made on first use and kept per user: $XDG_DATA_HOME/yc-vcr/ca or ~/.local/share/yc-vcr/ca
+/// (or --ca-dir, or YC_VCR_CA_DIR), its key readable by its owner only. It signs certificates for
+/// 127.0.0.1, ::1, localhost and any name a client sends, so a client that resolves
+/// compute.api.cloud.yandex.net to the proxy works too.
 ///
 /// Hand it to each client (CA=$(yc-vcr ca)):
 ///
