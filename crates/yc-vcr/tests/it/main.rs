@@ -1,6 +1,7 @@
 //! The `yc-vcr` binary as users run it: a real process, real stdin/stdout, real exit codes.
 
 mod bundled;
+mod ca;
 mod check;
 mod cli;
 mod clients;
