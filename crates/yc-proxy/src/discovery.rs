@@ -2,19 +2,27 @@
 //! the proxy's own, so an SDK that discovers its endpoints keeps talking to the proxy: when recording (the cassette
 //! stores the rewritten answer) and again when replaying (a replay server may listen elsewhere than the recorder did).
 //!
+//! The proxy's own address is the one the client reached ([`reached`]: `:authority` or `Host`, so a client behind a
+//! port forward or one that resolved a Yandex host name to the proxy is sent back the same way, and over TLS the
+//! name its certificate check already accepted), unless an address is configured (`--advertise`).
+//!
 //! When no cassette recorded discovery, replay answers it itself ([`answer_grpc`], [`answer_rest`]): every service id
 //! the SDKs know, at the replay address, so an SDK configured with only the replay address finds all its services.
 //!
-//! Pure functions over bodies; an answer that cannot be decoded is left as it was (and passes through unchanged).
+//! Pure functions over requests and bodies; an answer that cannot be decoded is left as it was (and passes through
+//! unchanged).
 
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
+use http::uri::{Authority, Scheme};
+use http::{Request, Response, StatusCode};
 use prost::Message as _;
 use serde_json::Value;
 use yc_proto::endpoint::{ApiEndpoint, ListApiEndpointsResponse};
 
 use crate::grpc::{FrameDecoder, FrameLimits, encode_frame};
+use crate::server::{Body, Tls};
 
 const LIST: &str = "/yandex.cloud.endpoint.ApiEndpointService/List";
 const GET: &str = "/yandex.cloud.endpoint.ApiEndpointService/Get";
@@ -26,6 +34,79 @@ pub(crate) fn advertised(addr: SocketAddr) -> String {
         format!("{ip}:{}", addr.port())
     } else {
         addr.to_string()
+    }
+}
+
+/// A discovery request and the address its client reached.
+#[derive(Debug)]
+pub(crate) struct Reached {
+    /// The gRPC method; `None` for REST.
+    grpc_method: Option<&'static str>,
+    pub(crate) address: String,
+}
+
+/// For a discovery request, the address its client reached; `None` for any other request, or one naming no host.
+pub(crate) fn reached<B>(request: &Request<B>) -> Option<Reached> {
+    let path = request.uri().path();
+    let grpc_method = match path {
+        LIST => Some(LIST),
+        GET => Some(GET),
+        _ if is_rest(request.method(), path) => None,
+        _ => return None,
+    };
+    Some(Reached {
+        grpc_method,
+        address: reached_address(request)?,
+    })
+}
+
+/// `host:port` as the client named it (`:authority`, else `Host`), with the scheme's default port if it named none.
+pub(crate) fn reached_address<B>(request: &Request<B>) -> Option<String> {
+    let authority = match request.uri().authority() {
+        Some(authority) => authority.clone(),
+        None => request
+            .headers()
+            .get(http::header::HOST)?
+            .to_str()
+            .ok()?
+            .parse::<Authority>()
+            .ok()?,
+    };
+    if authority.host().is_empty() || authority.as_str().contains('@') {
+        return None;
+    }
+    if authority.port().is_some() {
+        return Some(authority.as_str().to_owned());
+    }
+    let tls = request.uri().scheme() == Some(&Scheme::HTTPS)
+        || request.extensions().get::<Tls>().is_some();
+    Some(format!(
+        "{}:{}",
+        authority.host(),
+        if tls { 443 } else { 80 }
+    ))
+}
+
+/// Points a successful discovery answer at `reached`; anything else stays as it is.
+pub(crate) fn point_at(response: &mut Response<Body>, reached: &Reached) {
+    if response.status() != StatusCode::OK {
+        return;
+    }
+    let Some(data) = response.body().data() else {
+        return;
+    };
+    let rewritten = match reached.grpc_method {
+        Some(method) => {
+            let limits = FrameLimits {
+                max_message_size: usize::MAX,
+                max_body_size: usize::MAX,
+            };
+            rewrite_grpc(method, data, &reached.address, limits)
+        }
+        None => rewrite_rest(data, &reached.address).map(Bytes::from),
+    };
+    if let Some(data) = rewritten {
+        response.body_mut().set_data(data);
     }
 }
 

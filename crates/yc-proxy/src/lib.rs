@@ -33,14 +33,18 @@
 
 use std::net::SocketAddr;
 
+pub use ca::Ca;
 pub use replay::{ReplayConfig, ReplayServer, Replayer};
 pub use server::{Server, ServerConfig};
+pub use tls::TlsConfig;
 
+pub mod ca;
 mod discovery;
 pub mod grpc;
 pub mod record;
 pub mod replay;
 pub mod server;
+pub mod tls;
 pub mod upstream;
 
 /// Errors starting a server. Per-request problems are never errors: they become responses.
@@ -68,6 +72,11 @@ pub enum Error {
     Reflection(String),
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    #[error("cannot use the local CA at `{}`: {message}", path.display())]
+    Ca {
+        path: std::path::PathBuf,
+        message: String,
+    },
     #[error("cassette `{}` already exists: pass --overwrite to replace it or --append to add to it", path.display())]
     CassetteExists { path: std::path::PathBuf },
     #[error(transparent)]

@@ -61,7 +61,8 @@ pub struct RecordConfig {
     pub redactor: Redactor,
     /// The largest gRPC message recorded; a call with a larger one passes through but is not recorded.
     pub max_message_size: usize,
-    /// The address put into discovery answers; default: the listening address (`127.0.0.1` for a wildcard).
+    /// The address put into discovery answers (`--advertise`); default: the address the client reached (its
+    /// `:authority` or `Host`), else the listening address (`127.0.0.1` for a wildcard).
     pub advertise: Option<String>,
     /// `meta.description` of a new cassette.
     pub description: String,
@@ -139,13 +140,11 @@ impl RecordServer {
                 path: path.clone(),
                 message: format!("cannot start the writer thread: {error}"),
             })?;
-        let advertise = config
-            .advertise
-            .unwrap_or_else(|| discovery::advertised(local_addr));
         let service = RecordService(Arc::new(Inner {
             upstream,
             commands: commands.clone(),
-            advertise,
+            advertise: config.advertise,
+            listening: discovery::advertised(local_addr),
             limits,
             // Streams may carry many messages; a body is recorded whole or not at all.
             capture_limit: config.max_message_size.saturating_mul(16),
@@ -223,12 +222,23 @@ struct RecordService(Arc<Inner>);
 struct Inner {
     upstream: Upstream,
     commands: mpsc::Sender<Command>,
-    advertise: String,
+    /// The configured address for discovery answers, if any.
+    advertise: Option<String>,
+    /// The listening address, for a discovery request that names no host.
+    listening: String,
     limits: FrameLimits,
     capture_limit: usize,
 }
 
 impl Inner {
+    /// Where the discovery answer to `request` points.
+    fn advertise_for<B>(&self, request: &Request<B>) -> String {
+        self.advertise
+            .clone()
+            .or_else(|| discovery::reached_address(request))
+            .unwrap_or_else(|| self.listening.clone())
+    }
+
     fn record(&self, call: Completed) {
         // The receiver is gone only after shutdown; a call finishing that late is not recorded.
         let _ = self.commands.send(Command::Record(Box::new(call)));
@@ -258,6 +268,7 @@ async fn forward_grpc(inner: Arc<Inner>, request: Request<Incoming>) -> Response
         Ok(upstream) => upstream.clone(),
         Err(error) => return grpc_unavailable(&method, &error),
     };
+    let advertise = discovery::is_grpc(&method).then(|| inner.advertise_for(&request));
     let (mut parts, body) = request.into_parts();
     let metadata = parts.headers.clone();
     let request_capture = Arc::new(Mutex::new(Capture::new(inner.capture_limit)));
@@ -280,8 +291,8 @@ async fn forward_grpc(inner: Arc<Inner>, request: Request<Incoming>) -> Response
         request: request_capture,
         headers: parts.headers.clone(),
     };
-    if discovery::is_grpc(&sink.method) && parts.status == StatusCode::OK {
-        return discovery_grpc(sink, parts, body, &upstream).await;
+    if let Some(advertise) = advertise.filter(|_| parts.status == StatusCode::OK) {
+        return discovery_grpc(sink, parts, body, &upstream, &advertise).await;
     }
     if parts.status != StatusCode::OK {
         tracing::warn!(method = %sink.method, status = %parts.status, "not a gRPC answer: passed through, not recorded");
@@ -302,6 +313,7 @@ async fn discovery_grpc(
     parts: http::response::Parts,
     body: Incoming,
     upstream: &UpstreamUrl,
+    advertise: &str,
 ) -> Response<ProxyBody> {
     let collected = match Limited::new(body, sink.inner.capture_limit).collect().await {
         Ok(collected) => collected,
@@ -311,13 +323,8 @@ async fn discovery_grpc(
     };
     let trailers = collected.trailers().cloned();
     let data = collected.to_bytes();
-    let data = discovery::rewrite_grpc(
-        &sink.method,
-        &data,
-        &sink.inner.advertise,
-        sink.inner.limits,
-    )
-    .unwrap_or(data);
+    let data =
+        discovery::rewrite_grpc(&sink.method, &data, advertise, sink.inner.limits).unwrap_or(data);
     let mut capture = Capture::new(usize::MAX);
     capture.chunks.push(data.clone());
     capture.len = data.len();
@@ -366,6 +373,8 @@ async fn forward_rest(inner: Arc<Inner>, request: Request<Incoming>) -> Response
         Ok(upstream) => upstream.clone(),
         Err(error) => return bad_gateway(&path, &error),
     };
+    let advertise =
+        discovery::is_rest(request.method(), &path).then(|| inner.advertise_for(&request));
     let (mut parts, body) = request.into_parts();
     let verb = parts.method.clone();
     let request_headers = parts.headers.clone();
@@ -392,8 +401,8 @@ async fn forward_rest(inner: Arc<Inner>, request: Request<Incoming>) -> Response
         status: parts.status.as_u16(),
         response_headers: parts.headers.clone(),
     };
-    if discovery::is_rest(&verb, &sink.path) && parts.status == StatusCode::OK {
-        return discovery_rest(sink, parts, body, &upstream).await;
+    if let Some(advertise) = advertise.filter(|_| parts.status == StatusCode::OK) {
+        return discovery_rest(sink, parts, body, &upstream, &advertise).await;
     }
     if body.is_end_stream() {
         Box::new(sink).complete(Capture::new(0), None);
@@ -408,6 +417,7 @@ async fn discovery_rest(
     mut parts: http::response::Parts,
     body: Incoming,
     upstream: &UpstreamUrl,
+    advertise: &str,
 ) -> Response<ProxyBody> {
     let data = match Limited::new(body, sink.inner.capture_limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -417,7 +427,7 @@ async fn discovery_rest(
     };
     let encoded = parts.headers.contains_key(http::header::CONTENT_ENCODING);
     let data = match (!encoded)
-        .then(|| discovery::rewrite_rest(&data, &sink.inner.advertise))
+        .then(|| discovery::rewrite_rest(&data, advertise))
         .flatten()
     {
         Some(rewritten) => {

@@ -71,8 +71,8 @@ pub struct ReplayConfig {
     /// The largest request message (gRPC) or body (REST) accepted; larger ones get RESOURCE_EXHAUSTED or 413.
     pub max_message_size: usize,
     /// The address put into recorded endpoint discovery answers (`ApiEndpointService`), so that an SDK that discovers
-    /// its endpoints keeps talking to this server; [`ReplayServer::start`] fills in the listening address when unset.
-    /// `None` with [`Replayer::new`] serves them as recorded.
+    /// its endpoints keeps talking to this server (`--advertise`, e.g. behind port forwarding). `None`: the address
+    /// each client reached (its `:authority` or `Host`).
     pub advertise: Option<String>,
     /// Listener and connection settings.
     pub server: ServerConfig,
@@ -100,7 +100,7 @@ impl ReplayServer {
     pub fn start(
         addr: SocketAddr,
         index: Index,
-        mut config: ReplayConfig,
+        config: ReplayConfig,
     ) -> Result<ReplayServer, Error> {
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|listener| {
@@ -108,10 +108,6 @@ impl ReplayServer {
                 tokio::net::TcpListener::from_std(listener)
             })
             .map_err(|source| Error::Bind { addr, source })?;
-        if config.advertise.is_none() {
-            let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-            config.advertise = Some(discovery::advertised(local_addr));
-        }
         let replayer = Replayer::new(index, &config)?;
         let server = Server::serve(listener, replayer, &config.server)?;
         tracing::info!(addr = %server.local_addr(), "replay server listening");
@@ -149,13 +145,15 @@ struct Inner {
     translated: Vec<Vec<OnceLock<Result<Prepared, String>>>>,
     limits: FrameLimits,
     max_rest_body: usize,
+    /// Whether discovery answers point at the address each client reached (no fixed address was configured).
+    advertise_reached: bool,
     /// Whether any cassette matches on request headers; if none does, only `content-type` is passed to the index
     /// (REST bodies are parsed by it), which saves copying every header of every request.
     match_headers: bool,
     /// gRPC method path to the request message counts its recordings have, ascending: a call is decided as soon
     /// as that many messages have arrived, and a method with none is answered before its body is read.
     plans: HashMap<String, Vec<usize>>,
-    /// Where discovery answers point; discovery that no cassette recorded is answered with it.
+    /// The configured address discovery answers point at (`None`: the one each client reached).
     advertise: Option<String>,
     /// gRPC server reflection over the embedded descriptor set.
     reflection: Reflection,
@@ -205,6 +203,7 @@ impl Replayer {
                 translated,
                 limits,
                 max_rest_body: config.max_message_size,
+                advertise_reached: config.advertise.is_none(),
                 match_headers,
                 plans,
                 advertise: config.advertise.clone(),
@@ -219,7 +218,12 @@ impl Replayer {
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
     {
-        if grpc::is_grpc(&request) {
+        let reached = if self.inner.advertise_reached {
+            discovery::reached(&request)
+        } else {
+            None
+        };
+        let mut response = if grpc::is_grpc(&request) {
             self.grpc(request)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Grpc))
@@ -227,7 +231,11 @@ impl Replayer {
             self.rest(request)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Rest))
+        };
+        if let Some(reached) = reached {
+            discovery::point_at(&mut response, &reached);
         }
+        response
     }
 
     async fn grpc<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
@@ -242,6 +250,7 @@ impl Replayer {
             return Err(Failure::GrpcVersion(request.version()));
         }
         grpc::check_encoding(request.headers())?;
+        let discovery_address = self.discovery_address(&request);
         let (parts, body) = request.into_parts();
         let method = parts.uri.path();
         let metadata = if self.inner.match_headers {
@@ -269,7 +278,9 @@ impl Replayer {
                 };
                 match self.lookup(&lookup) {
                     Err(Failure::Miss(_)) if messages.len() < most => {}
-                    decided => return self.or_discovery(decided, method, &messages),
+                    decided => {
+                        return or_discovery(decided, method, &messages, discovery_address);
+                    }
                 }
             }
         }
@@ -279,32 +290,20 @@ impl Replayer {
             messages: &messages,
         };
         let decided = self.lookup(&lookup);
-        self.or_discovery(decided, method, &messages)
+        or_discovery(decided, method, &messages, discovery_address)
     }
 
-    /// A gRPC miss on endpoint discovery is answered with every service at the replay address, so an SDK needs no
-    /// recorded discovery to find its services; every other outcome passes through.
-    fn or_discovery(
-        &self,
-        decided: Result<Response<Body>, Failure>,
-        method: &str,
-        messages: &[Vec<u8>],
-    ) -> Result<Response<Body>, Failure> {
-        match (decided, &self.inner.advertise) {
-            (Err(Failure::Miss(miss)), Some(address)) => {
-                match discovery::answer_grpc(method, messages, address) {
-                    Some(message) => {
-                        tracing::debug!(
-                            method,
-                            "replay: answered discovery that no cassette recorded"
-                        );
-                        Ok(grpc::ok_response(&message))
-                    }
-                    None => Err(Failure::Miss(miss)),
-                }
-            }
-            (decided, _) => decided,
+    /// Where a discovery answer that no cassette recorded points: the configured address, else the one the client
+    /// reached. `None` for any request that is not discovery.
+    fn discovery_address<B>(&self, request: &Request<B>) -> Option<String> {
+        let path = request.uri().path();
+        if !discovery::is_grpc(path) && !discovery::is_rest(request.method(), path) {
+            return None;
         }
+        self.inner
+            .advertise
+            .clone()
+            .or_else(|| discovery::reached_address(request))
     }
 
     async fn rest<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
@@ -312,6 +311,7 @@ impl Replayer {
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
     {
+        let discovery_address = self.discovery_address(&request);
         let (parts, body) = request.into_parts();
         let body = read_body(body, self.inner.max_rest_body).await?;
         let headers = if self.inner.match_headers {
@@ -326,9 +326,9 @@ impl Replayer {
             headers: &headers,
             body: &body,
         };
-        match (self.lookup(&lookup), &self.inner.advertise) {
+        match (self.lookup(&lookup), discovery_address) {
             (Err(Failure::Miss(miss)), Some(address)) => {
-                match discovery::answer_rest(&parts.method, parts.uri.path(), address) {
+                match discovery::answer_rest(&parts.method, parts.uri.path(), &address) {
                     Some(body) => {
                         tracing::debug!(
                             path = parts.uri.path(),
@@ -387,6 +387,31 @@ impl Replayer {
                 hit.index, hit.origin
             ))),
         }
+    }
+}
+
+/// A gRPC miss on endpoint discovery is answered with every service at `address`, so an SDK needs no recorded
+/// discovery to find its services; every other outcome passes through.
+fn or_discovery(
+    decided: Result<Response<Body>, Failure>,
+    method: &str,
+    messages: &[Vec<u8>],
+    address: Option<String>,
+) -> Result<Response<Body>, Failure> {
+    match (decided, address) {
+        (Err(Failure::Miss(miss)), Some(address)) => {
+            match discovery::answer_grpc(method, messages, &address) {
+                Some(message) => {
+                    tracing::debug!(
+                        method,
+                        "replay: answered discovery that no cassette recorded"
+                    );
+                    Ok(grpc::ok_response(&message))
+                }
+                None => Err(Failure::Miss(miss)),
+            }
+        }
+        (decided, _) => decided,
     }
 }
 

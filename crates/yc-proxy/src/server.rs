@@ -1,5 +1,10 @@
-//! The listener: one TCP port that serves HTTP/1.1 and cleartext HTTP/2 (prior knowledge) to a hyper service,
-//! and shuts down gracefully.
+//! The listener: one TCP port that serves HTTP/1.1 and HTTP/2, in cleartext (HTTP/2 by prior knowledge) and, with
+//! [`ServerConfig::tls`], over TLS, to a hyper service, and shuts down gracefully.
+//!
+//! Each connection is sniffed once, by peeking at its first byte: 0x16 opens a TLS handshake record, an upper-case
+//! letter opens an HTTP/1.1 request line or the HTTP/2 preface (`PRI`), anything else is logged and closed. After the
+//! TLS handshake, hyper's automatic builder sniffs the decrypted bytes the same way it does in cleartext, so TLS
+//! without ALPN works too. The peek costs one system call per connection, never one per call.
 //!
 //! Replay and record both run on top of [`Server`]; they supply a [`hyper::service::Service`] and never touch the
 //! socket themselves. This module knows nothing of gRPC, cassettes or matching, and must not panic on any input:
@@ -9,6 +14,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -19,12 +25,13 @@ use hyper::body::Incoming;
 use hyper::service::Service;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Error;
+use crate::tls::TlsConfig;
 
 /// Connection-level settings shared by the replay and record servers.
 #[derive(Clone, Debug)]
@@ -35,6 +42,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// After a shutdown starts, how long in-flight calls may take before their connections are dropped.
     pub shutdown_grace: Duration,
+    /// TLS beside cleartext on the same port; `None` serves cleartext only (a TLS client is told so in the log).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +52,7 @@ impl Default for ServerConfig {
             max_concurrent_streams: 1024,
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -70,6 +80,7 @@ impl Server {
         S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
             + Clone
             + Send
+            + Sync
             + 'static,
         S::Future: Send + 'static,
         B: http_body::Body + Send + 'static,
@@ -92,6 +103,7 @@ impl Server {
         S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
             + Clone
             + Send
+            + Sync
             + 'static,
         S::Future: Send + 'static,
         B: http_body::Body + Send + 'static,
@@ -100,10 +112,15 @@ impl Server {
     {
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
         let (stop, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            service,
+            builder: builder(config),
+            tls: config.tls.clone(),
+            sniff_timeout: config.header_read_timeout,
+        });
         let task = tokio::spawn(accept_loop(
             listener,
-            service,
-            builder(config),
+            shared,
             stopped,
             config.shutdown_grace,
         ));
@@ -151,16 +168,25 @@ fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-async fn accept_loop<S, B>(
-    listener: TcpListener,
+/// What every connection of one server shares.
+struct Shared<S> {
     service: S,
     builder: auto::Builder<TokioExecutor>,
+    tls: Option<TlsConfig>,
+    /// How long a client may wait before sending its first byte.
+    sniff_timeout: Duration,
+}
+
+async fn accept_loop<S, B>(
+    listener: TcpListener,
+    shared: Arc<Shared<S>>,
     mut stopped: watch::Receiver<bool>,
     grace: Duration,
 ) where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
+        + Sync
         + 'static,
     S::Future: Send + 'static,
     B: http_body::Body + Send + 'static,
@@ -179,13 +205,14 @@ async fn accept_loop<S, B>(
                 Ok((stream, peer)) => {
                     // Latency matters more than packet count for request/response traffic.
                     let _ = stream.set_nodelay(true);
-                    let conn = builder.serve_connection(TokioIo::new(stream), service.clone()).into_owned();
-                    let conn = Coalesced::new(graceful.watch(conn));
-                    connections.spawn(async move {
-                        if let Err(error) = conn.await {
-                            tracing::debug!(%peer, %error, "connection ended with an error");
-                        }
-                    });
+                    let connection = serve_connection(
+                        stream,
+                        peer,
+                        Arc::clone(&shared),
+                        graceful.watcher(),
+                        stopped.clone(),
+                    );
+                    connections.spawn(connection);
                 }
                 Err(error) => {
                     // Per-connection errors (reset before accept) are harmless; running out of descriptors is not,
@@ -206,6 +233,145 @@ async fn accept_loop<S, B>(
     }
     connections.shutdown().await;
 }
+
+/// What the first byte of a connection says it speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    /// A TLS handshake record (0x16).
+    Tls,
+    /// An HTTP/1.1 request line or the HTTP/2 preface: both start with an upper-case letter.
+    Http,
+    /// Neither.
+    Other(u8),
+}
+
+pub(crate) fn sniff(first: u8) -> Sniffed {
+    match first {
+        0x16 => Sniffed::Tls,
+        b'A'..=b'Z' => Sniffed::Http,
+        other => Sniffed::Other(other),
+    }
+}
+
+/// Sniffs one connection, runs the TLS handshake if it asks for one, then serves HTTP on it until it ends.
+///
+/// Until HTTP is served, a shutdown just drops the connection (and with it the graceful-shutdown watcher, which would
+/// otherwise hold the shutdown up until the client spoke).
+async fn serve_connection<S, B>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared<S>>,
+    watcher: Watcher,
+    mut stopped: watch::Receiver<bool>,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        () = stop_requested(&mut stopped) => return,
+        peeked = tokio::time::timeout(shared.sniff_timeout, stream.peek(&mut first)) => peeked,
+    };
+    match peeked {
+        Ok(Ok(0)) => return,
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "connection failed before its first byte");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "client sent nothing within {:?}: closing", shared.sniff_timeout);
+            return;
+        }
+    }
+    match (sniff(first[0]), &shared.tls) {
+        (Sniffed::Http, _) => {
+            let service = shared.service.clone();
+            serve_http(
+                TokioIo::new(stream),
+                service,
+                &shared.builder,
+                watcher,
+                peer,
+            )
+            .await;
+        }
+        (Sniffed::Tls, Some(tls)) => {
+            let accepted = tokio::select! {
+                () = stop_requested(&mut stopped) => return,
+                accepted = tls.accept(stream, peer) => accepted,
+            };
+            let Some(stream) = accepted else { return };
+            let service = OverTls(shared.service.clone());
+            serve_http(
+                TokioIo::new(stream),
+                service,
+                &shared.builder,
+                watcher,
+                peer,
+            )
+            .await;
+        }
+        (Sniffed::Tls, None) => tracing::warn!(
+            %peer,
+            "a client speaks TLS, but this server serves cleartext only: point the client at              http:// (grpcurl -plaintext, grpc.insecure_channel) or start the server with TLS"
+        ),
+        (Sniffed::Other(byte), _) => tracing::warn!(
+            %peer,
+            "a client sent neither TLS nor HTTP (first byte 0x{byte:02x}): closing the connection"
+        ),
+    }
+}
+
+async fn serve_http<I, S, B>(
+    io: I,
+    service: S,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+    peer: SocketAddr,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = builder.serve_connection(io, service).into_owned();
+    if let Err(error) = Coalesced::new(watcher.watch(conn)).await {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// Marks every request of a TLS connection with the [`OverTls`] extension, so that a service can tell (HTTP/2
+/// requests also say so in their `:scheme`; HTTP/1.1 requests do not).
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls<S>(S);
+
+impl<S> Service<Request<Incoming>> for OverTls<S>
+where
+    S: Service<Request<Incoming>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, mut request: Request<Incoming>) -> S::Future {
+        request.extensions_mut().insert(Tls);
+        self.0.call(request)
+    }
+}
+
+/// The request extension of a request that came over TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tls;
 
 /// A connection future that, each time it is woken, first lets the tasks already queued run.
 ///
@@ -271,6 +437,18 @@ impl Body {
             data: (!data.is_empty()).then_some(data),
             trailers,
         }
+    }
+}
+
+impl Body {
+    /// The data frame, if any.
+    pub(crate) fn data(&self) -> Option<&Bytes> {
+        self.data.as_ref()
+    }
+
+    /// Replaces the data frame, keeping the trailers.
+    pub(crate) fn set_data(&mut self, data: Bytes) {
+        self.data = (!data.is_empty()).then_some(data);
     }
 }
 

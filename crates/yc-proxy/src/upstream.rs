@@ -24,7 +24,8 @@ use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -354,7 +355,7 @@ fn root_store(extra_ca_pem: Option<&[u8]>) -> Result<rustls::RootCertStore, Erro
         return Ok(roots);
     };
     let mut added = 0;
-    for cert in rustls_pemfile::certs(&mut &pem[..]) {
+    for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|source| Error::UpstreamCa(format!("unreadable PEM: {source}")))?;
         roots.add(cert).map_err(|source| {
             Error::UpstreamCa(format!("not a usable CA certificate: {source}"))

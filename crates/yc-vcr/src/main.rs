@@ -9,6 +9,7 @@ mod convert;
 mod record;
 mod redaction;
 mod replay;
+mod tls;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -32,6 +33,7 @@ enum Command {
     Record(record::Args),
     Check(check::Args),
     Convert(convert::Args),
+    Ca(tls::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Record(args) => record::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Ca(args) => tls::run(&args),
     };
     match result {
         Ok(code) => code,

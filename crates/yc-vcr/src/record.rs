@@ -11,12 +11,15 @@ use yc_proxy::record::{Mode, RecordConfig, RecordServer};
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
 
 use crate::redaction::RedactionArgs;
+use crate::tls::{self, TlsArgs};
 
 /// Record real traffic into a cassette, with secrets removed.
 ///
-/// Point your client at the printed address (cleartext gRPC or REST). Without --upstream, gRPC is routed by service
+/// Point your client at the printed address: gRPC or REST, in cleartext or over TLS on the same port (certificates
+/// from the local CA; see `yc-vcr ca --help`). Without --upstream, gRPC is routed by service
 /// package and REST by path prefix to the Yandex Cloud endpoints (compute, container-registry, operation, iam,
-/// api.cloud.yandex.net) over TLS. Endpoint discovery answers are rewritten to point at the proxy.
+/// api.cloud.yandex.net) over TLS. Endpoint discovery answers are rewritten to point at the proxy (the address the client
+/// reached, or --advertise).
 ///
 /// Every completed call is written at once (atomically), so an interrupted recording keeps what completed.
 /// Secrets (authorization and cookie headers, IAM/OAuth tokens, API and static keys, pre-signed URL signatures,
@@ -57,6 +60,8 @@ pub(crate) struct Args {
     max_message_size: usize,
     #[command(flatten)]
     redaction: RedactionArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
@@ -80,12 +85,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     config.redactor = Redactor::new(&args.redaction.rules()?)?;
     config.max_message_size = args.max_message_size;
     config.description = args.description.clone();
+    config.advertise = args.tls.advertise.clone();
+    config.server.tls = args.tls.config(args.listen)?;
+    let tls_config = config.server.tls.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let server = RecordServer::start(args.listen, config).await?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", server.local_addr())?;
+        tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
         tracing::info!(cassette = %args.cassette.display(), "recording");

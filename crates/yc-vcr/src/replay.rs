@@ -11,15 +11,18 @@ use yc_proxy::{ReplayConfig, ReplayServer};
 
 use crate::cassettes;
 use crate::redaction::RedactionArgs;
+use crate::tls::{self, TlsArgs};
 
 /// Serve recorded interactions to any gRPC or REST client, offline and deterministically.
 ///
-/// One port serves gRPC over cleartext HTTP/2 and REST over HTTP/1.1 and HTTP/2.
+/// One port serves gRPC over HTTP/2 and REST over HTTP/1.1 and HTTP/2, in cleartext and over TLS (certificates from
+/// the local CA; see `yc-vcr ca --help`). Endpoint discovery answers point at the address the client reached.
 /// Identical requests get their recorded answers in recorded order, the last one repeating;
 /// a request that was never recorded gets UNIMPLEMENTED (gRPC) or 501 (REST) with the closest
 /// recording and the fields that differ, and the header `x-yc-vcr-miss: 1`.
 ///
-/// The first line on stdout is `listening on http://ADDR`; logs go to stderr (RUST_LOG=debug for more).
+/// The first line on stdout is `listening on http://ADDR`, the second `tls: https://ADDR, CA certificate PATH`;
+/// logs go to stderr (RUST_LOG=debug for more).
 /// SIGINT or SIGTERM stops it after the calls in flight.
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -34,6 +37,8 @@ pub(crate) struct Args {
     max_message_size: usize,
     #[command(flatten)]
     redaction: RedactionArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
@@ -48,16 +53,20 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     // Incoming requests are redacted with the rules used when recording, so that they match their recordings.
     let redactor = Redactor::new(&args.redaction.rules()?)?;
     let index = Index::new(loaded, redactor)?;
-    let config = ReplayConfig {
+    let mut config = ReplayConfig {
         max_message_size: args.max_message_size,
+        advertise: args.tls.advertise.clone(),
         ..ReplayConfig::default()
     };
+    config.server.tls = args.tls.config(args.listen)?;
+    let tls_config = config.server.tls.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let server = ReplayServer::start(args.listen, index, config)?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", server.local_addr())?;
+        tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
         tracing::info!(cassettes = files.len(), interactions, "replaying");

@@ -1,6 +1,7 @@
 //! Integration tests: real clients (tonic for gRPC, hyper for REST, raw hyper HTTP/2 and raw TCP for malformed input)
 //! against servers bound to 127.0.0.1:0. Cassettes are built here from yc-proto types.
 
+mod ca;
 mod record;
 mod record_kill;
 mod record_live;
@@ -12,6 +13,7 @@ mod replay_limits;
 mod replay_reflection;
 mod replay_rest;
 mod replay_streams;
+mod tls;
 mod upstream_fixture;
 
 use std::net::SocketAddr;

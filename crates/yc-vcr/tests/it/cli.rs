@@ -51,7 +51,7 @@ fn record_refuses_to_overwrite_without_being_asked() {
 
 #[test]
 fn help_teaches_each_command() {
-    for command in ["replay", "record", "check", "convert"] {
+    for command in ["replay", "record", "check", "convert", "ca"] {
         let run = yc_vcr(&[command, "--help"], b"");
         assert_eq!(run.code, 0, "{command}: {run:?}");
         assert!(

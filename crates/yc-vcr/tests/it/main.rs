@@ -1,6 +1,7 @@
 //! The `yc-vcr` binary as users run it: a real process, real stdin/stdout, real exit codes.
 
 mod bundled;
+mod ca;
 mod check;
 mod cli;
 mod clients;
@@ -27,10 +28,12 @@ impl Run {
     }
 }
 
-/// Runs `yc-vcr ARGS` with `stdin` and waits for it.
+/// Runs `yc-vcr ARGS` with `stdin` and waits for it; a local CA it makes goes to a temporary folder.
 pub(crate) fn yc_vcr(args: &[&str], stdin: &[u8]) -> Run {
+    let ca_dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_yc-vcr"))
         .args(args)
+        .env("YC_VCR_CA_DIR", ca_dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

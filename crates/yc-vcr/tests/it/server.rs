@@ -1,13 +1,15 @@
 //! `yc-vcr replay` and `yc-vcr record` as child processes, for tests that call them with real clients.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
-/// A running `yc-vcr` server, killed when dropped.
+/// A running `yc-vcr` server, killed when dropped. Its local CA lives in a temporary folder of its own.
 pub(crate) struct Server {
     child: Child,
     url: String,
+    ca_path: PathBuf,
+    _ca_dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -34,25 +36,47 @@ impl Server {
         ])
     }
 
-    /// Starts the binary and waits for its `listening on` line.
+    /// Starts the binary and waits for its `listening on` and `tls:` lines.
     fn start(args: &[String]) -> Server {
+        let ca_dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_yc-vcr"))
             .args(args)
             .env("RUST_LOG", "warn")
+            .env("YC_VCR_CA_DIR", ca_dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("yc-vcr starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
         let url = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("first line: {line:?}"))
             .to_owned();
-        Server { child, url }
+        let mut tls = String::new();
+        stdout.read_line(&mut tls).unwrap();
+        let expected = format!(
+            "tls: {}, CA certificate ",
+            url.replace("http://", "https://")
+        );
+        let ca_path = PathBuf::from(
+            tls.trim()
+                .strip_prefix(&expected)
+                .unwrap_or_else(|| panic!("second line: {tls:?}, expected {expected:?}...")),
+        );
+        Server {
+            child,
+            url,
+            ca_path,
+            _ca_dir: ca_dir,
+        }
+    }
+
+    /// The CA certificate (PEM) TLS clients of this server must trust.
+    pub(crate) fn ca_path(&self) -> &Path {
+        &self.ca_path
     }
 
     /// `http://127.0.0.1:PORT`.
