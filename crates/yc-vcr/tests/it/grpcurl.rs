@@ -65,3 +65,33 @@ fn grpcurl_lists_describes_and_calls_by_name_over_cleartext() {
     );
     insta::assert_snapshot!("grpcurl_get", image);
 }
+
+#[test]
+fn grpcurl_lists_and_calls_over_tls_with_the_yc_vcr_ca() {
+    let Some(binary) = client("YC_VCR_GRPCURL", "grpcurl") else {
+        return;
+    };
+    let replay = Server::replay(&[&bundled()]);
+    let addr = replay.authority();
+    let ca = replay.ca_path().display().to_string();
+
+    let services = grpcurl(&binary, &["-cacert", &ca, addr, "list"]);
+    assert!(
+        services
+            .lines()
+            .any(|line| line == "yandex.cloud.iam.v1.IamTokenService"),
+        "{services}"
+    );
+    let image = grpcurl(
+        &binary,
+        &[
+            "-cacert",
+            &ca,
+            "-d",
+            r#"{"image_id": "fd8j4ab7nq2vd1sg3k9p"}"#,
+            addr,
+            "yandex.cloud.compute.v1.ImageService/Get",
+        ],
+    );
+    insta::assert_snapshot!("grpcurl_get", image);
+}

@@ -8,6 +8,7 @@ mod clients;
 mod convert;
 mod external;
 mod grpcurl;
+mod node_sdk;
 mod python_sdk;
 mod server;
 
