@@ -14,12 +14,17 @@
 //! Output is typed: generated [`WriteJson`] impls write straight into a [`Writer`], no serde, no reflection.
 //! Input goes through pbjson's generated `Deserialize` impls; a descriptor-driven pre-pass over a
 //! `serde_json::Value` handles `null` and ignored unknown fields, and runs only when the input may need it.
+//! Every message also implements `serde::Serialize`, writing the camelCase REST style (as pbjson's types do), so
+//! `serde_json::to_string(&image)` and `insta::assert_json_snapshot!(image)` just work; [`snake`] (or [`Styled`])
+//! serialises in the snake_case style instead. Both go through the same writer.
+//!
 //! This module does no IO and knows no message type by name.
 
 pub(crate) mod parse;
 mod writer;
 
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 
 use crate::Error;
 
@@ -90,6 +95,39 @@ pub fn from_value<M: JsonMessage>(
         M::deserialize(value)
     }
     .map_err(|e| Error::json_parse(&M::full_name(), &e))
+}
+
+/// A message with the style serde writes it in: `serde_json::to_string(&json::snake(&image))` gives
+/// `{"folder_id":...}`; `insta::assert_json_snapshot!(json::snake(&image))` snapshots the gRPC reference's spelling.
+#[derive(Debug, Clone, Copy)]
+pub struct Styled<'a, M: ?Sized>(pub &'a M, pub Style);
+
+/// `message` serialised by serde in the snake_case style (proto field names).
+pub fn snake<M: WriteJson + ?Sized>(message: &M) -> Styled<'_, M> {
+    Styled(message, Style::Snake)
+}
+
+impl<M: WriteJson + ?Sized> Serialize for Styled<'_, M> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize(self.0, self.1, serializer)
+    }
+}
+
+/// What every message's `Serialize` calls: the message as written by [`Writer`], handed to `serializer` as a JSON
+/// value (keys in the writer's order), so any serde format, insta's included, sees the reference mapping.
+#[doc(hidden)]
+pub fn serialize<M: WriteJson + ?Sized, S: Serializer>(
+    message: &M,
+    style: Style,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+
+    let mut w = Writer::new(style);
+    message.write_json(&mut w);
+    let text = w.finish().map_err(S::Error::custom)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(S::Error::custom)?;
+    value.serialize(serializer)
 }
 
 fn descriptor<M: prost::Name>() -> Result<prost_reflect::MessageDescriptor, Error> {

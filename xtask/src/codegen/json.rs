@@ -199,6 +199,13 @@ fn write_message(message: &MessageDescriptor, out: &mut String) -> Result<()> {
          fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {{\n\
          {body}    }}\n}}"
     )?;
+    // serde's view of the message is the REST style, as pbjson's `Serialize` would give; one writer behind both.
+    writeln!(
+        out,
+        "impl ::serde::Serialize for {path} {{\n    \
+         fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {{\n        \
+         crate::json::serialize(self, crate::json::Style::Camel, serializer)\n    }}\n}}"
+    )?;
     Ok(())
 }
 

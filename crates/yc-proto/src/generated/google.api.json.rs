@@ -13,6 +13,11 @@ impl crate::json::WriteJson for crate::generated::google::api::Http {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::api::Http {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::api::HttpRule {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -54,6 +59,11 @@ impl crate::json::WriteJson for crate::generated::google::api::HttpRule {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::api::HttpRule {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::api::CustomHttpPattern {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -65,5 +75,10 @@ impl crate::json::WriteJson for crate::generated::google::api::CustomHttpPattern
             w.field(first, "path", "path");
             w.string(&self.path);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::api::CustomHttpPattern {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }

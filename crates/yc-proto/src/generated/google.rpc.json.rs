@@ -17,6 +17,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::ErrorInfo {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::ErrorInfo {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::RetryInfo {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -24,6 +29,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::RetryInfo {
             w.field(first, "retry_delay", "retryDelay");
             w.message(v);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::RetryInfo {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::DebugInfo {
@@ -39,6 +49,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::DebugInfo {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::DebugInfo {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::QuotaFailure {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -46,6 +61,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::QuotaFailure {
             w.field(first, "violations", "violations");
             w.list(&self.violations, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::QuotaFailure {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::quota_failure::Violation {
@@ -61,6 +81,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::quota_failure::Vi
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::quota_failure::Violation {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::PreconditionFailure {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -68,6 +93,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::PreconditionFailu
             w.field(first, "violations", "violations");
             w.list(&self.violations, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::PreconditionFailure {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::precondition_failure::Violation {
@@ -87,6 +117,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::precondition_fail
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::precondition_failure::Violation {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::BadRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -94,6 +129,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::BadRequest {
             w.field(first, "field_violations", "fieldViolations");
             w.list(&self.field_violations, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::BadRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::bad_request::FieldViolation {
@@ -117,6 +157,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::bad_request::Fiel
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::bad_request::FieldViolation {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::RequestInfo {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -128,6 +173,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::RequestInfo {
             w.field(first, "serving_data", "servingData");
             w.string(&self.serving_data);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::RequestInfo {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::ResourceInfo {
@@ -151,6 +201,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::ResourceInfo {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::ResourceInfo {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::Help {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -158,6 +213,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::Help {
             w.field(first, "links", "links");
             w.list(&self.links, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::Help {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::help::Link {
@@ -173,6 +233,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::help::Link {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::google::rpc::help::Link {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::google::rpc::LocalizedMessage {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -184,6 +249,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::LocalizedMessage 
             w.field(first, "message", "message");
             w.string(&self.message);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::LocalizedMessage {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::google::rpc::Status {
@@ -201,6 +271,11 @@ impl crate::json::WriteJson for crate::generated::google::rpc::Status {
             w.field(first, "details", "details");
             w.list(&self.details, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::google::rpc::Status {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::EnumJson for crate::generated::google::rpc::Code {

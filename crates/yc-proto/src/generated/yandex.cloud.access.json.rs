@@ -13,6 +13,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::Subject
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::Subject {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessBinding {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -24,6 +29,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessB
             w.field(first, "subject", "subject");
             w.message(v);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::AccessBinding {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::ListAccessBindingsRequest {
@@ -43,6 +53,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::ListAcc
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::ListAccessBindingsRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::ListAccessBindingsResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -54,6 +69,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::ListAcc
             w.field(first, "next_page_token", "nextPageToken");
             w.string(&self.next_page_token);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::ListAccessBindingsResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::SetAccessBindingsRequest {
@@ -69,6 +89,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::SetAcce
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::SetAccessBindingsRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::SetAccessBindingsMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -76,6 +101,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::SetAcce
             w.field(first, "resource_id", "resourceId");
             w.string(&self.resource_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::SetAccessBindingsMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::UpdateAccessBindingsRequest {
@@ -91,6 +121,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::UpdateA
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::UpdateAccessBindingsRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::UpdateAccessBindingsMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -98,6 +133,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::UpdateA
             w.field(first, "resource_id", "resourceId");
             w.string(&self.resource_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::UpdateAccessBindingsMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessBindingDelta {
@@ -113,6 +153,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessB
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::AccessBindingDelta {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessBindingsOperationResult {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -120,6 +165,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::access::AccessB
             w.field(first, "effective_deltas", "effectiveDeltas");
             w.list(&self.effective_deltas, |w, v| w.message(v));
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::access::AccessBindingsOperationResult {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::EnumJson for crate::generated::yandex::cloud::access::AccessBindingAction {

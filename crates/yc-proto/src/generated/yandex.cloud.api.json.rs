@@ -13,3 +13,8 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::api::Operation 
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::api::Operation {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}

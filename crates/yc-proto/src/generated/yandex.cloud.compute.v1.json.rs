@@ -13,6 +13,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Ha
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::HardwareGeneration {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::LegacyHardwareFeatures {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -22,10 +27,20 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Le
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::LegacyHardwareFeatures {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Generation2HardwareFeatures {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
         let _ = (w, first);
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::Generation2HardwareFeatures {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::KmsKey {
@@ -39,6 +54,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Km
             w.field(first, "version_id", "versionId");
             w.string(&self.version_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::KmsKey {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Image {
@@ -110,6 +130,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Im
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::Image {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Os {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -123,6 +148,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Os
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::Os {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Nvidia {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -132,6 +162,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Nv
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::Nvidia {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::GetImageRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -139,6 +174,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Ge
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::GetImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::GetImageLatestByFamilyRequest {
@@ -152,6 +192,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Ge
             w.field(first, "family", "family");
             w.string(&self.family);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::GetImageLatestByFamilyRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::ListImagesRequest {
@@ -179,6 +224,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Li
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::ListImagesRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::ListImagesResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -190,6 +240,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Li
             w.field(first, "next_page_token", "nextPageToken");
             w.string(&self.next_page_token);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::ListImagesResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::CreateImageRequest {
@@ -253,6 +308,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Cr
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::CreateImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::CreateImageMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -260,6 +320,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Cr
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::CreateImageMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::UpdateImageRequest {
@@ -291,6 +356,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Up
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::UpdateImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::UpdateImageMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -298,6 +368,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Up
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::UpdateImageMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::DeleteImageRequest {
@@ -309,6 +384,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::De
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::DeleteImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::DeleteImageMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -316,6 +396,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::De
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::DeleteImageMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::ListImageOperationsRequest {
@@ -335,6 +420,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Li
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::ListImageOperationsRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::ListImageOperationsResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -346,6 +436,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::compute::v1::Li
             w.field(first, "next_page_token", "nextPageToken");
             w.string(&self.next_page_token);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::compute::v1::ListImageOperationsResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::EnumJson for crate::generated::yandex::cloud::compute::v1::PciTopology {

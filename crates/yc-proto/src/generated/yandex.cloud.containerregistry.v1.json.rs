@@ -21,6 +21,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::Blob {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::Image {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -58,6 +63,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::Image {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::GetImageRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -65,6 +75,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::GetImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::ListImagesRequest {
@@ -100,6 +115,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::ListImagesRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::ListImagesResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -113,6 +133,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::ListImagesResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::DeleteImageRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -122,6 +147,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::DeleteImageRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregistry::v1::DeleteImageMetadata {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -129,5 +159,10 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::containerregist
             w.field(first, "image_id", "imageId");
             w.string(&self.image_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::containerregistry::v1::DeleteImageMetadata {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }

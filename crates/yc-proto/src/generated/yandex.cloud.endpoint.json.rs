@@ -13,6 +13,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::ApiEn
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::endpoint::ApiEndpoint {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::GetApiEndpointRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -20,6 +25,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::GetAp
             w.field(first, "api_endpoint_id", "apiEndpointId");
             w.string(&self.api_endpoint_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::endpoint::GetApiEndpointRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::ListApiEndpointsRequest {
@@ -35,6 +45,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::ListA
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::endpoint::ListApiEndpointsRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::ListApiEndpointsResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -46,5 +61,10 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::endpoint::ListA
             w.field(first, "next_page_token", "nextPageToken");
             w.string(&self.next_page_token);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::endpoint::ListApiEndpointsResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }

@@ -13,6 +13,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::Create
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::iam::v1::CreateIamTokenRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::CreateIamTokenResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -26,6 +31,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::Create
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::iam::v1::CreateIamTokenResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::CreateIamTokenForServiceAccountRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -33,6 +43,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::Create
             w.field(first, "service_account_id", "serviceAccountId");
             w.string(&self.service_account_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::iam::v1::CreateIamTokenForServiceAccountRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }
 impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::RevokeIamTokenRequest {
@@ -44,6 +59,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::Revoke
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::iam::v1::RevokeIamTokenRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::RevokeIamTokenResponse {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -51,5 +71,10 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::iam::v1::Revoke
             w.field(first, "subject_id", "subjectId");
             w.string(&self.subject_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::iam::v1::RevokeIamTokenResponse {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }

@@ -17,3 +17,8 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::MapKeySpec {
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::MapKeySpec {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}

@@ -41,6 +41,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::operation::Oper
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::operation::Operation {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::operation::GetOperationRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -50,6 +55,11 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::operation::GetO
         }
     }
 }
+impl ::serde::Serialize for crate::generated::yandex::cloud::operation::GetOperationRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
+    }
+}
 impl crate::json::WriteJson for crate::generated::yandex::cloud::operation::CancelOperationRequest {
     #[allow(deprecated)]
     fn write_any_members(&self, w: &mut crate::json::Writer, first: &mut bool) {
@@ -57,5 +67,10 @@ impl crate::json::WriteJson for crate::generated::yandex::cloud::operation::Canc
             w.field(first, "operation_id", "operationId");
             w.string(&self.operation_id);
         }
+    }
+}
+impl ::serde::Serialize for crate::generated::yandex::cloud::operation::CancelOperationRequest {
+    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+        crate::json::serialize(self, crate::json::Style::Camel, serializer)
     }
 }

@@ -282,3 +282,16 @@ fn payload_error<E: de::Error>(
 
 #[cfg(test)]
 mod tests;
+
+/// serde's view of the well-known types is their reference JSON, as for the generated messages.
+macro_rules! serialize_as_json {
+    ($($ty:ty),*) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                crate::json::serialize(self, crate::json::Style::Camel, serializer)
+            }
+        }
+    )*};
+}
+
+serialize_as_json!(Timestamp, Duration, FieldMask, Empty, Any);

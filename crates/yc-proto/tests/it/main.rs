@@ -7,5 +7,6 @@
 mod conformance;
 mod parsing;
 mod roundtrip;
+mod serde_impls;
 mod shapes;
 mod support;
