@@ -5,13 +5,35 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use yc_cassette::Cassette;
 
-/// Where the bundled cassettes are: `./cassettes` when run from a checkout, else the checkout this binary was built in.
-pub(crate) fn bundled_dir() -> PathBuf {
-    let here = PathBuf::from("cassettes");
-    if here.is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes")
+macro_rules! bundle {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../../cassettes/", $name)))
+    };
+}
+
+/// The bundled example cassettes (`cassettes/` in the repository), compiled in, so that `yc-vcr replay` with no
+/// arguments serves them from `cargo install` or a copied binary, whatever folder it runs in.
+/// A test checks that this list names every file of the folder.
+pub(crate) const BUNDLED: &[(&str, &str)] = &[
+    bundle!("compute-create-poll.json"),
+    bundle!("compute-get-not-found.json"),
+    bundle!("compute-get.json"),
+    bundle!("compute-update-then-get.json"),
+    bundle!("registry-get-grpc.json"),
+    bundle!("registry-get-rest.json"),
+    bundle!("rest-error.json"),
+];
+
+/// The bundled cassettes, parsed; each one's origin is `bundled:NAME`.
+pub(crate) fn bundled() -> Result<Vec<(String, Cassette)>> {
+    BUNDLED
+        .iter()
+        .map(|(name, text)| {
+            let origin = format!("bundled:{name}");
+            let cassette = Cassette::from_json_str(text, &origin)?;
+            Ok((origin, cassette))
+        })
+        .collect()
 }
 
 /// Every `*.json` file named or found below the named folders, sorted within each folder, in argument order.
@@ -54,4 +76,23 @@ pub(crate) fn load(files: &[PathBuf]) -> Result<Vec<(String, Cassette)>> {
         .iter()
         .map(|path| Ok((path.display().to_string(), Cassette::load(path)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_cassette_is_compiled_in_and_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".json"))
+            .collect();
+        on_disk.sort();
+        let compiled: Vec<&str> = BUNDLED.iter().map(|(name, _)| *name).collect();
+        assert_eq!(compiled, on_disk, "add the new cassette to `BUNDLED`");
+        assert_eq!(bundled().unwrap().len(), on_disk.len());
+    }
 }

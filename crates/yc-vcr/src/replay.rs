@@ -26,7 +26,8 @@ use crate::tls::{self, TlsArgs};
 /// SIGINT or SIGTERM stops it after the calls in flight.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// A cassette file, or a folder searched for `*.json`; repeat for more [default: the bundled cassettes/]
+    /// A cassette file, or a folder searched for `*.json`; repeat for more [default: the bundled example cassettes,
+    /// compiled into the binary]
     #[arg(long = "cassette", short = 'c', value_name = "PATH")]
     cassettes: Vec<PathBuf>,
     /// Address to listen on; port 0 picks a free port.
@@ -42,14 +43,22 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
-    let paths = if args.cassettes.is_empty() {
-        vec![cassettes::bundled_dir()]
+    let loaded = if args.cassettes.is_empty() {
+        let bundled = cassettes::bundled()?;
+        tracing::info!(
+            cassettes = ?bundled.iter().map(|(origin, _)| origin.as_str()).collect::<Vec<_>>(),
+            "serving the bundled example cassettes (compiled in); pass --cassette for your own"
+        );
+        bundled
     } else {
-        args.cassettes.clone()
+        let files = cassettes::files(&args.cassettes)?;
+        for file in &files {
+            tracing::info!(cassette = %file.display(), "serving");
+        }
+        cassettes::load(&files)?
     };
-    let files = cassettes::files(&paths)?;
-    let loaded = cassettes::load(&files)?;
     let interactions: usize = loaded.iter().map(|(_, c)| c.interactions.len()).sum();
+    let cassette_count = loaded.len();
     // Incoming requests are redacted with the rules used when recording, so that they match their recordings.
     let redactor = Redactor::new(&args.redaction.rules()?)?;
     let index = Index::new(loaded, redactor)?;
@@ -69,7 +78,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
-        tracing::info!(cassettes = files.len(), interactions, "replaying");
+        tracing::info!(cassettes = cassette_count, interactions, "replaying");
         server.shutdown_on(crate::shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -61,3 +61,30 @@ fn help_teaches_each_command() {
         );
     }
 }
+
+/// A copied (or `cargo install`ed) binary, run in a folder with no cassettes, still serves the bundled examples:
+/// they are compiled in.
+#[test]
+fn replay_without_arguments_serves_the_compiled_in_examples_from_anywhere() {
+    use std::io::{Read as _, Write as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("yc-vcr");
+    std::fs::copy(env!("CARGO_BIN_EXE_yc-vcr"), &binary).unwrap();
+    let server = crate::server::Server::replay_installed(&binary, dir.path());
+
+    let mut stream = std::net::TcpStream::connect(server.authority()).unwrap();
+    write!(
+        stream,
+        "GET /container-registry/v1/images/crp3a5b7c9d1e3f5g7h9 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.authority()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        response.contains(r#""id":"crp3a5b7c9d1e3f5g7h9""#),
+        "{response}"
+    );
+}

@@ -36,10 +36,24 @@ impl Server {
         ])
     }
 
+    /// `BINARY replay --listen 127.0.0.1:0`, run in `cwd`: the binary as a user who copied or installed it runs it.
+    pub(crate) fn replay_installed(binary: &Path, cwd: &Path) -> Server {
+        let mut command = Command::new(binary);
+        command.current_dir(cwd);
+        Server::spawn(
+            command,
+            &["replay".into(), "--listen".into(), "127.0.0.1:0".into()],
+        )
+    }
+
     /// Starts the binary and waits for its `listening on` and `tls:` lines.
     fn start(args: &[String]) -> Server {
+        Server::spawn(Command::new(env!("CARGO_BIN_EXE_yc-vcr")), args)
+    }
+
+    fn spawn(mut command: Command, args: &[String]) -> Server {
         let ca_dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_yc-vcr"))
+        let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
             .env("YC_VCR_CA_DIR", ca_dir.path())
