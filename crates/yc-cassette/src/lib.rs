@@ -109,7 +109,9 @@ mod transcode;
 
 pub use error::Error;
 pub use format::CassetteFile;
-pub use matching::{Closest, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS};
+pub use matching::{
+    Closest, Cursors, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS,
+};
 pub use model::{
     Body, Cassette, FORMAT_VERSION, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
     Headers, Interaction, MatchRules, Message, Meta, RestInteraction, RestRequest, RestResponse,

@@ -126,6 +126,41 @@ pub struct Index {
     /// this is the full lookup's answer computed once at load; sequences stay in the shared slot cursors.
     /// Empty when any cassette matches on headers (the bytes alone would not decide the key).
     fast: HashMap<String, HashMap<Vec<u8>, (usize, usize)>>,
+    /// The sequences' positions that [`Index::lookup`] advances; [`Index::cursors`] makes independent sets.
+    cursors: Cursors,
+}
+
+/// Where every sequence of an [`Index`] stands: one position per distinct recorded request.
+///
+/// The index keeps one set for [`Index::lookup`]; [`Index::cursors`] makes more, so that independent sessions (one per
+/// test, say) replay the same cassettes from the start without seeing each other's progress
+/// ([`Index::lookup_in`]). `Send + Sync`; advancing takes `&self`.
+#[derive(Debug)]
+pub struct Cursors {
+    /// `positions[group][slot]`.
+    positions: Vec<Vec<AtomicUsize>>,
+}
+
+impl Cursors {
+    /// Rewinds every sequence, as if no request had been served.
+    pub fn reset(&self) {
+        for position in self.positions.iter().flatten() {
+            position.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn at(&self, g: usize, s: usize) -> &AtomicUsize {
+        &self.positions[g][s]
+    }
+}
+
+fn new_cursors(groups: &[Group]) -> Cursors {
+    Cursors {
+        positions: groups
+            .iter()
+            .map(|group| group.slots.iter().map(|_| AtomicUsize::new(0)).collect())
+            .collect(),
+    }
 }
 
 /// The cassettes sharing one set of matching rules, and their keys.
@@ -149,7 +184,6 @@ struct Rules {
 struct Slot {
     /// `(cassette, interaction)` in recorded order.
     entries: Vec<(usize, usize)>,
-    cursor: AtomicUsize,
     /// The request shape, kept for miss diagnostics.
     shape: Value,
     /// The logical form (`{"method", "message"}`, ignored fields removed), for miss diagnostics.
@@ -217,7 +251,6 @@ impl Index {
                         group.keys.insert(key, group.slots.len());
                         group.slots.push(Slot {
                             entries: vec![(c, i)],
-                            cursor: AtomicUsize::new(0),
                             shape,
                             logical: None,
                         });
@@ -250,12 +283,14 @@ impl Index {
                 }
             }
         }
+        let cursors = new_cursors(&groups);
         let mut index = Index {
             cassettes,
             redactor,
             groups,
             headers,
             fast,
+            cursors,
         };
         for (bytes, normalised) in pending {
             if let Ok(target) = index.resolve(&normalised) {
@@ -277,6 +312,15 @@ impl Index {
         reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
     )]
     pub fn lookup(&self, request: &Request<'_>) -> Result<Hit<'_>, Miss> {
+        self.lookup_in(request, &self.cursors)
+    }
+
+    /// [`Index::lookup`] with the sequence positions of `cursors` (made by [`Index::cursors`] of this index).
+    #[allow(
+        clippy::result_large_err,
+        reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
+    )]
+    pub fn lookup_in(&self, request: &Request<'_>, cursors: &Cursors) -> Result<Hit<'_>, Miss> {
         if let Request::Grpc {
             method,
             messages: [message],
@@ -287,13 +331,18 @@ impl Index {
                 .get(method)
                 .and_then(|by_bytes| by_bytes.get(message.as_slice()))
         {
-            return Ok(self.next(&self.groups[g].slots[s], "grpc"));
+            return Ok(self.next(g, s, cursors, "grpc"));
         }
         let normalised = normalise_live(request, &self.redactor, &self.headers);
         match self.resolve(&normalised) {
-            Ok((g, s)) => Ok(self.next(&self.groups[g].slots[s], normalised.transport)),
+            Ok((g, s)) => Ok(self.next(g, s, cursors, normalised.transport)),
             Err(logical) => Err(self.miss(&normalised, &logical)),
         }
+    }
+
+    /// A fresh set of sequence positions, all at the start, for [`Index::lookup_in`].
+    pub fn cursors(&self) -> Cursors {
+        new_cursors(&self.groups)
     }
 
     /// The `(group, slot)` a normalised request lands in: the exact key first, in group order, then the logical
@@ -319,10 +368,11 @@ impl Index {
         Err(logical)
     }
 
-    /// Advances the slot's cursor and gives its interaction.
-    fn next(&self, slot: &Slot, transport: &str) -> Hit<'_> {
-        let n = slot
-            .cursor
+    /// Advances the slot's position in `cursors` and gives its interaction.
+    fn next(&self, g: usize, s: usize, cursors: &Cursors, transport: &str) -> Hit<'_> {
+        let slot = &self.groups[g].slots[s];
+        let n = cursors
+            .at(g, s)
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
                 Some(c.saturating_add(1))
             })
@@ -349,11 +399,9 @@ impl Index {
         &self.redactor
     }
 
-    /// Rewinds every sequence, as if no request had been served.
+    /// Rewinds every sequence of [`Index::lookup`], as if no request had been served.
     pub fn reset(&self) {
-        for slot in self.groups.iter().flat_map(|g| &g.slots) {
-            slot.cursor.store(0, Ordering::Relaxed);
-        }
+        self.cursors.reset();
     }
 
     /// Builds the diagnostics: a scan, but misses are rare.

@@ -56,6 +56,37 @@ fn identical_requests_replay_in_order_then_the_last_repeats() {
 }
 
 #[test]
+fn independent_cursors_replay_the_same_sequences_without_seeing_each_other() {
+    let idx = index(vec![
+        get_interaction("fd8op", "pending"),
+        get_interaction("fd8op", "done"),
+    ]);
+    let messages = [get_request_bytes("fd8op")];
+    let none = Headers::new();
+    let request = Request::Grpc {
+        method: GET,
+        metadata: &none,
+        messages: &messages,
+    };
+    let name = |hit: yc_cassette::Hit<'_>| match hit.interaction {
+        Interaction::Grpc(g) => g.response.messages[0].json.as_ref().unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        Interaction::Rest(_) => unreachable!("a gRPC recording"),
+    };
+    let (a, b) = (idx.cursors(), idx.cursors());
+    assert_eq!(name(idx.lookup_in(&request, &a).unwrap()), "pending");
+    assert_eq!(name(idx.lookup_in(&request, &a).unwrap()), "done");
+    // Neither another set nor the index's own has moved.
+    assert_eq!(name(idx.lookup_in(&request, &b).unwrap()), "pending");
+    assert_eq!(get(&idx, "fd8op", &none).unwrap(), "pending");
+    a.reset();
+    assert_eq!(name(idx.lookup_in(&request, &a).unwrap()), "pending");
+    assert_eq!(name(idx.lookup_in(&request, &b).unwrap()), "done");
+}
+
+#[test]
 fn volatile_and_unlisted_headers_take_no_part() {
     let idx = index(vec![get_interaction("fd8abc", "ubuntu")]);
     let noisy = headers(&[
