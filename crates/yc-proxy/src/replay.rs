@@ -30,6 +30,7 @@
 //!   shape of a Yandex Cloud REST error, carrying the same text;
 //! - both carry the response header `x-yc-vcr-miss: 1`, and the server logs the same text at `warn`.
 
+pub mod control;
 mod prepared;
 mod reflection;
 pub mod translate;
@@ -40,7 +41,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
@@ -48,7 +49,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use hyper::service::Service;
-use yc_cassette::{Headers, Hit, Index, Miss};
+use yc_cassette::{Cursors, Headers, Hit, Index, Miss};
 
 use crate::Error;
 use crate::discovery;
@@ -157,6 +158,19 @@ struct Inner {
     advertise: Option<String>,
     /// gRPC server reflection over the embedded descriptor set.
     reflection: Reflection,
+    /// Sessions chosen by [`control::SESSION_HEADER`], by id.
+    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// What sessions with cassettes of their own are served with.
+    config: ReplayConfig,
+}
+
+/// A session of the control surface ([`control`]).
+#[derive(Debug)]
+enum Session {
+    /// The server's cassettes, with sequence positions of its own.
+    Shared(Cursors),
+    /// Cassettes of its own, served by a replayer of its own.
+    Own(Replayer),
 }
 
 impl Replayer {
@@ -208,6 +222,8 @@ impl Replayer {
                 plans,
                 advertise: config.advertise.clone(),
                 reflection: Reflection::new(yc_proto::DESCRIPTOR_SET)?,
+                sessions: RwLock::new(HashMap::new()),
+                config: config.clone(),
             }),
         })
     }
@@ -218,17 +234,26 @@ impl Replayer {
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
     {
+        self.handle_in(request, None).await
+    }
+
+    /// [`Replayer::handle`] with the sequence positions of a session (`None`: the default ones).
+    async fn handle_in<B>(&self, request: Request<B>, cursors: Option<&Cursors>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+        B::Error: Display,
+    {
         let reached = if self.inner.advertise_reached {
             discovery::reached(&request)
         } else {
             None
         };
         let mut response = if grpc::is_grpc(&request) {
-            self.grpc(request)
+            self.grpc(request, cursors)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Grpc))
         } else {
-            self.rest(request)
+            self.rest(request, cursors)
                 .await
                 .unwrap_or_else(|failure| failure.into_response(Transport::Rest))
         };
@@ -238,7 +263,11 @@ impl Replayer {
         response
     }
 
-    async fn grpc<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
+    async fn grpc<B>(
+        &self,
+        request: Request<B>,
+        cursors: Option<&Cursors>,
+    ) -> Result<Response<Body>, Failure>
     where
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
@@ -276,7 +305,7 @@ impl Replayer {
                     metadata: &metadata,
                     messages: &messages,
                 };
-                match self.lookup(&lookup) {
+                match self.lookup(&lookup, cursors) {
                     Err(Failure::Miss(_)) if messages.len() < most => {}
                     decided => {
                         return or_discovery(decided, method, &messages, discovery_address);
@@ -289,7 +318,7 @@ impl Replayer {
             metadata: &metadata,
             messages: &messages,
         };
-        let decided = self.lookup(&lookup);
+        let decided = self.lookup(&lookup, cursors);
         or_discovery(decided, method, &messages, discovery_address)
     }
 
@@ -306,7 +335,11 @@ impl Replayer {
             .or_else(|| discovery::reached_address(request))
     }
 
-    async fn rest<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
+    async fn rest<B>(
+        &self,
+        request: Request<B>,
+        cursors: Option<&Cursors>,
+    ) -> Result<Response<Body>, Failure>
     where
         B: http_body::Body<Data = Bytes> + Unpin,
         B::Error: Display,
@@ -326,7 +359,7 @@ impl Replayer {
             headers: &headers,
             body: &body,
         };
-        match (self.lookup(&lookup), discovery_address) {
+        match (self.lookup(&lookup, cursors), discovery_address) {
             (Err(Failure::Miss(miss)), Some(address)) => {
                 match discovery::answer_rest(&parts.method, parts.uri.path(), &address) {
                     Some(body) => {
@@ -343,8 +376,16 @@ impl Replayer {
         }
     }
 
-    fn lookup(&self, request: &yc_cassette::Request<'_>) -> Result<Response<Body>, Failure> {
-        match self.inner.index.lookup(request) {
+    fn lookup(
+        &self,
+        request: &yc_cassette::Request<'_>,
+        cursors: Option<&Cursors>,
+    ) -> Result<Response<Body>, Failure> {
+        let found = match cursors {
+            Some(cursors) => self.inner.index.lookup_in(request, cursors),
+            None => self.inner.index.lookup(request),
+        };
+        match found {
             Ok(hit) if hit.translated => self.translated(&hit),
             Ok(hit) => self
                 .inner
@@ -424,12 +465,139 @@ impl Service<Request<Incoming>> for Replayer {
     type Future = Pin<Box<dyn Future<Output = Result<Response<ReplayBody>, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        if reflection::is_reflection(request.uri().path()) {
+        let path = request.uri().path();
+        if reflection::is_reflection(path) {
             let reflection = self.inner.reflection.clone();
             return Box::pin(async move { Ok(reflection.call(request).await.map(Either::Right)) });
         }
         let replayer = self.clone();
-        Box::pin(async move { Ok(replayer.handle(request).await.map(Either::Left)) })
+        if control::is_control(path) {
+            return Box::pin(async move { Ok(replayer.control(request).await.map(Either::Left)) });
+        }
+        let Some(id) = request.headers().get(&control::SESSION_HEADER) else {
+            return Box::pin(async move { Ok(replayer.handle(request).await.map(Either::Left)) });
+        };
+        let session = String::from_utf8_lossy(id.as_bytes()).into_owned();
+        Box::pin(async move {
+            let response = match &*replayer.session(&session) {
+                Session::Shared(cursors) => replayer.handle_in(request, Some(cursors)).await,
+                Session::Own(own) => own.handle(request).await,
+            };
+            Ok(response.map(Either::Left))
+        })
+    }
+}
+
+impl Replayer {
+    /// The session `id`, made over the server's cassettes on first use.
+    fn session(&self, id: &str) -> Arc<Session> {
+        if let Some(session) = self.read_sessions().get(id) {
+            return session.clone();
+        }
+        let mut sessions = self.write_sessions();
+        sessions
+            .entry(id.to_owned())
+            .or_insert_with(|| {
+                tracing::debug!(session = id, "replay: new session");
+                Arc::new(Session::Shared(self.inner.index.cursors()))
+            })
+            .clone()
+    }
+
+    /// Carries out a control request ([`control`]); never fails, every problem is a JSON answer.
+    async fn control(&self, request: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        let answer = match read_body(body, self.inner.max_rest_body).await {
+            Ok(body) => control::parse(&parts.method, parts.uri.path(), parts.uri.query(), &body)
+                .and_then(|command| self.command(command)),
+            Err(_) => Err(control::Refused::bad(
+                "the request body could not be read, or is larger than the message limit",
+            )),
+        };
+        match answer {
+            Ok(body) => json_response(StatusCode::OK, &body),
+            Err(refused) => {
+                tracing::warn!(message = %refused.message, "replay: control request refused");
+                json_response(refused.status, &refused.body())
+            }
+        }
+    }
+
+    fn command(&self, command: control::Command) -> Result<serde_json::Value, control::Refused> {
+        use control::{Command, Refused};
+        use serde_json::json;
+
+        match command {
+            Command::Reset(None) => {
+                self.inner.index.reset();
+                tracing::info!("replay: every sequence rewound");
+                Ok(json!({ "reset": "default" }))
+            }
+            Command::Reset(Some(id)) => {
+                match self.read_sessions().get(&id).map(|session| &**session) {
+                    Some(Session::Shared(cursors)) => cursors.reset(),
+                    Some(Session::Own(own)) => own.inner.index.reset(),
+                    None => return Err(Refused::not_found(format!("no session `{id}`"))),
+                }
+                tracing::info!(session = %id, "replay: session rewound");
+                Ok(json!({ "reset": id }))
+            }
+            Command::Create { id, cassettes } => {
+                let own = self.own_replayer(&cassettes)?;
+                let interactions: usize = own
+                    .inner
+                    .index
+                    .cassettes()
+                    .iter()
+                    .map(|(_, c)| c.interactions.len())
+                    .sum();
+                self.write_sessions()
+                    .insert(id.clone(), Arc::new(Session::Own(own)));
+                tracing::info!(session = %id, ?cassettes, "replay: session serves its own cassettes");
+                Ok(json!({ "session": id, "cassettes": cassettes, "interactions": interactions }))
+            }
+            Command::Delete(id) => match self.write_sessions().remove(&id) {
+                Some(_) => Ok(json!({ "deleted": id })),
+                None => Err(Refused::not_found(format!("no session `{id}`"))),
+            },
+            Command::List => {
+                let mut ids: Vec<String> = self.read_sessions().keys().cloned().collect();
+                ids.sort();
+                Ok(json!({ "sessions": ids }))
+            }
+        }
+    }
+
+    /// A replayer over the cassette files at `paths`, with the server's redaction and settings.
+    fn own_replayer(&self, paths: &[String]) -> Result<Replayer, control::Refused> {
+        let refused = |message: String| control::Refused {
+            status: StatusCode::BAD_REQUEST,
+            message,
+        };
+        let mut cassettes = Vec::with_capacity(paths.len());
+        for path in paths {
+            let cassette = yc_cassette::Cassette::load(std::path::Path::new(path))
+                .map_err(|error| refused(error.to_string()))?;
+            cassettes.push((path.clone(), cassette));
+        }
+        let index = Index::new(cassettes, self.inner.index.redactor().clone())
+            .map_err(|error| refused(error.to_string()))?;
+        Replayer::new(index, &self.inner.config).map_err(|error| refused(error.to_string()))
+    }
+
+    fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Session>>> {
+        // A panic while holding the lock cannot leave the map half-changed (each change is one insert or remove).
+        self.inner
+            .sessions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_sessions(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
+        self.inner
+            .sessions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -12,6 +12,7 @@ mod replay_grpc;
 mod replay_limits;
 mod replay_reflection;
 mod replay_rest;
+mod replay_sessions;
 mod replay_streams;
 mod tls;
 mod upstream_fixture;

@@ -1,0 +1,199 @@
+//! The control surface of a running replay server: sessions and resets, under the reserved path prefix `/_yc-vcr/`
+//! (no Yandex Cloud API path starts with an underscore, so nothing recorded can be shadowed).
+//!
+//! - A request carrying the header (gRPC metadata) `x-yc-vcr-session: ID` is answered from session `ID`'s own
+//!   sequence positions, made on first use over the server's cassettes, so tests running at once on one server never
+//!   see each other's progress; requests without it share the default session.
+//! - `POST /_yc-vcr/reset` rewinds every sequence of the default session; `?session=ID` rewinds that session's.
+//! - `PUT /_yc-vcr/sessions/ID` with `{"cassettes": ["PATH", ...]}` makes session `ID` serve its own cassettes
+//!   (files or folders on the server's disk) instead of the server's; `DELETE /_yc-vcr/sessions/ID` ends a session.
+//! - `GET /_yc-vcr/sessions` lists the sessions.
+//!
+//! Answers are JSON; a bad request is `400` with `{"code", "message"}`, an unknown session `404`.
+//! This module only parses and answers control requests; the sessions themselves live in the replay service.
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The reserved path prefix.
+pub(crate) const PREFIX: &str = "/_yc-vcr/";
+/// The header (gRPC metadata) that selects a session.
+pub const SESSION_HEADER: http::HeaderName = http::HeaderName::from_static("x-yc-vcr-session");
+
+/// Whether a request is for the control surface.
+pub(crate) fn is_control(path: &str) -> bool {
+    path.starts_with(PREFIX)
+}
+
+/// What a control request asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Rewind a session (`None`: the default one).
+    Reset(Option<String>),
+    /// Serve session `id` from these cassette paths.
+    Create {
+        id: String,
+        cassettes: Vec<String>,
+    },
+    Delete(String),
+    List,
+}
+
+/// A control request that cannot be carried out: the HTTP status and why.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Refused {
+    pub(crate) fn bad(message: impl Into<String>) -> Refused {
+        Refused {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Refused {
+        Refused {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn body(&self) -> Value {
+        json!({ "code": self.status.as_u16(), "message": self.message })
+    }
+}
+
+const USAGE: &str = "the control surface has POST /_yc-vcr/reset[?session=ID], GET /_yc-vcr/sessions, \
+                     PUT /_yc-vcr/sessions/ID {\"cassettes\": [PATH, ...]} and DELETE /_yc-vcr/sessions/ID";
+
+/// Parses a control request.
+pub(crate) fn parse(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Command, Refused> {
+    let rest = path.strip_prefix(PREFIX).unwrap_or(path);
+    match (method, rest.split_once('/')) {
+        (&Method::POST, None) if rest == "reset" => Ok(Command::Reset(session_param(query)?)),
+        (&Method::GET, None) if rest == "sessions" => Ok(Command::List),
+        (&Method::PUT, Some(("sessions", id))) => {
+            let id = session_id(id)?;
+            let request: Value = serde_json::from_slice(body)
+                .map_err(|error| Refused::bad(format!("the body is not JSON: {error}")))?;
+            let cassettes = request
+                .get("cassettes")
+                .and_then(Value::as_array)
+                .filter(|paths| !paths.is_empty())
+                .and_then(|paths| {
+                    paths
+                        .iter()
+                        .map(|path| path.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<String>>>()
+                })
+                .ok_or_else(|| {
+                    Refused::bad(
+                        "the body must be {\"cassettes\": [PATH, ...]} with at least one path",
+                    )
+                })?;
+            Ok(Command::Create { id, cassettes })
+        }
+        (&Method::DELETE, Some(("sessions", id))) => Ok(Command::Delete(session_id(id)?)),
+        _ => Err(Refused::bad(format!("no `{method} {path}`: {USAGE}"))),
+    }
+}
+
+fn session_param(query: Option<&str>) -> Result<Option<String>, Refused> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    match query.strip_prefix("session=") {
+        Some(id) if !id.contains('&') => session_id(id).map(Some),
+        _ => Err(Refused::bad(format!(
+            "unknown query `{query}`: reset takes only `session=ID`"
+        ))),
+    }
+}
+
+/// Session ids are what a header value can carry without escaping: `[A-Za-z0-9._-]`, 1 to 128 characters.
+fn session_id(id: &str) -> Result<String, Refused> {
+    let valid = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(id.to_owned())
+    } else {
+        Err(Refused::bad(format!(
+            "invalid session id `{id}`: use 1 to 128 of A-Z a-z 0-9 . _ -"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_requests_parse_or_say_what_is_served() {
+        let parse = |method: Method, path: &str, query: Option<&str>, body: &str| {
+            parse(&method, path, query, body.as_bytes())
+        };
+        assert_eq!(
+            parse(Method::POST, "/_yc-vcr/reset", None, ""),
+            Ok(Command::Reset(None))
+        );
+        assert_eq!(
+            parse(Method::POST, "/_yc-vcr/reset", Some("session=test-1"), ""),
+            Ok(Command::Reset(Some("test-1".into())))
+        );
+        assert_eq!(
+            parse(
+                Method::PUT,
+                "/_yc-vcr/sessions/a.b",
+                None,
+                r#"{"cassettes": ["x.json"]}"#
+            ),
+            Ok(Command::Create {
+                id: "a.b".into(),
+                cassettes: vec!["x.json".into()]
+            })
+        );
+        assert_eq!(
+            parse(Method::DELETE, "/_yc-vcr/sessions/a", None, ""),
+            Ok(Command::Delete("a".into()))
+        );
+        assert_eq!(
+            parse(Method::GET, "/_yc-vcr/sessions", None, ""),
+            Ok(Command::List)
+        );
+        for (method, path, query, body) in [
+            (Method::GET, "/_yc-vcr/reset", None, ""),
+            (Method::POST, "/_yc-vcr/reset", Some("all=1"), ""),
+            (Method::PUT, "/_yc-vcr/sessions/a", None, "{}"),
+            (
+                Method::PUT,
+                "/_yc-vcr/sessions/a b",
+                None,
+                r#"{"cassettes": ["x"]}"#,
+            ),
+            (
+                Method::PUT,
+                "/_yc-vcr/sessions/",
+                None,
+                r#"{"cassettes": ["x"]}"#,
+            ),
+            (Method::POST, "/_yc-vcr/nothing", None, ""),
+        ] {
+            let refused = parse(method, path, query, body).unwrap_err();
+            assert_eq!(
+                refused.status,
+                StatusCode::BAD_REQUEST,
+                "{path}: {refused:?}"
+            );
+        }
+    }
+}
