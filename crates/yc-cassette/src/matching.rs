@@ -340,6 +340,38 @@ impl Index {
         }
     }
 
+    /// The recorded interactions that [`Index::lookup`] has not reached: `(origin, interaction, summary)` in cassette
+    /// order, e.g. `("create.json", 3, "gRPC /yandex.cloud.operation.OperationService/Get")`. A test that leaves
+    /// some unused did less than its recording, which usually means the recording is stale.
+    pub fn unused(&self) -> Vec<(&str, usize, String)> {
+        self.unused_in(&self.cursors)
+    }
+
+    /// [`Index::unused`] for the positions of `cursors`.
+    pub fn unused_in(&self, cursors: &Cursors) -> Vec<(&str, usize, String)> {
+        let mut unused = Vec::new();
+        for (g, group) in self.groups.iter().enumerate() {
+            for (s, slot) in group.slots.iter().enumerate() {
+                let reached = cursors.at(g, s).load(Ordering::Relaxed);
+                for &(c, i) in slot.entries.iter().skip(reached) {
+                    unused.push((c, i));
+                }
+            }
+        }
+        unused.sort_unstable();
+        unused
+            .into_iter()
+            .map(|(c, i)| {
+                let (origin, cassette) = &self.cassettes[c];
+                (
+                    origin.as_str(),
+                    i,
+                    summary_of_interaction(&cassette.interactions[i]),
+                )
+            })
+            .collect()
+    }
+
     /// A fresh set of sequence positions, all at the start, for [`Index::lookup_in`].
     pub fn cursors(&self) -> Cursors {
         new_cursors(&self.groups)

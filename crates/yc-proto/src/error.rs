@@ -15,6 +15,9 @@ pub enum Error {
         #[source]
         source: prost::DecodeError,
     },
+    /// An `Any` holds another type than the one asked for.
+    #[error("the `Any` holds `{found}`, not `{expected}`")]
+    AnyType { expected: String, found: String },
     /// The JSON does not parse as the named type: where (`path`, e.g. `os.type`, when inside a field), what,
     /// and the line and column at the end of `message` when the input was text.
     #[error("invalid `{type_name}` JSON{}: {message}", At(path))]

@@ -34,6 +34,28 @@ pub struct Any {
     pub value: Vec<u8>,
 }
 
+impl Any {
+    /// `message` packed with its type URL (`type.googleapis.com/<full name>`).
+    pub fn from_msg<M: prost::Message + prost::Name>(message: &M) -> Any {
+        Any {
+            type_url: M::type_url(),
+            value: message.encode_to_vec(),
+        }
+    }
+
+    /// The packed message, if it is an `M`: an operation's `response` as the `Image` it holds, say.
+    pub fn to_msg<M: prost::Message + prost::Name + Default>(&self) -> Result<M, crate::Error> {
+        if self.type_url != M::type_url() {
+            return Err(crate::Error::AnyType {
+                expected: M::type_url(),
+                found: self.type_url.clone(),
+            });
+        }
+        M::decode(self.value.as_slice())
+            .map_err(|source| crate::Error::decode(&M::full_name(), source))
+    }
+}
+
 /// A set of field paths, e.g. the fields an update touches.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FieldMask {

@@ -93,6 +93,7 @@ impl Default for ReplayConfig {
 #[derive(Debug)]
 pub struct ReplayServer {
     server: Server,
+    replayer: Replayer,
 }
 
 impl ReplayServer {
@@ -110,9 +111,14 @@ impl ReplayServer {
             })
             .map_err(|source| Error::Bind { addr, source })?;
         let replayer = Replayer::new(index, &config)?;
-        let server = Server::serve(listener, replayer, &config.server)?;
+        let server = Server::serve(listener, replayer.clone(), &config.server)?;
         tracing::info!(addr = %server.local_addr(), "replay server listening");
-        Ok(ReplayServer { server })
+        Ok(ReplayServer { server, replayer })
+    }
+
+    /// The service behind the server: its misses and unused interactions so far.
+    pub fn replayer(&self) -> &Replayer {
+        &self.replayer
     }
 
     /// The address the server listens on.
@@ -162,7 +168,12 @@ struct Inner {
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     /// What sessions with cassettes of their own are served with.
     config: ReplayConfig,
+    /// Summaries of the requests that matched nothing, for [`Replayer::misses`].
+    misses: std::sync::Mutex<Vec<String>>,
 }
+
+/// How many misses [`Replayer::misses`] keeps.
+pub const MISSES_KEPT: usize = 1000;
 
 /// A session of the control surface ([`control`]).
 #[derive(Debug)]
@@ -224,6 +235,7 @@ impl Replayer {
                 reflection: Reflection::new(yc_proto::DESCRIPTOR_SET)?,
                 sessions: RwLock::new(HashMap::new()),
                 config: config.clone(),
+                misses: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -248,15 +260,17 @@ impl Replayer {
         } else {
             None
         };
-        let mut response = if grpc::is_grpc(&request) {
-            self.grpc(request, cursors)
-                .await
-                .unwrap_or_else(|failure| failure.into_response(Transport::Grpc))
+        let (transport, answer) = if grpc::is_grpc(&request) {
+            (Transport::Grpc, self.grpc(request, cursors).await)
         } else {
-            self.rest(request, cursors)
-                .await
-                .unwrap_or_else(|failure| failure.into_response(Transport::Rest))
+            (Transport::Rest, self.rest(request, cursors).await)
         };
+        let mut response = answer.unwrap_or_else(|failure| {
+            if let Failure::Miss(miss) = &failure {
+                self.note_miss(miss);
+            }
+            failure.into_response(transport)
+        });
         if let Some(reached) = reached {
             discovery::point_at(&mut response, &reached);
         }
@@ -489,6 +503,38 @@ impl Service<Request<Incoming>> for Replayer {
 }
 
 impl Replayer {
+    /// Keeps the summary of a miss for [`Replayer::misses`] (the first [`MISSES_KEPT`]).
+    fn note_miss(&self, miss: &Miss) {
+        let mut misses = self
+            .inner
+            .misses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if misses.len() < MISSES_KEPT {
+            misses.push(miss.summary.clone());
+        }
+    }
+
+    /// The requests that matched nothing so far (`gRPC /pkg.Service/Method`, `REST GET /path`), in arrival order;
+    /// the first [`MISSES_KEPT`] are kept.
+    pub fn misses(&self) -> Vec<String> {
+        self.inner
+            .misses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The recorded interactions no request of the default session has reached, as `ORIGIN interaction N (SUMMARY)`.
+    pub fn unused(&self) -> Vec<String> {
+        self.inner
+            .index
+            .unused()
+            .into_iter()
+            .map(|(origin, i, summary)| format!("`{origin}` interaction {i} ({summary})"))
+            .collect()
+    }
+
     /// The session `id`, made over the server's cassettes on first use.
     fn session(&self, id: &str) -> Arc<Session> {
         if let Some(session) = self.read_sessions().get(id) {

@@ -370,3 +370,26 @@ fn comparison_sees_differences_inside_any() {
     };
     assert!(same_message(&image(1).unwrap(), &image(2).unwrap()).is_err());
 }
+
+#[test]
+fn any_packs_and_unpacks_typed_messages() {
+    use yc_proto::compute::v1::{CreateImageMetadata, Image};
+    use yc_proto::google::protobuf::Any;
+
+    let image = Image {
+        id: "fd8abc".into(),
+        ..Default::default()
+    };
+    let any = Any::from_msg(&image);
+    assert_eq!(
+        any.type_url,
+        "type.googleapis.com/yandex.cloud.compute.v1.Image"
+    );
+    assert_eq!(any.to_msg::<Image>().unwrap(), image);
+    let wrong = any.to_msg::<CreateImageMetadata>().unwrap_err().to_string();
+    assert_eq!(
+        wrong,
+        "the `Any` holds `type.googleapis.com/yandex.cloud.compute.v1.Image`, not \
+         `type.googleapis.com/yandex.cloud.compute.v1.CreateImageMetadata`"
+    );
+}

@@ -11,6 +11,7 @@ mod grpcurl;
 mod node_sdk;
 mod python_sdk;
 mod server;
+mod vcr_modes;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
