@@ -211,12 +211,7 @@ pub async fn raw_grpc(
     extra: &[(&str, &str)],
     body: &[u8],
 ) -> RawSeen {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = h2_connection(addr).await;
     let mut request = Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"))
@@ -238,6 +233,22 @@ pub async fn raw_grpc(
         body: collected.to_bytes(),
         trailers,
     }
+}
+
+/// A fresh HTTP/2 connection (prior knowledge), its task running on the test's runtime.
+pub async fn h2_connection<B>(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<B>
+where
+    B: http_body::Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
 }
 
 /// Frames `message` with the gRPC length prefix.

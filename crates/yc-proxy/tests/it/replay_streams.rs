@@ -10,11 +10,10 @@ use bytes::Bytes;
 use http::Request;
 use http_body::Frame;
 use http_body_util::{BodyExt, channel::Channel};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use yc_cassette::{GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Interaction, Message};
 use yc_proto::compute::v1::{GetImageRequest, Image};
 
-use crate::{RawSeen, cassette, frame, grpc_ok, headers, message, replay};
+use crate::{RawSeen, cassette, frame, grpc_ok, h2_connection, headers, message, replay};
 
 const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 /// A bidirectional method outside the schema: recordings of it keep raw bytes.
@@ -23,12 +22,7 @@ const HANG_GUARD: Duration = Duration::from_secs(10);
 
 /// Sends `messages` on a fresh HTTP/2 stream and reads the whole answer while the request side stays open.
 async fn call_holding_open(addr: SocketAddr, path: &str, messages: &[Vec<u8>]) -> RawSeen {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = h2_connection(addr).await;
     let (mut body, request_body) = Channel::<Bytes>::new(messages.len().max(1));
     for message in messages {
         body.send(Frame::data(Bytes::from(frame(message))))
