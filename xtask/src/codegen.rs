@@ -171,9 +171,13 @@ fn generate_types(descriptor_set: &[u8], out_dir: &Path) -> Result<()> {
     config.type_name_domain(["."], "type.googleapis.com");
     // Drops prost-build's default `.google.protobuf` -> `prost_types` mapping, so ours applies.
     config.compile_well_known_types();
+    // The stubs need tonic (and so tokio, hyper, h2); the types do not. Behind a feature, the pure crates that use
+    // only the types (yc-cassette) build without any of it.
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .client_mod_attribute(".", "#[cfg(feature = \"grpc\")]")
+        .server_mod_attribute(".", "#[cfg(feature = \"grpc\")]")
         .out_dir(out_dir)
         .btree_map(".")
         .extern_path(".google.protobuf", "crate::wkt")

@@ -8,6 +8,7 @@ mod bench;
 mod cassettes;
 mod codegen;
 mod test;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 

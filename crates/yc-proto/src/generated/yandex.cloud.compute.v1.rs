@@ -590,6 +590,7 @@ impl ::prost::Name for ListImageOperationsResponse {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "grpc")]
 pub mod image_service_client {
     #![allow(
         unused_variables,
@@ -965,6 +966,7 @@ pub mod image_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "grpc")]
 pub mod image_service_server {
     #![allow(
         unused_variables,

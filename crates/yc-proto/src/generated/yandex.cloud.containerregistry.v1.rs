@@ -166,6 +166,7 @@ impl ::prost::Name for DeleteImageMetadata {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "grpc")]
 pub mod image_service_client {
     #![allow(
         unused_variables,
@@ -347,6 +348,7 @@ pub mod image_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "grpc")]
 pub mod image_service_server {
     #![allow(
         unused_variables,

@@ -74,6 +74,7 @@ impl ::prost::Name for ListApiEndpointsResponse {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "grpc")]
 pub mod api_endpoint_service_client {
     #![allow(
         unused_variables,
@@ -219,6 +220,7 @@ pub mod api_endpoint_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "grpc")]
 pub mod api_endpoint_service_server {
     #![allow(
         unused_variables,

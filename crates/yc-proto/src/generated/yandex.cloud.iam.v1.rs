@@ -99,6 +99,7 @@ impl ::prost::Name for RevokeIamTokenResponse {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "grpc")]
 pub mod iam_token_service_client {
     #![allow(
         unused_variables,
@@ -279,6 +280,7 @@ pub mod iam_token_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "grpc")]
 pub mod iam_token_service_server {
     #![allow(
         unused_variables,

@@ -85,6 +85,7 @@ impl ::prost::Name for CancelOperationRequest {
     }
 }
 /// Generated client implementations.
+#[cfg(feature = "grpc")]
 pub mod operation_service_client {
     #![allow(
         unused_variables,
@@ -227,6 +228,7 @@ pub mod operation_service_client {
     }
 }
 /// Generated server implementations.
+#[cfg(feature = "grpc")]
 pub mod operation_service_server {
     #![allow(
         unused_variables,
