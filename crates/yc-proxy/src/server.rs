@@ -353,7 +353,7 @@ async fn serve_http<I, S, B>(
 /// Marks every request of a TLS connection with the [`OverTls`] extension, so that a service can tell (HTTP/2
 /// requests also say so in their `:scheme`; HTTP/1.1 requests do not).
 #[derive(Clone, Copy, Debug)]
-pub struct OverTls<S>(S);
+struct OverTls<S>(S);
 
 impl<S> Service<Request<Incoming>> for OverTls<S>
 where
