@@ -362,6 +362,43 @@ async fn a_client_that_does_not_trust_the_ca_is_told_what_to_pass() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_client_that_closes_after_the_certificate_is_also_told_what_to_pass() {
+    // BoringSSL (grpcio, the Python SDK) sends no alert when it rejects a certificate: it just closes.
+    let mut logs = Logs::capture();
+    let tls = Tls::new();
+    let server = replay_tls(&tls);
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let mut client =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+            .unwrap();
+    let mut hello = Vec::new();
+    client.write_tls(&mut hello).unwrap();
+    stream.write_all(&hello).await.unwrap();
+    let mut flight = [0u8; 512];
+    assert!(
+        stream.read(&mut flight).await.unwrap() > 0,
+        "the server answers the hello"
+    );
+    drop(stream);
+    let line = logs
+        .wait_for("client closed the connection during the handshake")
+        .await;
+    let ca = tls.ca_path().display().to_string();
+    assert!(
+        line.contains(&format!("pass `{ca}` as root certificates")),
+        "{line}"
+    );
+    server.shutdown().await;
+}
+
 /// Writes `bytes`, then reads until the server closes; panics if it does not within the test's patience.
 async fn closed_after(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
