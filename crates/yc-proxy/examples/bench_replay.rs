@@ -2,7 +2,9 @@
 //! bytes from memory (the ceiling), in the same run, side by side.
 //!
 //! Loads: gRPC `ImageService/Get` at 1, 16 and 64 concurrent HTTP/2 streams over one connection, and REST `GET` over
-//! HTTP/1.1 keep-alive on 1 and 16 connections. Servers and the load generator each get one runtime thread, so the
+//! HTTP/1.1 keep-alive on 1 and 16 connections; then over TLS (both servers serve TLS and cleartext on one port, as
+//! `yc-vcr` does): 64 streams on one TLS connection, and a new TLS connection per call (TCP connect, a full
+//! handshake without resumption, the HTTP/2 handshake and one call), one at a time. Servers and the load generator each get one runtime thread, so the
 //! two sides do not fight over the (shared) cores more than they must. Prints requests/s and p50/p99 latency.
 //! Each load runs three rounds per server, alternating, and keeps each server's best round.
 //!
@@ -13,11 +15,12 @@
 //!
 //! Usage: `bench_replay [SECONDS_PER_RUN] [--rounds N] [--load NAME] [--only replay|ceiling] [--no-startup]`
 //! (defaults: 2 s, 3 rounds, every load, both servers, startup figures on). `--load` takes a name as printed
-//! (`grpc-64`, `rest-16`, ...). `--only replay` with one load is the run to profile: the server thread is named
+//! (`grpc-64`, `rest-16`, `grpc-64-tls`, `tls-connect`, ...). `--only replay` with one load is the run to profile: the server thread is named
 //! `bench-server`, the load generator `bench-client`. Asserts nothing about time.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -35,7 +38,7 @@ use yc_cassette::{
 use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
 use yc_proxy::grpc::{Status, encode_frame};
 use yc_proxy::server::Body as MemoryBody;
-use yc_proxy::{ReplayConfig, ReplayServer, Replayer, Server, ServerConfig};
+use yc_proxy::{Ca, ReplayConfig, ReplayServer, Replayer, Server, ServerConfig, TlsConfig};
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 const IMAGE_ID: &str = "fd8kb72eo1r5fs97a1ki";
@@ -97,10 +100,14 @@ fn main() {
         prepare_figures();
     }
 
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = Ca::open_or_create(ca_dir.path()).unwrap();
+    let client_tls = client_tls(&ca);
     let (replay, replay_addr, ceiling, ceiling_addr) = servers.block_on(async {
         let index =
             Index::new(vec![("bench.json".into(), cassette())], Redactor::default()).unwrap();
-        let config = ReplayConfig::default();
+        let mut config = ReplayConfig::default();
+        config.server.tls = Some(TlsConfig::new(ca, &[]).unwrap());
         let ceiling = ceiling(&config.server);
         let replay =
             ReplayServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), index, config).unwrap();
@@ -108,22 +115,38 @@ fn main() {
         let ceiling_addr = ceiling.local_addr();
         (replay, addr, ceiling, ceiling_addr)
     });
-    clients.block_on(check(replay_addr, ceiling_addr));
+    clients.block_on(check(replay_addr, ceiling_addr, &client_tls));
 
     println!(
-        "ceiling: the same yc_proxy::Server and ServerConfig as replay, answering from memory"
+        "ceiling: the same yc_proxy::Server and ServerConfig as replay (TLS and cleartext on one port), answering \
+         from memory"
     );
     println!(
         "{:<24} {:>12} {:>9} {:>9}   {:>12} {:>9} {:>9}   {:>6}",
         "load", "ceiling r/s", "p50 us", "p99 us", "replay r/s", "p50 us", "p99 us", "ratio"
     );
     let loads = [
-        Load::Grpc { streams: 1 },
-        Load::Grpc { streams: 16 },
-        Load::Grpc { streams: 64 },
+        Load::Grpc {
+            streams: 1,
+            tls: false,
+        },
+        Load::Grpc {
+            streams: 16,
+            tls: false,
+        },
+        Load::Grpc {
+            streams: 64,
+            tls: false,
+        },
         Load::Rest { connections: 1 },
         Load::Rest { connections: 16 },
+        Load::Grpc {
+            streams: 64,
+            tls: true,
+        },
+        Load::TlsConnect,
     ];
+    let mut replay_rates = std::collections::HashMap::new();
     for load in loads {
         if options
             .load
@@ -136,12 +159,23 @@ fn main() {
         let (mut ceiling, mut replayed) = (Figures::NONE, Figures::NONE);
         for _ in 0..options.rounds {
             if options.ceiling {
-                ceiling = ceiling.best(clients.block_on(measure(load, ceiling_addr, run_for)));
+                ceiling = ceiling.best(clients.block_on(measure(
+                    load,
+                    ceiling_addr,
+                    run_for,
+                    &client_tls,
+                )));
             }
             if options.replay {
-                replayed = replayed.best(clients.block_on(measure(load, replay_addr, run_for)));
+                replayed = replayed.best(clients.block_on(measure(
+                    load,
+                    replay_addr,
+                    run_for,
+                    &client_tls,
+                )));
             }
         }
+        replay_rates.insert(load.short_name(), replayed.per_second);
         println!(
             "{:<24} {:>12.0} {:>9} {:>9}   {:>12.0} {:>9} {:>9}   {:>6.2}",
             load.name(),
@@ -154,10 +188,33 @@ fn main() {
             replayed.per_second / ceiling.per_second
         );
     }
+    if let (Some(tls), Some(clear)) = (replay_rates.get("grpc-64-tls"), replay_rates.get("grpc-64"))
+    {
+        println!(
+            "replay over TLS / cleartext at 64 streams on one connection: {:.2}",
+            tls / clear
+        );
+    }
     servers.block_on(async {
         replay.shutdown().await;
         ceiling.shutdown().await;
     });
+}
+
+/// A client trusting `ca`, offering `h2`, without session resumption (each connection pays a full handshake).
+fn client_tls(ca: &Ca) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.cert_der().clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.resumption = rustls::client::Resumption::disabled();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
 fn runtime(name: &str) -> tokio::runtime::Runtime {
@@ -390,23 +447,40 @@ fn ceiling(config: &ServerConfig) -> Server {
 
 #[derive(Clone, Copy)]
 enum Load {
-    Grpc { streams: usize },
-    Rest { connections: usize },
+    Grpc {
+        streams: usize,
+        tls: bool,
+    },
+    Rest {
+        connections: usize,
+    },
+    /// One call per new TLS connection, one connection at a time.
+    TlsConnect,
 }
 
 impl Load {
     fn name(self) -> String {
         match self {
-            Load::Grpc { streams } => format!("grpc h2 {streams} streams"),
+            Load::Grpc {
+                streams,
+                tls: false,
+            } => format!("grpc h2 {streams} streams"),
+            Load::Grpc { streams, tls: true } => format!("grpc h2 tls {streams} streams"),
             Load::Rest { connections } => format!("rest h1 {connections} conns"),
+            Load::TlsConnect => "tls connect + 1st call".to_owned(),
         }
     }
 
     /// The name `--load` takes.
     fn short_name(self) -> String {
         match self {
-            Load::Grpc { streams } => format!("grpc-{streams}"),
+            Load::Grpc {
+                streams,
+                tls: false,
+            } => format!("grpc-{streams}"),
+            Load::Grpc { streams, tls: true } => format!("grpc-{streams}-tls"),
             Load::Rest { connections } => format!("rest-{connections}"),
+            Load::TlsConnect => "tls-connect".to_owned(),
         }
     }
 }
@@ -433,12 +507,15 @@ impl Figures {
     }
 }
 
-/// Both servers must give the same answer before their speed means anything.
-async fn check(replay: SocketAddr, ceiling: SocketAddr) {
+/// Both servers must give the same answer, in cleartext and over TLS, before their speed means anything.
+async fn check(replay: SocketAddr, ceiling: SocketAddr, tls: &tokio_rustls::TlsConnector) {
     let mut seen = Vec::new();
     for addr in [replay, ceiling] {
         let mut sender = h2_connect(addr).await;
-        let (body, trailers) = grpc_call(&mut sender, &grpc_uri(addr)).await;
+        let (body, trailers) = grpc_call(&mut sender, &grpc_uri(addr, false)).await;
+        let mut over_tls = h2_connect_tls(addr, tls).await;
+        let (tls_body, _) = grpc_call(&mut over_tls, &grpc_uri(addr, true)).await;
+        assert_eq!(tls_body, body, "the same answer over TLS");
         let mut http1 = h1_connect(addr).await;
         let rest = rest_call(&mut http1).await;
         seen.push((body, trailers.get("grpc-status").cloned(), rest));
@@ -447,15 +524,27 @@ async fn check(replay: SocketAddr, ceiling: SocketAddr) {
     assert_eq!(seen[0].1.as_ref().map(|v| v.as_bytes()), Some(&b"0"[..]));
 }
 
-async fn measure(load: Load, addr: SocketAddr, run_for: Duration) -> Figures {
+async fn measure(
+    load: Load,
+    addr: SocketAddr,
+    run_for: Duration,
+    tls: &tokio_rustls::TlsConnector,
+) -> Figures {
     // A short warm-up on the same connections is not worth the complexity: the first run is long enough.
     let started = Instant::now();
     let deadline = started + run_for;
     let mut workers = tokio::task::JoinSet::new();
     match load {
-        Load::Grpc { streams } => {
-            let sender = h2_connect(addr).await;
-            let uri = grpc_uri(addr);
+        Load::Grpc {
+            streams,
+            tls: over_tls,
+        } => {
+            let sender = if over_tls {
+                h2_connect_tls(addr, tls).await
+            } else {
+                h2_connect(addr).await
+            };
+            let uri = grpc_uri(addr, over_tls);
             for _ in 0..streams {
                 let mut sender = sender.clone();
                 let uri = uri.clone();
@@ -469,6 +558,20 @@ async fn measure(load: Load, addr: SocketAddr, run_for: Duration) -> Figures {
                     latencies
                 });
             }
+        }
+        Load::TlsConnect => {
+            let tls = tls.clone();
+            let uri = grpc_uri(addr, true);
+            workers.spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    let mut sender = h2_connect_tls(addr, &tls).await;
+                    grpc_call(&mut sender, &uri).await;
+                    latencies.push(start.elapsed().as_micros());
+                }
+                latencies
+            });
         }
         Load::Rest { connections } => {
             for _ in 0..connections {
@@ -499,8 +602,28 @@ async fn measure(load: Load, addr: SocketAddr, run_for: Duration) -> Figures {
     }
 }
 
-fn grpc_uri(addr: SocketAddr) -> Uri {
-    format!("http://{addr}{METHOD}").parse().unwrap()
+fn grpc_uri(addr: SocketAddr, tls: bool) -> Uri {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}{METHOD}").parse().unwrap()
+}
+
+/// An HTTP/2 connection over TLS (ALPN `h2`), with the same windows as [`h2_connect`].
+async fn h2_connect_tls(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let stream = tls.connect(name, stream).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(1 << 20)
+        .initial_connection_window_size(16 << 20)
+        .handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
 }
 
 async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {

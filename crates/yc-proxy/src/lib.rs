@@ -1,5 +1,6 @@
-//! Record and replay servers for the Yandex Cloud API: gRPC over cleartext HTTP/2 (prior knowledge) and REST over
-//! HTTP/1.1 and HTTP/2, on one port, over tokio and hyper.
+//! Record and replay servers for the Yandex Cloud API: gRPC over HTTP/2 and REST over HTTP/1.1 and HTTP/2, in
+//! cleartext (HTTP/2 by prior knowledge) and over TLS ([`ServerConfig::tls`], certificates from the local [`Ca`]),
+//! on one port, over tokio and hyper.
 //!
 //! Invariants:
 //! - this is the only crate that touches sockets; the cassette crate below it is pure, the binary above it only wires
@@ -19,8 +20,23 @@
 //! `yc-vcr replay: no recorded interaction matches`, an `ErrorInfo` (domain `yc-vcr`, reason
 //! `NO_RECORDED_INTERACTION`) and the header `x-yc-vcr-miss: 1`; see [`replay`] for why.
 //!
-//! Modules: [`server`] (the listener, connection serving and graceful shutdown), [`grpc`] (framing and status
-//! helpers), [`replay`] (the replay service), `record` and `upstream` (the recording proxy).
+//! Modules: [`server`] (the listener, per-connection sniffing of TLS or cleartext, graceful shutdown), [`tls`] (the
+//! rustls server side) and [`ca`] (the local CA), [`grpc`] (framing and status helpers), [`replay`] (the replay
+//! service), `record` and `upstream` (the recording proxy).
+//!
+//! With TLS, from the CA in a folder (made there on first use):
+//!
+//! ```no_run
+//! # async fn run(index: yc_cassette::Index) -> Result<(), yc_proxy::Error> {
+//! let ca = yc_proxy::Ca::open_or_create(std::path::Path::new("target/ca"))?;
+//! println!("CA certificate: {}", ca.cert_path().display());
+//! let mut config = yc_proxy::ReplayConfig::default();
+//! config.server.tls = Some(yc_proxy::TlsConfig::new(ca, &[])?);
+//! let server = yc_proxy::ReplayServer::start("127.0.0.1:0".parse().unwrap(), index, config)?;
+//! # drop(server);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ```no_run
 //! # async fn run(index: yc_cassette::Index) -> Result<(), yc_proxy::Error> {

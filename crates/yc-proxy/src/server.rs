@@ -2,7 +2,8 @@
 //! [`ServerConfig::tls`], over TLS, to a hyper service, and shuts down gracefully.
 //!
 //! Each connection is sniffed once, by peeking at its first byte: 0x16 opens a TLS handshake record, an upper-case
-//! letter opens an HTTP/1.1 request line or the HTTP/2 preface (`PRI`), anything else is logged and closed. After the
+//! letter (or an empty line) opens an HTTP/1.1 request or the HTTP/2 preface (`PRI`), anything else is logged and
+//! closed. After the
 //! TLS handshake, hyper's automatic builder sniffs the decrypted bytes the same way it does in cleartext, so TLS
 //! without ALPN works too. The peek costs one system call per connection, never one per call.
 //!
@@ -239,7 +240,8 @@ async fn accept_loop<S, B>(
 pub(crate) enum Sniffed {
     /// A TLS handshake record (0x16).
     Tls,
-    /// An HTTP/1.1 request line or the HTTP/2 preface: both start with an upper-case letter.
+    /// An HTTP/1.1 request line or the HTTP/2 preface: both start with an upper-case letter (or, for HTTP/1.1, an
+    /// empty line that servers should skip, RFC 9112 section 2.2).
     Http,
     /// Neither.
     Other(u8),
@@ -248,7 +250,7 @@ pub(crate) enum Sniffed {
 pub(crate) fn sniff(first: u8) -> Sniffed {
     match first {
         0x16 => Sniffed::Tls,
-        b'A'..=b'Z' => Sniffed::Http,
+        b'A'..=b'Z' | b'\r' | b'\n' => Sniffed::Http,
         other => Sniffed::Other(other),
     }
 }
@@ -353,7 +355,7 @@ async fn serve_http<I, S, B>(
 /// Marks every request of a TLS connection with the [`OverTls`] extension, so that a service can tell (HTTP/2
 /// requests also say so in their `:scheme`; HTTP/1.1 requests do not).
 #[derive(Clone, Copy, Debug)]
-pub struct OverTls<S>(S);
+struct OverTls<S>(S);
 
 impl<S> Service<Request<Incoming>> for OverTls<S>
 where

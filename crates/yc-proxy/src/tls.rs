@@ -130,8 +130,22 @@ impl TlsConfig {
                 "tls: handshake failed: the client offers no protocol this server speaks (ALPN `h2` or `http/1.1`)"
             ),
             Some(error) => tracing::warn!(%peer, %error, "tls: handshake failed"),
-            // The client went away (reset, end of stream): nothing it could be told.
-            None => tracing::debug!(%peer, %error, "tls: connection closed during the handshake"),
+            // BoringSSL (grpcio, so the Python SDK) closes without an alert when it rejects the certificate.
+            None if matches!(
+                error.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+            ) =>
+            {
+                tracing::warn!(
+                    %peer,
+                    %error,
+                    "tls: client closed the connection during the handshake; if the client does not trust the \
+                     yc-vcr CA: pass `{ca}` as root certificates"
+                )
+            }
+            None => tracing::debug!(%peer, %error, "tls: connection failed during the handshake"),
         }
     }
 }

@@ -110,7 +110,8 @@ fn parse_advertise(text: &str) -> Result<String, String> {
 ///   Python: yandexcloud.SDK(endpoint="127.0.0.1:8080", root_certificates=open(CA, "rb").read(), ...)
 ///           or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=$CA for any grpcio client
 ///
-///   Node:   new Session({ endpoint: "127.0.0.1:8080", ssl: { rootCerts: fs.readFileSync(CA) }, ... })
+///   Node:   session = new Session({ iamToken, ssl: { rootCerts: fs.readFileSync(CA) } })
+///           session.client(ImageServiceClient, "127.0.0.1:8080")   (the SDK has no discovery: name it per client)
 ///
 ///   Go:     SSL_CERT_FILE=$CA go test ./...   (ycsdk.Build with Endpoint "127.0.0.1:8080")
 ///

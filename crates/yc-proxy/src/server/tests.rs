@@ -69,3 +69,15 @@ fn a_connection_that_finishes_at_once_is_not_delayed() {
     assert_eq!(ready, Poll::Ready("done"));
     assert_eq!(counter.0.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn the_first_byte_tells_tls_from_http() {
+    assert_eq!(sniff(0x16), Sniffed::Tls);
+    // `PRI * HTTP/2.0` and every HTTP/1.1 method start with an upper-case letter.
+    for first in b"PGHDOCT\r\n" {
+        assert_eq!(sniff(*first), Sniffed::Http);
+    }
+    for other in [0x00, 0x01, 0x80, b'g', b' '] {
+        assert_eq!(sniff(other), Sniffed::Other(other));
+    }
+}

@@ -338,6 +338,74 @@ async fn http1_and_http2_over_tls_with_and_without_alpn() {
     server.shutdown().await;
 }
 
+/// `GET /endpoints` over HTTP/1.1 with `host`, over TLS with `sni` or in cleartext; the addresses answered.
+async fn rest_discovery(addr: SocketAddr, host: &str, tls: Option<(&Tls, &str)>) -> Vec<String> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let request = Request::get("/endpoints")
+        .header("host", host)
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = match tls {
+        Some((tls, sni)) => {
+            let stream = tls
+                .client(&[b"http/1.1"])
+                .connect(ServerName::try_from(sni.to_owned()).unwrap(), stream)
+                .await
+                .unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            sender.send_request(request).await.unwrap()
+        }
+        None => {
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
+            sender.send_request(request).await.unwrap()
+        }
+    };
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    json["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn discovery_names_the_host_the_client_used_with_its_scheme_port() {
+    let tls = Tls::new();
+    let server = replay_tls(&tls);
+    let addr = server.local_addr();
+    let yandex = "compute.api.cloud.yandex.net";
+    // A client that resolved the Yandex name to the proxy on port 443 sends no port: over TLS, that is 443.
+    assert_eq!(
+        rest_discovery(addr, yandex, Some((&tls, yandex))).await,
+        [format!("{yandex}:443")]
+    );
+    assert_eq!(
+        rest_discovery(addr, "proxy.example", None).await,
+        ["proxy.example:80"]
+    );
+    assert_eq!(
+        rest_discovery(
+            addr,
+            &format!("localhost:{}", addr.port()),
+            Some((&tls, "localhost"))
+        )
+        .await,
+        [format!("localhost:{}", addr.port())]
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_ca_is_told_what_to_pass() {
     let mut logs = Logs::capture();
@@ -359,6 +427,43 @@ async fn a_client_that_does_not_trust_the_ca_is_told_what_to_pass() {
     assert!(line.contains("WARN"), "{line}");
     assert!(line.contains("peer=127.0.0.1:"), "{line}");
     drop(other);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_closes_after_the_certificate_is_also_told_what_to_pass() {
+    // BoringSSL (grpcio, the Python SDK) sends no alert when it rejects a certificate: it just closes.
+    let mut logs = Logs::capture();
+    let tls = Tls::new();
+    let server = replay_tls(&tls);
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let mut client =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+            .unwrap();
+    let mut hello = Vec::new();
+    client.write_tls(&mut hello).unwrap();
+    stream.write_all(&hello).await.unwrap();
+    let mut flight = [0u8; 512];
+    assert!(
+        stream.read(&mut flight).await.unwrap() > 0,
+        "the server answers the hello"
+    );
+    drop(stream);
+    let line = logs
+        .wait_for("client closed the connection during the handshake")
+        .await;
+    let ca = tls.ca_path().display().to_string();
+    assert!(
+        line.contains(&format!("pass `{ca}` as root certificates")),
+        "{line}"
+    );
     server.shutdown().await;
 }
 

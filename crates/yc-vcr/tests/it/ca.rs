@@ -150,3 +150,15 @@ fn replay_serves_https_with_the_ca_it_names() {
     );
     assert!(body.contains(r#""id":"crp3a5b7c9d1e3f5g7h9""#), "{body}");
 }
+
+#[test]
+fn advertise_takes_host_and_port() {
+    for bad in ["no-port", "host:http", ":8080", "user@host:1", "::1:8080"] {
+        let (code, _, stderr) = run(
+            &["replay", "--listen", "127.0.0.1:0", "--advertise", bad],
+            &[],
+        );
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(stderr.contains("is not HOST:PORT"), "{bad}: {stderr}");
+    }
+}
