@@ -108,7 +108,11 @@ pub(crate) fn generate(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         }
         let mut text = fs::read_to_string(&path)?;
         if name.ends_with(".serde.rs") {
-            text = json::adjust_parsers(&strip_serialize_impls(&text), &pool)?;
+            let package = name.trim_end_matches(".serde.rs");
+            let stripped = strip_serialize_impls(&text)
+                .with_context(|| format!("adapting pbjson's `{name}`"))?;
+            text = json::adjust_parsers(&stripped, package, &pool)
+                .with_context(|| format!("adapting pbjson's `{name}`"))?;
         } else if let Some(package) = name.strip_suffix(".rs") {
             packages.push(package.to_owned());
         }
@@ -201,12 +205,17 @@ fn generate_parsers(descriptor_set: &[u8], out_dir: &Path) -> Result<()> {
 /// (both naming styles from one set of types, and the reference mapping where pbjson differs).
 ///
 /// pbjson writes each impl starting at column 0 and ending with a lone `}` line.
-fn strip_serialize_impls(text: &str) -> String {
+///
+/// Fails unless it removed exactly one `Serialize` per `Deserialize` (pbjson writes the two for every type), so a
+/// change in pbjson's layout stops codegen instead of leaving a second JSON writer behind.
+fn strip_serialize_impls(text: &str) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut skipping = false;
+    let mut stripped = 0;
     for line in text.lines() {
         if line.starts_with("impl serde::Serialize for ") {
             skipping = true;
+            stripped += 1;
             continue;
         }
         if skipping {
@@ -218,7 +227,22 @@ fn strip_serialize_impls(text: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
-    out
+    let deserializers = text
+        .lines()
+        .filter(|line| line.starts_with("impl<'de> serde::Deserialize<'de> for "))
+        .count();
+    if skipping || stripped != deserializers || out.contains("serde::Serialize for") {
+        bail!(
+            "pbjson's Serialize impls are not laid out as expected: removed {stripped} for {deserializers} \
+             Deserialize impls{}; update `strip_serialize_impls`",
+            if skipping {
+                ", the last one unterminated"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(out)
 }
 
 /// The module tree: `pub mod yandex { pub mod cloud { ... include!("yandex.cloud.rs"); ... } }`.
@@ -410,5 +434,19 @@ mod tests {
             "generated code is stale ({}); run `cargo xtask codegen`",
             stale.join(", ")
         );
+    }
+
+    #[test]
+    fn serialize_impls_are_stripped_one_for_one() {
+        let pair = "impl serde::Serialize for A {\n    body\n}\nimpl<'de> serde::Deserialize<'de> for A {\n}\n";
+        assert_eq!(
+            strip_serialize_impls(pair).unwrap(),
+            "impl<'de> serde::Deserialize<'de> for A {\n}\n"
+        );
+        let unterminated = "impl serde::Serialize for A {\n    body\n";
+        assert!(strip_serialize_impls(unterminated).is_err());
+        let indented =
+            "    impl serde::Serialize for A {\n}\nimpl<'de> serde::Deserialize<'de> for A {\n}\n";
+        assert!(strip_serialize_impls(indented).is_err());
     }
 }

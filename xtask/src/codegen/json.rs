@@ -47,12 +47,65 @@ pub(crate) fn generate(
 /// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), numbers are read
 /// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type), and
 /// every field's error names where it happened (see [`field_paths`]).
-pub(crate) fn adjust_parsers(text: &str, pool: &DescriptorPool) -> Result<String> {
-    let text = open_enums(text).replace(
+///
+/// Each rewrite checks what it matched against the descriptors (see [`open_enums`]) and fails codegen, naming the
+/// field, when pbjson's output has a shape it does not know, rather than leaving a site silently unchanged.
+pub(crate) fn adjust_parsers(text: &str, package: &str, pool: &DescriptorPool) -> Result<String> {
+    let text = open_enums(text, package, pool)?;
+    let numbers = text.matches("::pbjson::private::NumberDeserialize").count();
+    let text = text.replace(
         "::pbjson::private::NumberDeserialize",
         "crate::json::Number",
     );
+    if numbers != numeric_fields(package, pool) {
+        bail!(
+            "pbjson reads {numbers} numbers through NumberDeserialize, but `{package}` has {} numeric fields \
+             (maps and lists included): update the `Number` rewrite",
+            numeric_fields(package, pool)
+        );
+    }
     field_paths(&text, pool)
+}
+
+/// Fields of `package`'s messages whose values pbjson reads through `NumberDeserialize`: integers and floats,
+/// singular, repeated or map values (map keys are strings in JSON and read otherwise).
+fn numeric_fields(package: &str, pool: &DescriptorPool) -> usize {
+    let numeric = |kind: &Kind| {
+        matches!(
+            kind,
+            Kind::Int32
+                | Kind::Int64
+                | Kind::Uint32
+                | Kind::Uint64
+                | Kind::Sint32
+                | Kind::Sint64
+                | Kind::Fixed32
+                | Kind::Fixed64
+                | Kind::Sfixed32
+                | Kind::Sfixed64
+                | Kind::Float
+                | Kind::Double
+        )
+    };
+    package_fields(package, pool)
+        .filter(|field| match field.kind() {
+            Kind::Message(entry) if field.is_map() => {
+                numeric(&entry.map_entry_value_field().kind())
+                    || numeric(&entry.map_entry_key_field().kind())
+            }
+            kind => numeric(&kind),
+        })
+        .count()
+}
+
+/// Every field of every message (map entries excluded) of `package`.
+fn package_fields<'a>(
+    package: &'a str,
+    pool: &'a DescriptorPool,
+) -> impl Iterator<Item = FieldDescriptor> + 'a {
+    pool.all_messages()
+        .filter(move |m| m.package_name() == package && !m.is_map_entry())
+        .flat_map(|m| m.fields().collect::<Vec<_>>())
 }
 
 /// Wraps each field read of pbjson's `visit_map` (`map_.next_value...()?`) so that its error gets the field's
@@ -132,13 +185,41 @@ fn field_paths(text: &str, pool: &DescriptorPool) -> Result<String> {
     Ok(out)
 }
 
-fn open_enums(text: &str) -> String {
+///
+/// pbjson reads a plain singular enum field as `map_.next_value::<E>()? as i32`, which this rewrites; an optional,
+/// oneof, repeated or map-valued enum field is read in other shapes this does not rewrite, so codegen refuses such a
+/// field, naming it, and checks that the sites rewritten are exactly the plain enum fields of the package.
+fn open_enums(text: &str, package: &str, pool: &DescriptorPool) -> Result<String> {
     const CALL: &str = "map_.next_value::<";
     const CAST: &str = ">()? as i32";
+    let mut plain = 0;
+    for field in package_fields(package, pool) {
+        let enum_value = match field.kind() {
+            Kind::Enum(_) => true,
+            Kind::Message(entry) if field.is_map() => {
+                matches!(entry.map_entry_value_field().kind(), Kind::Enum(_))
+            }
+            _ => false,
+        };
+        if !enum_value {
+            continue;
+        }
+        let oneof = field.containing_oneof().is_some();
+        if field.is_list() || field.is_map() || oneof || field.supports_presence() {
+            bail!(
+                "enum field `{}` is repeated, a map, optional or in a oneof; pbjson reads those in shapes \
+                 `open_enums` does not rewrite, so unknown numbers would be refused: extend it",
+                field.full_name()
+            );
+        }
+        plain += 1;
+    }
+    let mut rewritten = 0;
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         match (line.find(CALL), line.find(CAST)) {
             (Some(start), Some(end)) if start < end => {
+                rewritten += 1;
                 let ty = &line[start + CALL.len()..end];
                 let _ = write!(
                     out,
@@ -151,7 +232,13 @@ fn open_enums(text: &str) -> String {
         }
         out.push('\n');
     }
-    out
+    if rewritten != plain {
+        bail!(
+            "opened {rewritten} enum reads, but `{package}` has {plain} plain enum fields: pbjson's layout changed; \
+             update `open_enums`"
+        );
+    }
+    Ok(out)
 }
 
 fn registry(pool: &DescriptorPool, packages: &[String]) -> Result<String> {
@@ -463,12 +550,23 @@ mod tests {
     }
 
     #[test]
-    fn enum_parsers_are_opened() {
-        let text =
-            "            status__ = Some(map_.next_value::<image::Status>()? as i32);\nother\n";
+    fn enum_parsers_are_opened_and_counted() {
+        let pool = DescriptorPool::decode(yc_proto::DESCRIPTOR_SET).unwrap();
+        let site = "            status__ = Some(map_.next_value::<image::Status>()? as i32);\n";
+        let opened = "            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>()?.0);\n";
+        let plain = package_fields("yandex.cloud.compute.v1", &pool)
+            .filter(|f| matches!(f.kind(), Kind::Enum(_)))
+            .count();
+        assert!(plain > 0);
+        let text = format!("{}other\n", site.repeat(plain));
         assert_eq!(
-            open_enums(text),
-            "            status__ = Some(map_.next_value::<crate::json::OpenEnum<image::Status>>()?.0);\nother\n"
+            open_enums(&text, "yandex.cloud.compute.v1", &pool).unwrap(),
+            format!("{}other\n", opened.repeat(plain))
         );
+        // One site fewer or more than the package has fields: pbjson's layout is not what the rewrite knows.
+        let short = site.repeat(plain - 1);
+        let error = open_enums(&short, "yandex.cloud.compute.v1", &pool).unwrap_err();
+        assert!(error.to_string().contains("update `open_enums`"), "{error}");
+        assert!(open_enums(site, "google.rpc", &pool).is_err());
     }
 }
