@@ -99,6 +99,7 @@
 //! matching derives it from the method table). A secret inside a
 //! base64 `bytes` field is replaced inside the decoded bytes, so its placeholder does not normalise for matching.
 
+mod decode;
 mod error;
 mod format;
 mod matching;
@@ -107,6 +108,7 @@ mod redact;
 mod scan;
 mod transcode;
 
+pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;
 pub use format::CassetteFile;
 pub use matching::{Closest, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS};

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::decode::query_pairs;
 use crate::model::{Body, Cassette, Headers, Interaction, MatchRules, Message};
 use crate::redact::{Redactor, normalise_key, normalise_placeholders};
 use crate::transcode::{TranscodeError, transcode};
@@ -776,13 +777,9 @@ fn rest_normalised(
 ) -> Normalised {
     let path = redactor.redact_text(path);
     let query = redactor.redact_query(query);
-    let mut pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), normalised_string(&percent_decode(v)))
-        })
+    let mut pairs: Vec<(String, String)> = query_pairs(&query)
+        .into_iter()
+        .map(|(k, v)| (k, normalised_string(&v)))
         .collect();
     pairs.sort();
     let mut q = Map::new();
@@ -1167,29 +1164,6 @@ fn summary_of_interaction(interaction: &Interaction) -> String {
             format!("REST {} {}{q}", r.request.method, r.request.path)
         }
     }
-}
-
-pub(crate) fn percent_decode(text: &str) -> String {
-    if !text.contains(['%', '+']) {
-        return text.to_owned();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b == b'+' { b' ' } else { b });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Miss {

@@ -53,13 +53,6 @@ fn diff_lists_paths_with_both_values() {
 }
 
 #[test]
-fn percent_decoding_is_total() {
-    assert_eq!(percent_decode("a%20b+c"), "a b c");
-    assert_eq!(percent_decode("%zz%2"), "%zz%2");
-    assert_eq!(percent_decode("%E2%9C%93"), "\u{2713}");
-}
-
-#[test]
 fn the_index_is_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Index>();

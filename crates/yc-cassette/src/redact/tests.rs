@@ -1,5 +1,6 @@
 //! Unit tests of `redact`: the private helpers, one behaviour per test.
 
+use super::wire::{WireField, parse_wire};
 use super::*;
 
 fn kinds(text: &str) -> Vec<&'static str> {
@@ -82,7 +83,7 @@ fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
     let mut bytes = vec![0x0a, inner.len() as u8];
     bytes.extend_from_slice(&inner);
     bytes.extend_from_slice(&[0x18, 0x96, 0x01]);
-    let out = r.redact_wire(&bytes, &[], 0).unwrap();
+    let out = r.redact_wire(&bytes, &mut Vec::new(), 0).unwrap();
     let fields = parse_wire(&out).unwrap();
     assert_eq!(fields.len(), 2);
     let WireField::Len { payload, .. } = &fields[0] else {
@@ -102,7 +103,7 @@ fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
     assert!(parse_wire(&[0x0b]).is_none(), "groups are refused");
     assert!(parse_wire(&[0x80]).is_none(), "truncated varint");
     assert!(
-        r.redact_wire(&[0x08, 0x01], &[], 0).is_none(),
+        r.redact_wire(&[0x08, 0x01], &mut Vec::new(), 0).is_none(),
         "nothing to change"
     );
 }
@@ -131,8 +132,8 @@ proptest::proptest! {
         let r = Redactor::default();
         let once = r.redact_text(&text);
         proptest::prop_assert_eq!(r.redact_text(&once), once.clone());
-        let _ = r.redact_wire(&bytes, &[], 0);
-        let _ = r.redact_payload(&bytes, &[]);
+        let _ = r.redact_wire(&bytes, &mut Vec::new(), 0);
+        let _ = r.redact_payload(&bytes, &mut Vec::new(), 0);
         let mut m = Message { raw: Some(bytes.clone()), ..Message::default() };
         r.redact_message(&mut m);
     }

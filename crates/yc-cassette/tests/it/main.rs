@@ -75,11 +75,13 @@ pub fn rest_interaction(
             query: query.to_owned(),
             headers: headers(&[("content-type", "application/json")]),
             body,
+            encoding: None,
         },
         response: RestResponse {
             status: 200,
             headers: headers(&[("content-type", "application/json")]),
             body: Body::from_bytes(Some("application/json"), answer.as_bytes()),
+            encoding: None,
         },
     })
 }

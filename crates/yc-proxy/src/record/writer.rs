@@ -326,6 +326,7 @@ fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
             method: call.method,
             path: call.path,
             query: call.query,
+            encoding: None,
         },
         response: RestResponse {
             status: call.status,
@@ -334,6 +335,7 @@ fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
                 &call.response.concat(),
             ),
             headers: headers(&call.response_headers, &[]),
+            encoding: None,
         },
     })
 }

@@ -108,6 +108,7 @@ pub fn rest(
             query: query.into(),
             headers: Headers::new(),
             body,
+            encoding: None,
         },
         response: RestResponse {
             status,
@@ -116,6 +117,7 @@ pub fn rest(
                 ("x-request-id", "7f2a"),
             ]),
             body: response,
+            encoding: None,
         },
     })
 }

@@ -79,11 +79,13 @@ fn sample(n: usize, text: &str) -> Interaction {
                 query: text.to_owned(),
                 headers: headers.clone(),
                 body: body.clone(),
+                encoding: None,
             },
             response: RestResponse {
                 status: 200,
                 headers,
                 body,
+                encoding: None,
             },
         })
     }

@@ -55,11 +55,13 @@ fn bad_recordings_are_refused_with_what_is_wrong() {
             query: String::new(),
             headers: Headers::new(),
             body: yc_cassette::Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 1000,
             headers: Headers::new(),
             body: yc_cassette::Body::Empty,
+            encoding: None,
         },
     });
     assert_eq!(error(&bad_status), "`1000` is not an HTTP status code");
