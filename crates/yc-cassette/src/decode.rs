@@ -114,19 +114,17 @@ impl Encoding {
         };
         match self {
             Encoding::Gzip => read_limited(flate2::read::MultiGzDecoder::new(data), self, limit),
-            Encoding::Deflate => {
-                read_limited(flate2::read::ZlibDecoder::new(data), self, limit).or_else(|error| {
-                    match error {
-                        DecodeError::Corrupt { .. } => {
-                            read_limited(flate2::read::DeflateDecoder::new(data), self, limit)
-                        }
-                        other => Err(other),
+            Encoding::Deflate => read_limited(flate2::read::ZlibDecoder::new(data), self, limit)
+                .or_else(|error| match error {
+                    DecodeError::Corrupt { .. } => {
+                        read_limited(flate2::read::DeflateDecoder::new(data), self, limit)
                     }
-                })
-            }
+                    other => Err(other),
+                }),
             Encoding::Brotli => read_limited(brotli::Decompressor::new(data, 4096), self, limit),
             Encoding::Zstd => {
-                let mut decoder = zstd::stream::read::Decoder::with_buffer(data).map_err(corrupt)?;
+                let mut decoder =
+                    zstd::stream::read::Decoder::with_buffer(data).map_err(corrupt)?;
                 // The window is the decoder's memory: 8 MiB is what zstd itself allows by default for streams,
                 // and a frame asking for more is refused instead of allocated.
                 decoder.window_log_max(23).map_err(corrupt)?;
@@ -141,7 +139,8 @@ impl Encoding {
         // Writing into a `Vec` cannot fail; an error would leave the output empty, never panic.
         match self {
             Encoding::Gzip => {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
                 let _ = e.write_all(data);
                 e.finish().unwrap_or_default()
             }
@@ -198,7 +197,11 @@ pub fn encode_content(value: &str, data: &[u8]) -> Result<Vec<u8>, DecodeError> 
     Ok(out)
 }
 
-fn read_limited(reader: impl Read, encoding: Encoding, limit: usize) -> Result<Vec<u8>, DecodeError> {
+fn read_limited(
+    reader: impl Read,
+    encoding: Encoding,
+    limit: usize,
+) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader
@@ -342,7 +345,11 @@ pub(crate) fn base64_runs(text: &str) -> Vec<Base64Run> {
         if url_safe && body.contains(['+', '/']) {
             continue;
         }
-        let engine = if url_safe { &*URL_SAFE_ANY } else { &*STANDARD_ANY };
+        let engine = if url_safe {
+            &*URL_SAFE_ANY
+        } else {
+            &*STANDARD_ANY
+        };
         let Ok(bytes) = engine.decode(run) else {
             continue;
         };

@@ -743,7 +743,11 @@ fn normalise_live(request: &Request<'_>, redactor: &Redactor, wanted: &[String])
             headers,
             body,
         } => {
-            let mut body = Body::from_bytes(headers.get("content-type"), body);
+            // A compressed body is matched as what it decodes to, as it was recorded.
+            let content_type = headers.get("content-type");
+            let mut body = Body::from_wire(content_type, headers.get("content-encoding"), body)
+                .map(|(body, _)| body)
+                .unwrap_or_else(|_| Body::from_bytes(content_type, body));
             redactor.redact_body(&mut body);
             rest_normalised(method, path, query, headers, &body, redactor, wanted)
         }

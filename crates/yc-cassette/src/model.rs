@@ -358,8 +358,12 @@ impl Body {
             .filter(|c| !crate::Encoding::parse_list(c).is_ok_and(|list| list.is_empty()));
         match coding {
             Some(coding) if !bytes.is_empty() => {
-                let decoded = crate::decode::decode_content(coding, bytes, crate::MAX_DECODED_SIZE)?;
-                Ok((Body::from_bytes(content_type, &decoded), Some(coding.to_owned())))
+                let decoded =
+                    crate::decode::decode_content(coding, bytes, crate::MAX_DECODED_SIZE)?;
+                Ok((
+                    Body::from_bytes(content_type, &decoded),
+                    Some(coding.to_owned()),
+                ))
             }
             _ => Ok((Body::from_bytes(content_type, bytes), None)),
         }

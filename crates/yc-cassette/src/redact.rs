@@ -25,9 +25,9 @@ use crate::Error;
 use crate::decode::{Encoding, MAX_DECODED_SIZE, decode_base64, decode_content};
 use crate::model::{Body, GrpcStatus, Headers, Interaction, Message};
 
-pub(crate) use shapes::{is_placeholder, normalise_placeholders, placeholder};
 #[cfg(test)]
 pub(crate) use shapes::find_secrets;
+pub(crate) use shapes::{is_placeholder, normalise_placeholders, placeholder};
 
 /// Header names whose values are always secret. Beyond these, any name containing `authorization`, any `x-` name
 /// containing `auth`, and any name that is a secret field once a leading `x-` is dropped (`x-api-key`,

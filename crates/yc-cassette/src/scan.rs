@@ -142,7 +142,9 @@ impl Scanner<'_> {
                 let encoded = request.encoding.is_none();
                 self.body(
                     &request.body,
-                    encoded.then(|| request.headers.get("content-encoding")).flatten(),
+                    encoded
+                        .then(|| request.headers.get("content-encoding"))
+                        .flatten(),
                     &format!("{at}.request.body"),
                 );
                 let response = &r.response;
@@ -150,7 +152,9 @@ impl Scanner<'_> {
                 let encoded = response.encoding.is_none();
                 self.body(
                     &response.body,
-                    encoded.then(|| response.headers.get("content-encoding")).flatten(),
+                    encoded
+                        .then(|| response.headers.get("content-encoding"))
+                        .flatten(),
                     &format!("{at}.response.body"),
                 );
             }

@@ -227,9 +227,9 @@ impl Replayer {
         if request.version() != Version::HTTP_2 {
             return Err(Failure::GrpcVersion(request.version()));
         }
-        grpc::check_encoding(request.headers())?;
+        let encoding = grpc::check_encoding(request.headers())?;
         let (parts, body) = request.into_parts();
-        let messages = grpc::read_messages(body, self.inner.limits).await?;
+        let messages = grpc::read_messages(body, self.inner.limits, encoding).await?;
         let messages: Vec<Vec<u8>> = messages.iter().map(|message| message.to_vec()).collect();
         let metadata = if self.inner.match_headers {
             headers(&parts.headers)
@@ -241,7 +241,7 @@ impl Replayer {
             metadata: &metadata,
             messages: &messages,
         };
-        self.lookup(&lookup)
+        self.lookup(&lookup, None)
     }
 
     async fn rest<B>(&self, request: Request<B>) -> Result<Response<Body>, Failure>
@@ -263,10 +263,15 @@ impl Replayer {
             headers: &headers,
             body: &body,
         };
-        self.lookup(&lookup)
+        self.lookup(&lookup, parts.headers.get(http::header::ACCEPT_ENCODING))
     }
 
-    fn lookup(&self, request: &yc_cassette::Request<'_>) -> Result<Response<Body>, Failure> {
+    /// The answer to a request; `accept` is a REST client's `accept-encoding`, for a body recorded compressed.
+    fn lookup(
+        &self,
+        request: &yc_cassette::Request<'_>,
+        accept: Option<&HeaderValue>,
+    ) -> Result<Response<Body>, Failure> {
         match self.inner.index.lookup(request) {
             Ok(hit) if hit.translated => self.translated(&hit),
             Ok(hit) => self
@@ -274,7 +279,7 @@ impl Replayer {
                 .responses
                 .get(hit.cassette)
                 .and_then(|responses| responses.get(hit.index))
-                .map(Prepared::response)
+                .map(|prepared| prepared.response_for(accept))
                 .ok_or(Failure::Internal(
                     "the index returned an interaction that was not prepared",
                 )),
@@ -365,7 +370,7 @@ impl Failure {
                 if matches!(error, FrameError::UnsupportedEncoding(_)) {
                     extra.insert(
                         grpc::GRPC_ACCEPT_ENCODING,
-                        HeaderValue::from_static("identity"),
+                        HeaderValue::from_static(grpc::ACCEPTED_ENCODINGS),
                     );
                 }
                 grpc::trailers_only(error.to_status(), extra)
@@ -516,10 +521,13 @@ fn headers(map: &HeaderMap) -> Headers {
     headers
 }
 
+/// The headers the index needs to read a REST body: its type and its coding.
 fn content_type(map: &HeaderMap) -> Headers {
     let mut headers = Headers::new();
-    if let Some(value) = map.get(CONTENT_TYPE) {
-        headers.push("content-type", &String::from_utf8_lossy(value.as_bytes()));
+    for name in [CONTENT_TYPE, http::header::CONTENT_ENCODING] {
+        if let Some(value) = map.get(&name) {
+            headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
     }
     headers
 }

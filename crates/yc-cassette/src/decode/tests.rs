@@ -11,7 +11,11 @@ fn percent_layer_maps_decoded_bytes_back() {
     assert_eq!(percent_layer("no escapes %zz"), None);
     let twice = percent_layer(&percent_layer("t1%252E").unwrap().text).unwrap();
     assert_eq!(twice.text, "t1.");
-    assert_eq!(percent_layer("%FF%41").unwrap().text, "?A", "offsets survive invalid UTF-8");
+    assert_eq!(
+        percent_layer("%FF%41").unwrap().text,
+        "?A",
+        "offsets survive invalid UTF-8"
+    );
 }
 
 #[test]
@@ -21,13 +25,18 @@ fn form_values_decode_plus_as_space() {
     assert_eq!(form_decode("%E2%9C%93"), "\u{2713}");
     assert_eq!(
         query_pairs("a=1&&b=%32+3&c"),
-        [("a".into(), "1".into()), ("b".into(), "2 3".into()), ("c".into(), String::new())]
+        [
+            ("a".into(), "1".into()),
+            ("b".into(), "2 3".into()),
+            ("c".into(), String::new())
+        ]
     );
 }
 
 #[test]
 fn base64_runs_are_found_inside_longer_strings_and_written_back_alike() {
-    let inner = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("a secret inside, base64url");
+    let inner =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("a secret inside, base64url");
     let text = format!("prefix:{inner} suffix");
     let runs = base64_runs(&text);
     assert_eq!(runs.len(), 1);
@@ -40,9 +49,18 @@ fn base64_runs_are_found_inside_longer_strings_and_written_back_alike() {
 #[test]
 fn every_coding_round_trips() {
     let data = b"{\"iam_token\":\"t1.abc\"}".repeat(10);
-    for encoding in [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli, Encoding::Zstd] {
+    for encoding in [
+        Encoding::Gzip,
+        Encoding::Deflate,
+        Encoding::Brotli,
+        Encoding::Zstd,
+    ] {
         let packed = encoding.encode(&data);
-        assert_eq!(encoding.decode(&packed, 1 << 20).unwrap(), data, "{encoding}");
+        assert_eq!(
+            encoding.decode(&packed, 1 << 20).unwrap(),
+            data,
+            "{encoding}"
+        );
         assert_eq!(Encoding::parse(encoding.name()), Ok(Some(encoding)));
     }
     let both = encode_content("gzip, br", &data).unwrap();
@@ -57,7 +75,12 @@ fn every_coding_round_trips() {
 #[test]
 fn a_zip_bomb_is_an_error_not_an_allocation() {
     let zeros = vec![0u8; 8 << 20];
-    for encoding in [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli, Encoding::Zstd] {
+    for encoding in [
+        Encoding::Gzip,
+        Encoding::Deflate,
+        Encoding::Brotli,
+        Encoding::Zstd,
+    ] {
         let bomb = encoding.encode(&zeros);
         assert!(bomb.len() < 64 << 10, "{encoding}: {} bytes", bomb.len());
         assert_eq!(
@@ -73,7 +96,10 @@ fn a_zip_bomb_is_an_error_not_an_allocation() {
         Err(DecodeError::TooDeep)
     );
     let error = Encoding::Gzip.decode(b"\x1f\x8bnot gzip", 100).unwrap_err();
-    assert!(error.to_string().starts_with("invalid `gzip` data: "), "{error}");
+    assert!(
+        error.to_string().starts_with("invalid `gzip` data: "),
+        "{error}"
+    );
 }
 
 proptest::proptest! {
@@ -105,7 +131,11 @@ fn a_run_that_may_be_padded_is_written_back_padded() {
     // 60 bytes: no padding needed, so the run does not say which style it was written in.
     let text = STANDARD_ANY.encode([b'x'; 60]);
     let runs = base64_runs(&text);
-    assert_eq!(runs[0].encode(b"x"), "eA==", "standard alphabet, length a multiple of 4");
+    assert_eq!(
+        runs[0].encode(b"x"),
+        "eA==",
+        "standard alphabet, length a multiple of 4"
+    );
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 30]);
     assert_eq!(base64_runs(&url)[0].encode(&[0xfb]), "-w");
 }

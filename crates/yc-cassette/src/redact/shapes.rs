@@ -268,7 +268,8 @@ pub(crate) fn auth_credentials(text: &str) -> Vec<(usize, usize)> {
         let after = rest[len..].trim_start_matches([' ', '\t']);
         let ends_value =
             after.is_empty() || after.starts_with(['"', '\'', ',', ';', '&', '\r', '\n', ')']);
-        let looks_like_one = credential.len() >= 16 && credential.bytes().any(|b| b.is_ascii_digit());
+        let looks_like_one =
+            credential.len() >= 16 && credential.bytes().any(|b| b.is_ascii_digit());
         let counts = match scheme.as_str() {
             "basic" => {
                 decode_base64(credential).is_some_and(|b| b.contains(&b':'))

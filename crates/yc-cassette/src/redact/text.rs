@@ -7,7 +7,9 @@ use crate::decode::{
     self, Base64Run, Encoding, MAX_DEPTH, MAX_NESTED_SIZE, base64_runs, form_decode, percent_layer,
 };
 
-use super::shapes::{Found, auth_credentials, find_secrets, is_placeholder, placeholder, whole_kind};
+use super::shapes::{
+    Found, auth_credentials, find_secrets, is_placeholder, placeholder, whole_kind,
+};
 use super::wire::parse_wire;
 use super::{Redactor, Secret};
 
@@ -41,7 +43,11 @@ impl Redactor {
     }
 
     /// As [`Redactor::redact_str`], adding each secret replaced to `secrets`.
-    pub(crate) fn redact_str_collect(&self, text: &str, secrets: &mut Vec<Secret>) -> Option<String> {
+    pub(crate) fn redact_str_collect(
+        &self,
+        text: &str,
+        secrets: &mut Vec<Secret>,
+    ) -> Option<String> {
         let spans = self.spans(text, 0);
         if spans.is_empty() {
             return None;
@@ -75,7 +81,11 @@ impl Redactor {
         }
         for regex in &self.patterns {
             for caps in regex.captures_iter(text) {
-                if let Some(m) = caps.get(1).or_else(|| caps.get(0)).filter(|m| !m.is_empty()) {
+                if let Some(m) = caps
+                    .get(1)
+                    .or_else(|| caps.get(0))
+                    .filter(|m| !m.is_empty())
+                {
                     let found = Found {
                         start: m.start(),
                         end: m.end(),
@@ -109,9 +119,7 @@ impl Redactor {
                 }
             }
             for run in base64_runs(text) {
-                let covered = spans
-                    .iter()
-                    .any(|s| s.start < run.end && run.start < s.end);
+                let covered = spans.iter().any(|s| s.start < run.end && run.start < s.end);
                 if !covered && let Some(span) = self.base64_span(text, &run, depth + 1) {
                     spans.push(span);
                 }
@@ -141,19 +149,25 @@ impl Redactor {
         let mut at = 0;
         while let Some(eq) = text[at..].find('=').map(|i| at + i) {
             at = eq + 1;
-            let name_start = text[..eq]
-                .rfind(|c: char| !is_name_char(c))
-                .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+            let name_start = text[..eq].rfind(|c: char| !is_name_char(c)).map_or(0, |i| {
+                i + text[i..].chars().next().map_or(1, char::len_utf8)
+            });
             if name_start == eq {
                 continue;
             }
             // A pair starts the text or follows a separator; `a.b=c` inside a word is not a pair.
-            if name_start > 0 && !matches!(bytes[name_start - 1], b'?' | b'&' | b';' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b',')
+            if name_start > 0
+                && !matches!(
+                    bytes[name_start - 1],
+                    b'?' | b'&' | b';' | b'#' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b','
+                )
             {
                 continue;
             }
             let value_end = text[at..]
-                .find(['&', '#', ' ', '\t', '\r', '\n', '"', '\'', '<', '>', ';', ','])
+                .find([
+                    '&', '#', ' ', '\t', '\r', '\n', '"', '\'', '<', '>', ';', ',',
+                ])
                 .map_or(text.len(), |i| at + i);
             let value = &text[at..value_end];
             if value.is_empty() || !self.is_secret_field(&form_decode(&text[name_start..eq])) {
