@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::decode::query_pairs;
 use crate::model::{Body, Cassette, Headers, Interaction, MatchRules, Message};
-use crate::redact::{Redactor, normalise_key, normalise_placeholders};
+use crate::redact::{Redactor, normalise_key, normalise_placeholder_bytes, normalise_placeholders};
 use crate::transcode::{TranscodeError, transcode};
 
 /// Request headers that never take part in matching, whatever a cassette says.
@@ -924,7 +924,12 @@ fn retype(m: &mut Message) -> Option<Vec<u8>> {
 fn message_shape(m: &Message) -> Value {
     match (&m.json, &m.raw) {
         (Some(json), _) => normalise_value(json.clone()),
-        (None, Some(raw)) => tagged("@raw", Value::String(BASE64.encode(raw))),
+        // Placeholders compare by kind inside raw bytes too, so a fresh credential of the same kind still matches.
+        (None, Some(raw)) => {
+            let normalised = normalise_placeholder_bytes(raw);
+            let raw = normalised.as_deref().unwrap_or(raw);
+            tagged("@raw", Value::String(BASE64.encode(raw)))
+        }
         (None, None) => tagged("@dropped", Value::Bool(true)),
     }
 }

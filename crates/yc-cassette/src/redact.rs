@@ -27,7 +27,9 @@ use crate::model::{Body, GrpcStatus, Headers, Interaction, Message};
 
 #[cfg(test)]
 pub(crate) use shapes::find_secrets;
-pub(crate) use shapes::{is_placeholder, normalise_placeholders, placeholder};
+pub(crate) use shapes::{
+    is_placeholder, normalise_placeholder_bytes, normalise_placeholders, placeholder,
+};
 
 /// Header names whose values are always secret. Beyond these, any name containing `authorization`, any `x-` name
 /// containing `auth`, and any name that is a secret field once a leading `x-` is dropped (`x-api-key`,

@@ -47,15 +47,74 @@ pub(crate) fn placeholder_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex"))
 }
 
-/// Placeholders reduced to their kind, for matching: `<redacted:iam-token:1a2b3c4d>` -> `<redacted:iam-token>`.
+/// Placeholders reduced to their kind, for matching: `<redacted:iam-token:1a2b3c4d>` -> `<redacted:iam-token>`,
+/// also inside base64 runs (a secret redacted inside a `bytes` field or a base64 blob), whose decoded bytes are
+/// reduced the same way and encoded again.
 pub(crate) fn normalise_placeholders(text: &str) -> Option<String> {
-    if !text.contains("<redacted:") {
-        return None;
+    let mut text = Cow::Borrowed(text);
+    if base64_markers().iter().any(|m| text.contains(m.as_str())) {
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for run in crate::decode::base64_runs(&text) {
+            if let Some(bytes) = normalise_placeholder_bytes(&run.bytes) {
+                out.push_str(&text[at..run.start]);
+                out.push_str(&run.encode(&bytes));
+                at = run.end;
+            }
+        }
+        if at > 0 {
+            out.push_str(&text[at..]);
+            text = Cow::Owned(out);
+        }
     }
-    match placeholder_regex().replace_all(text, "<redacted:$1>") {
+    if text.contains("<redacted:")
+        && let Cow::Owned(s) = placeholder_regex().replace_all(&text, "<redacted:$1>")
+    {
+        return Some(s);
+    }
+    match text {
         Cow::Owned(s) => Some(s),
         Cow::Borrowed(_) => None,
     }
+}
+
+/// Placeholders reduced to their kind in bytes (raw messages), `None` when there are none.
+pub(crate) fn normalise_placeholder_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::bytes::Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex")
+    });
+    match re.replace_all(bytes, &b"<redacted:$1>"[..]) {
+        Cow::Owned(b) => Some(b),
+        Cow::Borrowed(_) => None,
+    }
+}
+
+/// The characters `<redacted:` always gives in base64, at each of the three alignments and in both alphabets: a
+/// cheap test for a placeholder inside a base64 run.
+fn base64_markers() -> &'static [String] {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    static MARKERS: OnceLock<Vec<String>> = OnceLock::new();
+    MARKERS.get_or_init(|| {
+        let marker = b"<redacted:";
+        let mut out = Vec::new();
+        for offset in 0..3usize {
+            let mut input = vec![0u8; offset];
+            input.extend_from_slice(marker);
+            input.extend_from_slice(&[0; 3]);
+            // Character i carries bits 6i..6i+6; only those entirely within the marker are fixed by it.
+            let first = (8 * offset).div_ceil(6);
+            let last = (8 * (offset + marker.len())) / 6;
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let encoded = engine.encode(&input);
+                out.push(encoded[first..last].to_owned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    })
 }
 
 /// The kind of secret `text` is, if it is exactly one secret shape.

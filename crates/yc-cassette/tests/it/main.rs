@@ -1,5 +1,6 @@
 //! Integration tests of yc-cassette: the file format, matching and redaction, through the public API only.
 
+mod credentials;
 mod cross;
 mod format;
 mod matching;
