@@ -308,13 +308,11 @@ impl Redactor {
                 None => BinRedaction::Clean,
             };
         };
-        if !self.bytes_have_secret(&bytes, secrets) {
-            return BinRedaction::Clean;
-        }
         match self.clean_bytes(&bytes, secrets, 0) {
             Some(clean) if !self.bytes_have_secret(&clean, secrets) => {
                 BinRedaction::Cleaned(STANDARD_NO_PAD.encode(clean))
             }
+            None if !self.bytes_have_secret(&bytes, secrets) => BinRedaction::Clean,
             _ => BinRedaction::Unrepairable,
         }
     }

@@ -10,7 +10,7 @@ use crate::decode::{
 use super::shapes::{
     Found, auth_credentials, find_secrets, is_placeholder, placeholder, whole_kind,
 };
-use super::wire::parse_wire;
+use super::wire::{MAX_NESTING, WireField, parse_wire};
 use super::{Redactor, Secret};
 
 /// One part of a stored string to replace.
@@ -223,14 +223,36 @@ impl Redactor {
         self.redact_payload(bytes, found, depth)
     }
 
-    /// The kind of the first secret in bytes seen as text, decompressed first when they carry a magic number.
+    /// The kind of the first secret in bytes: in each field when they are a protobuf message (a length prefix
+    /// glued to a token would hide its start in the text view), decompressed when they carry a magic number, and
+    /// as text.
     pub(crate) fn bytes_kind(&self, bytes: &[u8], depth: usize) -> Option<&'static str> {
+        self.bytes_kind_nested(bytes, depth, 0)
+    }
+
+    fn bytes_kind_nested(
+        &self,
+        bytes: &[u8],
+        depth: usize,
+        nesting: usize,
+    ) -> Option<&'static str> {
         if depth > MAX_DEPTH {
             return None;
         }
+        if nesting < MAX_NESTING
+            && let Some(fields) = parse_wire(bytes)
+        {
+            for field in fields {
+                if let WireField::Len { payload, .. } = field
+                    && let Some(kind) = self.bytes_kind_nested(payload, depth, nesting + 1)
+                {
+                    return Some(kind);
+                }
+            }
+        }
         if let Some(encoding) = Encoding::sniff(bytes)
             && let Ok(inner) = encoding.decode(bytes, MAX_NESTED_SIZE)
-            && let Some(kind) = self.bytes_kind(&inner, depth + 1)
+            && let Some(kind) = self.bytes_kind_nested(&inner, depth + 1, 0)
         {
             return Some(kind);
         }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::{Redactor, Secret};
 
 /// How deep nested messages are walked; deeper ones are cleaned as text.
-const MAX_NESTING: usize = 32;
+pub(crate) const MAX_NESTING: usize = 32;
 
 impl Redactor {
     /// Cleans protobuf bytes without a schema: walks the wire format, recurses into length-delimited fields

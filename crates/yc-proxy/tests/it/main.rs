@@ -2,6 +2,7 @@
 //! against servers bound to 127.0.0.1:0. Cassettes are built here from yc-proto types.
 
 mod record;
+mod record_corpus;
 mod record_kill;
 mod record_live;
 mod record_secrets;
