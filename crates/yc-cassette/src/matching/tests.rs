@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::model::Message;
 
 #[test]
 fn canonical_json_sorts_keys_at_every_depth() {
