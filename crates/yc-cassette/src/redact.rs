@@ -407,8 +407,13 @@ impl Redactor {
     /// Whether a header's whole value is secret: a listed name, any name with `authorization`, an `x-` name with
     /// `auth` in it, or a secret field name after a leading `x-`.
     pub(crate) fn is_secret_header(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        if self.headers.contains(&lower) || lower.contains("authorization") {
+        // Stored names are lower-case already; only others pay for a copy.
+        let lower = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(name)
+        };
+        if self.headers.contains(lower.as_ref()) || lower.contains("authorization") {
             return true;
         }
         match lower.strip_prefix("x-") {

@@ -295,7 +295,7 @@ fn is_token68(b: u8) -> bool {
 /// credential counts; inside free text (`... with Bearer abc ...`) only one that looks like one: at least 16
 /// characters with a digit, or for `Basic` base64 of `user:password`. A `Digest` credential is the rest of the line.
 pub(crate) fn auth_credentials(text: &str) -> Vec<(usize, usize)> {
-    if !text.contains([' ', '\t']) {
+    if !text.bytes().any(|b| b == b' ' || b == b'\t') {
         return Vec::new();
     }
     let mut out = Vec::new();

@@ -76,6 +76,16 @@ impl Redactor {
     /// Every secret in `text`, sorted, without overlaps (an outer secret wins over one inside it).
     pub(crate) fn spans(&self, text: &str, depth: usize) -> Vec<Span> {
         let mut spans = Vec::new();
+        // One pass decides which of the layers below can apply: most strings have none of these bytes.
+        let (mut space, mut equals, mut percent) = (false, false, false);
+        for &b in text.as_bytes() {
+            match b {
+                b' ' | b'\t' => space = true,
+                b'=' => equals = true,
+                b'%' => percent = true,
+                _ => {}
+            }
+        }
         for f in find_secrets(text) {
             self.push_found(text, f, &mut spans);
         }
@@ -95,20 +105,20 @@ impl Redactor {
                 }
             }
         }
-        for (start, end) in auth_credentials(text) {
-            let credential = &text[start..end];
-            if !is_placeholder(credential) {
-                let kind = whole_kind(credential).unwrap_or("credential");
-                spans.push(Span::placeholder(start, end, kind, credential));
+        if space {
+            for (start, end) in auth_credentials(text) {
+                let credential = &text[start..end];
+                if !is_placeholder(credential) {
+                    let kind = whole_kind(credential).unwrap_or("credential");
+                    spans.push(Span::placeholder(start, end, kind, credential));
+                }
             }
         }
-        if text.contains('=') {
+        if equals {
             self.pair_spans(text, &mut spans);
         }
         if depth < MAX_DEPTH {
-            if text.contains('%')
-                && let Some(layer) = percent_layer(text)
-            {
+            if percent && let Some(layer) = percent_layer(text) {
                 for inner in self.spans(&layer.text, depth + 1) {
                     let (start, end) = layer.original(inner.start, inner.end);
                     spans.push(Span {
@@ -124,6 +134,9 @@ impl Redactor {
                     spans.push(span);
                 }
             }
+        }
+        if spans.len() < 2 {
+            return spans;
         }
         spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         let mut kept: Vec<Span> = Vec::with_capacity(spans.len());
