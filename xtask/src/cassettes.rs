@@ -311,6 +311,7 @@ fn registry_get_rest() -> Result<Vec<Interaction>> {
                 ("accept", "application/json"),
             ]),
             body: Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 200,
@@ -320,6 +321,7 @@ fn registry_get_rest() -> Result<Vec<Interaction>> {
                 ("x-server-trace-id", "4a6c8e0f2b4d6f81"),
             ]),
             body: Body::from_bytes(Some("application/json"), body.as_bytes()),
+            encoding: None,
         },
     })])
 }
@@ -341,6 +343,7 @@ fn rest_error() -> Vec<Interaction> {
                 ("accept", "application/json"),
             ]),
             body: Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 404,
@@ -350,6 +353,7 @@ fn rest_error() -> Vec<Interaction> {
                 ("x-server-trace-id", "5b7d9f1a3c5e7092"),
             ]),
             body: Body::from_bytes(Some("application/json"), body.as_bytes()),
+            encoding: None,
         },
     })]
 }

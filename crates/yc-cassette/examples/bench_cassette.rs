@@ -88,11 +88,13 @@ fn rest(i: usize) -> Interaction {
             query: String::new(),
             headers: [("accept", "application/json")].into_iter().collect(),
             body: Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 200,
             headers: [("content-type", "application/json")].into_iter().collect(),
             body: Body::from_bytes(Some("application/json"), body.as_bytes()),
+            encoding: None,
         },
     })
 }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
-use crate::model::{Cassette, FORMAT_VERSION, Interaction, Message};
+use crate::decode::Encoding;
+use crate::model::{Cassette, FORMAT_VERSION, Headers, Interaction, Message};
 
 impl Cassette {
     /// Reads and checks a cassette file.
@@ -63,6 +64,7 @@ impl Cassette {
                 line: interaction_line(text, i),
                 message,
             };
+            check_sendable(interaction).map_err(invalid)?;
             let (request, response): (&[Message], &[Message]) = match interaction {
                 Interaction::Grpc(g) => (&g.request.messages, &g.response.messages),
                 Interaction::Rest(_) => continue,
@@ -76,6 +78,63 @@ impl Cassette {
         }
         Ok(())
     }
+}
+
+/// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves:
+/// header names and values HTTP allows (no control bytes), a REST status code, a known body coding.
+fn check_sendable(interaction: &Interaction) -> Result<(), String> {
+    let headers: Vec<(&str, &Headers)> = match interaction {
+        Interaction::Grpc(g) => vec![
+            ("request metadata", &g.request.metadata),
+            ("response header", &g.response.headers),
+            ("trailer", &g.response.trailers),
+        ],
+        Interaction::Rest(r) => {
+            if !(100..=999).contains(&r.response.status) {
+                return Err(format!(
+                    "`{}` is not an HTTP status code",
+                    r.response.status
+                ));
+            }
+            for (side, encoding) in [
+                ("request", &r.request.encoding),
+                ("response", &r.response.encoding),
+            ] {
+                if let Some(coding) = encoding {
+                    Encoding::parse_list(coding).map_err(|e| format!("{side} body: {e}"))?;
+                }
+            }
+            vec![
+                ("request header", &r.request.headers),
+                ("response header", &r.response.headers),
+            ]
+        }
+    };
+    for (what, headers) in headers {
+        for (name, value) in headers.iter() {
+            let name_ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:".contains(&b));
+            if !name_ok {
+                return Err(format!(
+                    "{what} name `{}` is not valid",
+                    name.escape_debug()
+                ));
+            }
+            // As `http::HeaderValue` allows: visible ASCII, space, tab and bytes above 0x7f.
+            if let Some(c) = value
+                .chars()
+                .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')
+            {
+                return Err(format!(
+                    "{what} `{name}` has a control character ({}) in its value",
+                    c.escape_unicode()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_message(message: &Message) -> Result<(), String> {

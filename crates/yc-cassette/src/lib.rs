@@ -82,23 +82,37 @@
 //! # Redaction
 //!
 //! Secrets never reach the disk. Built-in rules replace with `<redacted:KIND:HASH8>` (first 8 hex digits of the
-//! secret's SHA-256, so the same secret gives the same placeholder):
-//! the values of `authorization`, `proxy-authorization`, `cookie`, `set-cookie`, `x-yacloud-subjecttoken` headers
-//! (an auth scheme word such as `Bearer` stays); `X-Amz-Signature`, `X-Amz-Credential` and `X-Amz-Security-Token`
-//! query values anywhere (URLs in JSON, queries, paths, URL-encoded too); string values of fields such as
-//! `iam_token`, `jwt`, `private_key`, `secret`, `password`, `token` in any spelling; and anything shaped like an
-//! IAM token (`t1.`), OAuth token (`y0_`..`y3_`), API key (`AQVN`), static access key id (`YCAJ`) and secret (`YC`
-//! and 38 mixed-case characters), JWT or PEM private key, in headers, trailers, JSON, text, URLs, base64 `bytes`
-//! fields, `-bin` metadata, status details and raw message bytes (cleaned through the protobuf wire format with
-//! lengths fixed up, or dropped with a `note` when that fails). [`RedactionRules`] adds header names, field names or
-//! paths, and regular expressions. [`scan`] and [`scan_text`] are the fail-closed last check.
+//! secret's SHA-256, so the same secret gives the same placeholder); what is replaced:
+//! - by header name: `authorization`, `proxy-authorization`, `cookie`, `set-cookie`, `x-yacloud-subjecttoken`,
+//!   `x-amz-security-token`, `x-api-key`, any name containing `authorization`, any `x-` name containing `auth`,
+//!   and any `x-` name that is a secret field name (`x-iam-token`); an auth scheme word such as `Bearer` stays;
+//! - by field name, in JSON at any depth (everything under the field), queries, form bodies and URLs anywhere:
+//!   `iam_token`, `yandex_passport_oauth_token`, `jwt`, `private_key`, `secret`, `password`, `token`,
+//!   `access_token`, `refresh_token`, `client_secret`, `subject_token`, `api_key`, `credentials`, `signature`
+//!   (AWS SigV2 `Signature=`), `X-Amz-Signature` and more, in any spelling (`apiKey`, `api-key`, `API_KEY`);
+//! - by meaning: the credential after an auth scheme word (`Bearer`, `Basic`, `Api-Key`, `OAuth`, `Digest`) in any
+//!   value it starts (and in free text when it looks like one); anything shaped like an IAM token (`t1.`), OAuth
+//!   token (`y0_`..`y3_`, `AQAAAA`), API key (`AQVN`), static access key id (`YCAJ`) and secret (`YC` and 38
+//!   mixed-case characters), JWT or PEM private key, and `X-Amz-Signature`/`-Credential`/`-Security-Token` values;
+//! - in every place: headers, trailers, `-bin` metadata, messages (JSON and raw bytes, cleaned field by field with
+//!   lengths fixed up, or dropped with a `note`), status message and details, REST path, query and bodies;
+//! - through every encoding (the `decode` module): JSON escapes (values are examined parsed), URL escapes (up to
+//!   four levels, replaced in place), form bodies, base64 runs inside any string (cleaned and written back in the
+//!   same alphabet), compressed blobs inside base64 (up to 1 MiB decoded), REST bodies per `content-encoding` and
+//!   gRPC messages per `grpc-encoding`, both stored decoded ([`Body::from_wire`], [`RestResponse::encoding`]).
+//!
+//! [`RedactionRules`] adds header names, field names or paths, and regular expressions.
+//! [`scan`] and [`Redactor::scan_text`] are the fail-closed last check: they run the same rules through the same
+//! layers, so whatever redaction would replace they report. What is not found: a credential with no shape under a
+//! name that is not on the list (add a rule), a secret more than four encodings deep, and one inside a compressed
+//! blob whose decoded size passes 1 MiB (bodies: 64 MiB, [`MAX_DECODED_SIZE`]; a body past it is not recorded).
 //!
 //! Not yet expressible: timing (deliberately: replay never waits), the interleaving of request and response
 //! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, and
 //! `Operation` semantics beyond recorded order (the link between the gRPC and REST forms of one call is not stored:
-//! matching derives it from the method table). A secret inside a
-//! base64 `bytes` field is replaced inside the decoded bytes, so its placeholder does not normalise for matching.
+//! matching derives it from the method table).
 
+mod decode;
 mod error;
 mod format;
 mod matching;
@@ -107,6 +121,7 @@ mod redact;
 mod scan;
 mod transcode;
 
+pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;
 pub use format::CassetteFile;
 pub use matching::{

@@ -141,6 +141,9 @@ pub struct RestRequest {
     pub headers: Headers,
     #[serde(skip_serializing_if = "Body::is_empty")]
     pub body: Body,
+    /// The `content-encoding` the body had on the wire (`gzip`, `br`, ...), when it is stored decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// What the server answered.
@@ -151,6 +154,10 @@ pub struct RestResponse {
     pub headers: Headers,
     #[serde(skip_serializing_if = "Body::is_empty")]
     pub body: Body,
+    /// The `content-encoding` the body had on the wire (`gzip`, `br`, ...), when it is stored decoded: replay
+    /// encodes it again for a client that accepts that coding, and sends it decoded to any other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// An HTTP body, in the most readable form that still gives back the exact bytes.
@@ -271,7 +278,7 @@ impl GrpcStatus {
         let Some(text) = details_bin else {
             return status;
         };
-        let decoded = crate::redact::decode_base64(text).and_then(|bytes| {
+        let decoded = crate::decode::decode_base64(text).and_then(|bytes| {
             let ty = yc_proto::registry::get(STATUS_TYPE)?;
             ty.to_json_value(&bytes, Style::Snake).ok()
         });
@@ -334,6 +341,31 @@ impl Body {
         match std::str::from_utf8(bytes) {
             Ok(text) => Body::Text(text.to_owned()),
             Err(_) => Body::Base64(bytes.to_vec()),
+        }
+    }
+
+    /// A body as it came off the wire with its `content-encoding`: decoded (each coding capped at
+    /// [`MAX_DECODED_SIZE`](crate::MAX_DECODED_SIZE)) and stored in its most readable form, with the coding to
+    /// note beside it (`None` for an identity body). An unknown coding or data that does not decode is an error:
+    /// the body could not be looked into, so it must not be stored.
+    pub fn from_wire(
+        content_type: Option<&str>,
+        content_encoding: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<(Body, Option<String>), crate::DecodeError> {
+        let coding = content_encoding
+            .map(str::trim)
+            .filter(|c| !crate::Encoding::parse_list(c).is_ok_and(|list| list.is_empty()));
+        match coding {
+            Some(coding) if !bytes.is_empty() => {
+                let decoded =
+                    crate::decode::decode_content(coding, bytes, crate::MAX_DECODED_SIZE)?;
+                Ok((
+                    Body::from_bytes(content_type, &decoded),
+                    Some(coding.to_owned()),
+                ))
+            }
+            _ => Ok((Body::from_bytes(content_type, bytes), None)),
         }
     }
 

@@ -1,25 +1,31 @@
 //! The secret scan: the fail-closed last check before a cassette is written, and the check `yc-vcr check` runs
 //! over committed files. It reports; it never changes anything.
+//!
+//! It looks with redaction's own eyes: every stored value goes through the same layers (JSON after unescaping,
+//! URL escapes, base64 runs, compressed bodies) and the same rules (names, shapes, auth schemes, `name=value`
+//! pairs), so whatever redaction would replace, the scan reports, and a placeholder is never reported.
 
-use std::sync::OnceLock;
+mod locate;
 
-use regex::Regex;
 use serde_json::Value;
 
+use crate::decode::{MAX_DECODED_SIZE, decode_base64, decode_content};
 use crate::model::{Body, Cassette, Headers, Interaction, Message};
-use crate::redact::{
-    Redactor, decode_base64, find_secrets, is_placeholder, secret_field, secret_header,
-};
+use crate::redact::{Redactor, is_placeholder};
 
 /// A secret that survived: where it is and what it looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// A path into the cassette (`interactions[2].grpc.request.metadata.authorization`) or `line L`.
+    /// A path into the cassette (`interactions[2].grpc.request.metadata.authorization`), or `line L` for text
+    /// that is not JSON.
     pub location: String,
+    /// 1-based line and column of the value holding the secret, when scanning file text.
     pub line: Option<usize>,
     pub column: Option<usize>,
     /// `iam-token`, `oauth-token`, `api-key`, `access-key-id`, `secret-key`, `jwt`, `private-key`, `signature`,
-    /// `secret-header`, `secret-field`, `pattern`.
+    /// `credential` (after an auth scheme word), `field` (a secret `name=value`), `secret-header`, `secret-field`,
+    /// `pattern`, `encoded` (a secret inside base64), `undecodable-body` (a compressed body that cannot be
+    /// looked into).
     pub kind: &'static str,
 }
 
@@ -28,75 +34,10 @@ pub fn scan(cassette: &Cassette) -> Vec<Finding> {
     Redactor::default().scan(cassette)
 }
 
-/// Every secret-shaped value in cassette file text, with its line and column (1-based), for `yc-vcr check`.
-/// Base64 strings are decoded and looked into too.
+/// Every secret in cassette file text under the built-in rules, with the line and column (1-based) of the value
+/// holding it, for `yc-vcr check`. See [`Redactor::scan_text`].
 pub fn scan_text(text: &str) -> Vec<Finding> {
-    let redactor = Redactor::default();
-    let mut out = Vec::new();
-    // The key of the array being read, for header values written one per line: `"cookie": [` ... `]`.
-    let mut array_key: Option<String> = None;
-    for (l, line) in text.lines().enumerate() {
-        let at = |byte: usize, kind: &'static str| Finding {
-            location: format!("line {}", l + 1),
-            line: Some(l + 1),
-            column: Some(line[..byte].chars().count() + 1),
-            kind,
-        };
-        for f in find_secrets(line) {
-            if !is_placeholder(&line[f.start..f.end]) {
-                out.push(at(f.start, f.kind));
-            }
-        }
-        for caps in pair_regex().captures_iter(line) {
-            let (Some(key), Some(value)) = (caps.get(1), caps.get(2)) else {
-                continue;
-            };
-            let kind = if secret_header(&redactor, key.as_str()) {
-                "secret-header"
-            } else if secret_field(&redactor, key.as_str()) {
-                "secret-field"
-            } else {
-                continue;
-            };
-            if !value.as_str().is_empty() && !is_redacted_value(value.as_str()) {
-                out.push(at(value.start(), kind));
-            }
-        }
-        let trimmed = line.trim();
-        if let Some(key) = &array_key {
-            if trimmed.starts_with(']') {
-                array_key = None;
-            } else if let Some(value) = trimmed
-                .trim_end_matches(',')
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                && !value.is_empty()
-                && !is_redacted_value(value)
-                && (secret_header(&redactor, key) || secret_field(&redactor, key))
-            {
-                let column = line.find('"').map_or(0, |i| i + 1);
-                out.push(at(column, "secret-header"));
-            }
-        } else if let Some(key) = trimmed
-            .strip_suffix('[')
-            .map(str::trim_end)
-            .and_then(|t| t.strip_suffix(':'))
-            .and_then(|t| t.trim_end().strip_prefix('"'))
-            .and_then(|t| t.strip_suffix('"'))
-        {
-            array_key = Some(key.to_owned());
-        }
-        for caps in base64_regex().captures_iter(line) {
-            let Some(m) = caps.get(1) else { continue };
-            if let Some(kind) = decode_base64(m.as_str()).and_then(|b| bytes_secret(&redactor, &b))
-            {
-                out.push(at(m.start(), kind));
-            }
-        }
-    }
-    out.sort_by_key(|f| (f.line, f.column));
-    out.dedup();
-    out
+    Redactor::default().scan_text(text)
 }
 
 impl Redactor {
@@ -107,51 +48,53 @@ impl Redactor {
             out: Vec::new(),
         };
         for (i, interaction) in cassette.interactions.iter().enumerate() {
-            let at = format!("interactions[{i}]");
-            match interaction {
-                Interaction::Grpc(g) => {
-                    let at = format!("{at}.grpc");
-                    scanner.string(&g.method, &format!("{at}.method"));
-                    scanner.headers(&g.request.metadata, &format!("{at}.request.metadata"));
-                    scanner.messages(&g.request.messages, &format!("{at}.request.messages"));
-                    scanner.headers(&g.response.headers, &format!("{at}.response.headers"));
-                    scanner.messages(&g.response.messages, &format!("{at}.response.messages"));
-                    scanner.headers(&g.response.trailers, &format!("{at}.response.trailers"));
-                    let status = &g.response.status;
-                    scanner.string(&status.message, &format!("{at}.response.status.message"));
-                    for (d, detail) in status.details.iter().enumerate() {
-                        scanner.json(detail, &format!("{at}.response.status.details[{d}]"));
-                    }
-                    if let Some(bin) = &status.details_bin {
-                        scanner.bin(bin, &format!("{at}.response.status.details_bin"));
-                    }
-                }
-                Interaction::Rest(r) => {
-                    let at = format!("{at}.rest");
-                    scanner.string(&r.request.path, &format!("{at}.request.path"));
-                    scanner.query(&r.request.query, &format!("{at}.request.query"));
-                    scanner.headers(&r.request.headers, &format!("{at}.request.headers"));
-                    scanner.body(&r.request.body, &format!("{at}.request.body"));
-                    scanner.headers(&r.response.headers, &format!("{at}.response.headers"));
-                    scanner.body(&r.response.body, &format!("{at}.response.body"));
-                }
-            }
+            scanner.interaction(interaction, &format!("interactions[{i}]"));
         }
         scanner.out
     }
 
-    /// The kind of the first secret in `text` under these rules, ignoring placeholders.
-    fn detect(&self, text: &str) -> Option<&'static str> {
-        if let Some(f) = find_secrets(text)
-            .into_iter()
-            .find(|f| !is_placeholder(&text[f.start..f.end]))
-        {
-            return Some(f.kind);
+    /// Every secret in cassette file text, each with the line and column of the value holding it. The text is read
+    /// as a cassette when it is one (messages, `-bin` values and bodies decoded as replay decodes them), else as
+    /// any JSON (every string and key), else line by line: a file that does not load still gets its secrets
+    /// reported.
+    pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        let mut scanner = Scanner {
+            redactor: self,
+            out: Vec::new(),
+        };
+        if let Ok(cassette) = serde_json::from_str::<Cassette>(text) {
+            for (i, interaction) in cassette.interactions.iter().enumerate() {
+                scanner.interaction(interaction, &format!("interactions[{i}]"));
+            }
+            scanner.json(
+                &serde_json::to_value(&cassette.meta).unwrap_or_default(),
+                "meta",
+            );
+        } else if let Ok(value) = serde_json::from_str::<Value>(text) {
+            scanner.json(&value, "");
+        } else {
+            for (l, line) in text.lines().enumerate() {
+                for span in self.spans(line, 0) {
+                    scanner.out.push(Finding {
+                        location: format!("line {}", l + 1),
+                        line: Some(l + 1),
+                        column: Some(line[..span.start].chars().count() + 1),
+                        kind: span.kind,
+                    });
+                }
+            }
+            return scanner.out;
         }
-        if self.redact_str(text).is_some() {
-            return Some("pattern");
+        let positions = locate::positions(text);
+        for finding in &mut scanner.out {
+            if let Some((line, column)) = locate::find(&positions, &finding.location) {
+                finding.line = Some(line);
+                finding.column = Some(column);
+            }
         }
-        None
+        scanner.out.sort_by_key(|f| (f.line, f.column));
+        scanner.out.dedup();
+        scanner.out
     }
 }
 
@@ -170,18 +113,62 @@ impl Scanner<'_> {
         });
     }
 
+    fn interaction(&mut self, interaction: &Interaction, at: &str) {
+        match interaction {
+            Interaction::Grpc(g) => {
+                let at = format!("{at}.grpc");
+                self.string(&g.method, &format!("{at}.method"));
+                self.headers(&g.request.metadata, &format!("{at}.request.metadata"));
+                self.messages(&g.request.messages, &format!("{at}.request.messages"));
+                self.headers(&g.response.headers, &format!("{at}.response.headers"));
+                self.messages(&g.response.messages, &format!("{at}.response.messages"));
+                self.headers(&g.response.trailers, &format!("{at}.response.trailers"));
+                let status = &g.response.status;
+                self.string(&status.message, &format!("{at}.response.status.message"));
+                for (d, detail) in status.details.iter().enumerate() {
+                    self.json(detail, &format!("{at}.response.status.details[{d}]"));
+                }
+                if let Some(bin) = &status.details_bin {
+                    self.bin(bin, &format!("{at}.response.status.details_bin"));
+                }
+            }
+            Interaction::Rest(r) => {
+                let at = format!("{at}.rest");
+                let request = &r.request;
+                self.string(&request.method, &format!("{at}.request.method"));
+                self.string(&request.path, &format!("{at}.request.path"));
+                self.string(&request.query, &format!("{at}.request.query"));
+                self.headers(&request.headers, &format!("{at}.request.headers"));
+                let encoded = request.encoding.is_none();
+                self.body(
+                    &request.body,
+                    encoded
+                        .then(|| request.headers.get("content-encoding"))
+                        .flatten(),
+                    &format!("{at}.request.body"),
+                );
+                let response = &r.response;
+                self.headers(&response.headers, &format!("{at}.response.headers"));
+                let encoded = response.encoding.is_none();
+                self.body(
+                    &response.body,
+                    encoded
+                        .then(|| response.headers.get("content-encoding"))
+                        .flatten(),
+                    &format!("{at}.response.body"),
+                );
+            }
+        }
+    }
+
     fn string(&mut self, text: &str, at: &str) {
         if let Some(kind) = self.redactor.detect(text) {
             self.push(at, kind);
-        } else if text.len() >= 32
-            && let Some(kind) = decode_base64(text).and_then(|b| bytes_secret(self.redactor, &b))
-        {
-            self.push(&format!("{at} (base64)"), kind);
         }
     }
 
     fn bytes(&mut self, bytes: &[u8], at: &str) {
-        if let Some(kind) = bytes_secret(self.redactor, bytes) {
+        if let Some(kind) = self.redactor.bytes_kind(bytes, 0) {
             self.push(at, kind);
         }
     }
@@ -195,8 +182,8 @@ impl Scanner<'_> {
 
     fn headers(&mut self, headers: &Headers, at: &str) {
         for (name, value) in headers.iter() {
-            let here = format!("{at}.{name}");
-            if secret_header(self.redactor, name) {
+            let here = join(at, name);
+            if self.redactor.is_secret_header(name) {
                 if !is_redacted_value(value) && !value.is_empty() {
                     self.push(&here, "secret-header");
                 }
@@ -205,6 +192,7 @@ impl Scanner<'_> {
             } else {
                 self.string(value, &here);
             }
+            self.string(name, &here);
         }
     }
 
@@ -215,6 +203,9 @@ impl Scanner<'_> {
             }
             if let Some(raw) = &message.raw {
                 self.bytes(raw, &format!("{at}[{m}].raw"));
+            }
+            if let Some(note) = &message.note {
+                self.string(note, &format!("{at}[{m}].note"));
             }
         }
     }
@@ -229,15 +220,16 @@ impl Scanner<'_> {
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    let here = format!("{at}.{k}");
-                    self.string(k, &format!("{here} (key)"));
-                    let secret = secret_field(self.redactor, k);
+                    let here = join(at, k);
+                    self.string(k, &here);
                     match v {
-                        Value::String(s) if secret && !s.is_empty() && !is_placeholder(s) => {
+                        _ if !self.redactor.is_secret_field(k) => self.json(v, &here),
+                        Value::String(s) if !s.is_empty() && !is_placeholder(s) => {
                             self.push(&here, "secret-field");
                         }
-                        Value::Number(_) if secret => self.push(&here, "secret-field"),
-                        _ => self.json(v, &here),
+                        Value::Number(_) => self.push(&here, "secret-field"),
+                        Value::Array(_) | Value::Object(_) => self.secret_tree(v, &here),
+                        _ => {}
                     }
                 }
             }
@@ -245,20 +237,30 @@ impl Scanner<'_> {
         }
     }
 
-    fn query(&mut self, query: &str, at: &str) {
-        for pair in query.split('&') {
-            if let Some((name, value)) = pair.split_once('=')
-                && secret_field(self.redactor, name)
-                && !value.is_empty()
-                && !is_placeholder(value)
-            {
-                self.push(&format!("{at}.{name}"), "secret-field");
+    /// Everything under a secret field is secret (`credentials: {value: ...}`), as redaction treats it.
+    fn secret_tree(&mut self, value: &Value, at: &str) {
+        match value {
+            Value::String(s) if !s.is_empty() && !is_placeholder(s) => {
+                self.push(at, "secret-field");
             }
+            Value::Number(_) => self.push(at, "secret-field"),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.secret_tree(item, &format!("{at}[{i}]"));
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    self.secret_tree(v, &join(at, k));
+                }
+            }
+            _ => {}
         }
-        self.string(query, at);
     }
 
-    fn body(&mut self, body: &Body, at: &str) {
+    /// A body as replay would send it: a compressed one (kept encoded, with a `content-encoding`) is decoded
+    /// first; one that cannot be decoded cannot be looked into, which is a finding of its own.
+    fn body(&mut self, body: &Body, content_encoding: Option<&str>, at: &str) {
         match body {
             Body::Empty => {}
             Body::Json(v) => self.json(v, &format!("{at}.json")),
@@ -266,15 +268,32 @@ impl Scanner<'_> {
                 Ok(v) => self.json(&v, &format!("{at}.text")),
                 Err(_) => self.string(t, &format!("{at}.text")),
             },
-            Body::Base64(b) => self.bytes(b, &format!("{at}.base64")),
+            Body::Base64(b) => {
+                let at = format!("{at}.base64");
+                match content_encoding {
+                    Some(coding) => match decode_content(coding, b, MAX_DECODED_SIZE) {
+                        Ok(decoded) => {
+                            let body = Body::from_bytes(None, &decoded);
+                            if let Body::Base64(bytes) = &body {
+                                self.bytes(bytes, &at);
+                            } else {
+                                self.body(&body, None, &at);
+                            }
+                        }
+                        Err(_) => self.push(&at, "undecodable-body"),
+                    },
+                    None => self.bytes(b, &at),
+                }
+            }
         }
     }
 }
 
-/// A secret in bytes seen as text: shapes anywhere, and base64 inside (one level).
-fn bytes_secret(redactor: &Redactor, bytes: &[u8]) -> Option<&'static str> {
-    let text = String::from_utf8_lossy(bytes);
-    redactor.detect(&text)
+/// `a.b` for a plain key, `a["odd key"]` otherwise, as [`locate`] spells paths.
+fn join(at: &str, key: &str) -> String {
+    let mut out = at.to_owned();
+    locate::push_key(&mut out, key);
+    out
 }
 
 /// A value that is a placeholder, possibly after an auth scheme word (`Bearer <redacted:...>`).
@@ -283,16 +302,4 @@ fn is_redacted_value(value: &str) -> bool {
         || value
             .split_once(' ')
             .is_some_and(|(_, rest)| is_placeholder(rest.trim()))
-}
-
-fn pair_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#""([A-Za-z0-9_-]+)"\s*:\s*"((?:[^"\\]|\\.)*)""#).expect("valid regex")
-    })
-}
-
-fn base64_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r#""([A-Za-z0-9+/_-]{32,}={0,2})""#).expect("valid regex"))
 }

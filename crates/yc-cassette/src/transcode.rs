@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use yc_proto::json::{ParseOptions, Style};
 use yc_proto::methods::Method;
 
-use crate::matching::percent_decode;
+use crate::decode::query_pairs;
 
 /// A REST request as the gRPC call it stands for.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,14 +132,6 @@ fn build(
         .map_err(invalid)?;
     let message = ty.to_json_value(&bytes, Style::Snake).map_err(invalid)?;
     Ok(Transcoded { method, message })
-}
-
-/// Decoded `name=value` pairs in the order given (`+` is a space).
-fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (percent_decode(k), percent_decode(v))
-    })
 }
 
 /// The fields a dotted name walks through, each segment by JSON or proto name.

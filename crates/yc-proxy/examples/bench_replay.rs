@@ -300,11 +300,13 @@ fn cassette() -> Cassette {
                 query: String::new(),
                 headers: Headers::new(),
                 body: Body::Empty,
+                encoding: None,
             },
             response: RestResponse {
                 status: 200,
                 headers: [("content-type", "application/json")].into_iter().collect(),
                 body: Body::Json(rest_json()),
+                encoding: None,
             },
         }));
     cassette

@@ -12,6 +12,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
+use yc_cassette::{DecodeError, Encoding};
 
 use crate::server::Body;
 
@@ -214,9 +215,13 @@ pub enum FrameError {
     #[error("compressed message (flag 1) but the request has no `grpc-encoding`")]
     CompressedWithoutEncoding,
     #[error(
-        "compressed messages (`grpc-encoding: {0}`) are not supported; send uncompressed (identity) messages"
+        "compressed messages (`grpc-encoding: {0}`) are not supported; send identity, gzip, deflate or zstd"
     )]
     UnsupportedEncoding(String),
+    #[error("a compressed message does not decompress: {0}")]
+    Decompress(String),
+    #[error("a compressed message decompresses to more than the limit of {limit} bytes")]
+    DecompressedTooLarge { limit: usize },
     #[error("invalid compressed flag `{0}` in a frame prefix (must be 0 or 1)")]
     InvalidFlag(u8),
     #[error("reading the request body failed: {0}")]
@@ -228,14 +233,15 @@ impl FrameError {
     /// encoding, CANCELLED for a broken body, INTERNAL for malformed frames (as gRPC libraries answer).
     pub fn to_status(&self) -> Status {
         let code = match self {
-            FrameError::TooLarge { .. } | FrameError::BodyTooLarge { .. } => {
-                Code::ResourceExhausted
-            }
+            FrameError::TooLarge { .. }
+            | FrameError::BodyTooLarge { .. }
+            | FrameError::DecompressedTooLarge { .. } => Code::ResourceExhausted,
             FrameError::UnsupportedEncoding(_) => Code::Unimplemented,
             FrameError::Body(_) => Code::Cancelled,
             FrameError::Truncated { .. }
             | FrameError::CompressedWithoutEncoding
-            | FrameError::InvalidFlag(_) => Code::Internal,
+            | FrameError::InvalidFlag(_)
+            | FrameError::Decompress(_) => Code::Internal,
         };
         Status::new(code, self.to_string())
     }
@@ -259,14 +265,22 @@ impl Default for FrameLimits {
     }
 }
 
-/// Checks a request's `grpc-encoding`: absent or `identity` is fine; anything else is unsupported.
-pub fn check_encoding(headers: &HeaderMap) -> Result<(), FrameError> {
-    match headers.get(&GRPC_ENCODING) {
-        None => Ok(()),
-        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"identity") => Ok(()),
-        Some(value) => Err(FrameError::UnsupportedEncoding(
-            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        )),
+/// The `grpc-accept-encoding` of this crate: the message codings it can read.
+pub const ACCEPTED_ENCODINGS: &str = "identity,gzip,deflate,zstd";
+
+/// The coding of the compressed messages of a request or response, from its `grpc-encoding`: `None` when absent
+/// or `identity`; one the proxy cannot read is an error.
+pub fn check_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, FrameError> {
+    let Some(value) = headers.get(&GRPC_ENCODING) else {
+        return Ok(None);
+    };
+    let unsupported =
+        || FrameError::UnsupportedEncoding(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let name = value.to_str().map_err(|_| unsupported())?;
+    match Encoding::parse(name) {
+        // Brotli is an HTTP content coding, not a gRPC message one.
+        Ok(Some(Encoding::Brotli)) | Err(_) => Err(unsupported()),
+        Ok(encoding) => Ok(encoding),
     }
 }
 
@@ -278,14 +292,23 @@ pub struct FrameDecoder {
     limits: FrameLimits,
     buffer: BytesMut,
     received: usize,
+    encoding: Option<Encoding>,
 }
 
 impl FrameDecoder {
+    /// A decoder of uncompressed frames (a compressed one is an error).
     pub fn new(limits: FrameLimits) -> FrameDecoder {
+        FrameDecoder::with_encoding(limits, None)
+    }
+
+    /// A decoder that decompresses frames flagged compressed with `encoding` (from [`check_encoding`]); the
+    /// decompressed message is held to the same size limit, so a small bomb cannot become a large message.
+    pub fn with_encoding(limits: FrameLimits, encoding: Option<Encoding>) -> FrameDecoder {
         FrameDecoder {
             limits,
             buffer: BytesMut::new(),
             received: 0,
+            encoding,
         }
     }
 
@@ -301,7 +324,7 @@ impl FrameDecoder {
         Ok(())
     }
 
-    /// The next whole message, if buffered. Compressed messages are refused (no encoding is supported).
+    /// The next whole message, if buffered, decompressed when its frame says so.
     pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
         if self.buffer.len() < PREFIX_LEN {
             return Ok(None);
@@ -313,11 +336,12 @@ impl FrameDecoder {
             self.buffer[3],
             self.buffer[4],
         ]) as usize;
-        match flag {
-            0 => {}
-            1 => return Err(FrameError::CompressedWithoutEncoding),
-            other => return Err(FrameError::InvalidFlag(other)),
-        }
+        let encoding = match (flag, self.encoding) {
+            (0, _) => None,
+            (1, Some(encoding)) => Some(encoding),
+            (1, None) => return Err(FrameError::CompressedWithoutEncoding),
+            (other, _) => return Err(FrameError::InvalidFlag(other)),
+        };
         if size > self.limits.max_message_size {
             return Err(FrameError::TooLarge {
                 size,
@@ -328,7 +352,16 @@ impl FrameDecoder {
             return Ok(None);
         }
         self.buffer.advance(PREFIX_LEN);
-        Ok(Some(self.buffer.split_to(size).freeze()))
+        let message = self.buffer.split_to(size).freeze();
+        let Some(encoding) = encoding else {
+            return Ok(Some(message));
+        };
+        let limit = self.limits.max_message_size;
+        match encoding.decode(&message, limit) {
+            Ok(plain) => Ok(Some(Bytes::from(plain))),
+            Err(DecodeError::TooLarge { .. }) => Err(FrameError::DecompressedTooLarge { limit }),
+            Err(error) => Err(FrameError::Decompress(error.to_string())),
+        }
     }
 
     /// Whether bytes of a message not yet whole are buffered.
@@ -370,10 +403,11 @@ where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: fmt::Display,
 {
-    pub fn new(body: B, limits: FrameLimits) -> MessageReader<B> {
+    /// A reader decompressing frames flagged compressed with `encoding` (from [`check_encoding`]).
+    pub fn new(body: B, limits: FrameLimits, encoding: Option<Encoding>) -> MessageReader<B> {
         MessageReader {
             body,
-            decoder: FrameDecoder::new(limits),
+            decoder: FrameDecoder::with_encoding(limits, encoding),
             ended: false,
         }
     }
@@ -408,13 +442,18 @@ where
     }
 }
 
-/// Reads a whole request body and splits it into messages, enforcing `limits`.
-pub async fn read_messages<B>(body: B, limits: FrameLimits) -> Result<Vec<Bytes>, FrameError>
+/// Reads a whole request body and splits it into messages (decompressed with `encoding` where flagged),
+/// enforcing `limits`.
+pub async fn read_messages<B>(
+    body: B,
+    limits: FrameLimits,
+    encoding: Option<Encoding>,
+) -> Result<Vec<Bytes>, FrameError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: fmt::Display,
 {
-    let mut reader = MessageReader::new(body, limits);
+    let mut reader = MessageReader::new(body, limits, encoding);
     let mut messages = Vec::new();
     while let Some(message) = reader.next().await? {
         messages.push(message);

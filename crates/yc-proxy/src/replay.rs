@@ -292,7 +292,7 @@ impl Replayer {
         if request.version() != Version::HTTP_2 {
             return Err(Failure::GrpcVersion(request.version()));
         }
-        grpc::check_encoding(request.headers())?;
+        let encoding = grpc::check_encoding(request.headers())?;
         let discovery_address = self.discovery_address(&request);
         let (parts, body) = request.into_parts();
         let method = parts.uri.path();
@@ -306,7 +306,7 @@ impl Replayer {
         // as many messages have arrived as a recording of it holds. A streaming client may wait for an answer
         // before it half-closes, so waiting for the end of its stream could wait forever.
         if let Some(counts) = self.inner.plans.get(method) {
-            let mut reader = MessageReader::new(body, self.inner.limits);
+            let mut reader = MessageReader::new(body, self.inner.limits, encoding);
             let most = counts.last().copied().unwrap_or(0);
             while let Some(message) = reader.next().await? {
                 messages.push(message.to_vec());
@@ -319,7 +319,7 @@ impl Replayer {
                     metadata: &metadata,
                     messages: &messages,
                 };
-                match self.lookup(&lookup, cursors) {
+                match self.lookup(&lookup, cursors, None) {
                     Err(Failure::Miss(_)) if messages.len() < most => {}
                     decided => {
                         return or_discovery(decided, method, &messages, discovery_address);
@@ -332,7 +332,7 @@ impl Replayer {
             metadata: &metadata,
             messages: &messages,
         };
-        let decided = self.lookup(&lookup, cursors);
+        let decided = self.lookup(&lookup, cursors, None);
         or_discovery(decided, method, &messages, discovery_address)
     }
 
@@ -373,7 +373,14 @@ impl Replayer {
             headers: &headers,
             body: &body,
         };
-        match (self.lookup(&lookup, cursors), discovery_address) {
+        match (
+            self.lookup(
+                &lookup,
+                cursors,
+                parts.headers.get(http::header::ACCEPT_ENCODING),
+            ),
+            discovery_address,
+        ) {
             (Err(Failure::Miss(miss)), Some(address)) => {
                 match discovery::answer_rest(&parts.method, parts.uri.path(), &address) {
                     Some(body) => {
@@ -390,10 +397,13 @@ impl Replayer {
         }
     }
 
+    /// The answer to a request, with a session's sequence positions (`None`: the default ones); `accept` is a REST
+    /// client's `accept-encoding`, for a body recorded compressed.
     fn lookup(
         &self,
         request: &yc_cassette::Request<'_>,
         cursors: Option<&Cursors>,
+        accept: Option<&HeaderValue>,
     ) -> Result<Response<Body>, Failure> {
         let found = match cursors {
             Some(cursors) => self.inner.index.lookup_in(request, cursors),
@@ -406,7 +416,7 @@ impl Replayer {
                 .responses
                 .get(hit.cassette)
                 .and_then(|responses| responses.get(hit.index))
-                .map(Prepared::response)
+                .map(|prepared| prepared.response_for(accept))
                 .ok_or(Failure::Internal(
                     "the index returned an interaction that was not prepared",
                 )),
@@ -720,7 +730,7 @@ impl Failure {
                 if matches!(error, FrameError::UnsupportedEncoding(_)) {
                     extra.insert(
                         grpc::GRPC_ACCEPT_ENCODING,
-                        HeaderValue::from_static("identity"),
+                        HeaderValue::from_static(grpc::ACCEPTED_ENCODINGS),
                     );
                 }
                 grpc::trailers_only(error.to_status(), extra)
@@ -875,10 +885,13 @@ fn headers(map: &HeaderMap) -> Headers {
     headers
 }
 
+/// The headers the index needs to read a REST body: its type and its coding.
 fn content_type(map: &HeaderMap) -> Headers {
     let mut headers = Headers::new();
-    if let Some(value) = map.get(CONTENT_TYPE) {
-        headers.push("content-type", &String::from_utf8_lossy(value.as_bytes()));
+    for name in [CONTENT_TYPE, http::header::CONTENT_ENCODING] {
+        if let Some(value) = map.get(&name) {
+            headers.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
     }
     headers
 }

@@ -1,61 +1,107 @@
-//! `yc-vcr check`: the format check and the secret scan over committed cassettes.
+//! `yc-vcr check`: each cassette loaded exactly as `replay` loads it, then the secret scan over what it holds.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use yc_cassette::{Cassette, Finding, scan_text};
+use yc_cassette::{Cassette, Finding, Index, Redactor};
+use yc_proxy::{ReplayConfig, Replayer};
 
 use crate::cassettes;
+use crate::redaction::RedactionArgs;
 
-/// Check cassettes: each must load (format, version, messages of their types) and hold no secret.
+/// Check cassettes: each must load as `replay` loads it (format, version, messages of their types, every answer
+/// sendable) and hold no secret, in any encoding.
 ///
-/// Prints one line per problem, `FILE:LINE:COLUMN: what`, and exits 1 if there is any;
+/// Prints one line per problem, `FILE:LINE:COLUMN: what`. Exits 0 when every file is clean, 1 when a secret or an
+/// invalid cassette was found, 2 when the check could not run (a path that cannot be read, bad options);
 /// for CI and pre-commit hooks.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Cassette files, or folders searched for `*.json`.
     #[arg(required = true, value_name = "CASSETTE")]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    redaction: RedactionArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    match check(args) {
+        Ok(Outcome { problems, unread }) if unread > 0 => {
+            eprintln!("{unread} cassettes could not be read ({problems} problems in the others)");
+            Ok(ExitCode::from(2))
+        }
+        Ok(Outcome { problems, .. }) => Ok(ExitCode::from(u8::from(problems > 0))),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+struct Outcome {
+    problems: usize,
+    unread: usize,
+}
+
+fn check(args: &Args) -> Result<Outcome> {
     let files = cassettes::files(&args.paths)?;
-    let mut problems = 0;
+    // Scanned with the rules `record` was given, as `replay` matches with them.
+    let redactor = Redactor::new(&args.redaction.rules()?)?;
+    let mut outcome = Outcome {
+        problems: 0,
+        unread: 0,
+    };
     for file in &files {
-        let shown = file.display();
+        let shown = file.display().to_string();
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(err) => {
                 println!("{shown}: cannot read: {err}");
-                problems += 1;
+                outcome.unread += 1;
                 continue;
             }
         };
-        if let Err(err) = Cassette::from_json_str(&text, &shown.to_string()) {
-            println!("{err}");
-            problems += 1;
+        if let Err(problem) = replayable(&text, &shown, &redactor) {
+            println!("{problem}");
+            outcome.problems += 1;
         }
-        // The text scan also decodes base64 (raw message bytes, `-bin` metadata), and it knows lines and columns.
-        let findings = scan_text(&text);
+        // The scan reads the file as a cassette when it is one (else as any JSON, else as lines), so a file that
+        // does not load still has its secrets reported.
+        let findings = redactor.scan_text(&text);
         for finding in &findings {
-            println!("{}", describe(&shown.to_string(), finding));
+            println!("{}", describe(&shown, finding));
         }
-        problems += findings.len();
+        outcome.problems += findings.len();
     }
-    eprintln!("checked {} cassettes: {problems} problems", files.len());
-    Ok(if problems == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    eprintln!(
+        "checked {} cassettes: {} problems",
+        files.len(),
+        outcome.problems
+    );
+    Ok(outcome)
+}
+
+/// The cassette through the code `replay` runs at startup: load, index, prepare every answer.
+fn replayable(text: &str, shown: &str, redactor: &Redactor) -> Result<(), String> {
+    let cassette = Cassette::from_json_str(text, shown).map_err(|e| e.to_string())?;
+    let index = Index::new(vec![(shown.to_owned(), cassette)], redactor.clone())
+        .map_err(|e| e.to_string())?;
+    let config = ReplayConfig {
+        // Any address: endpoint discovery answers are rewritten as `replay` rewrites them.
+        advertise: Some("127.0.0.1:8080".to_owned()),
+        ..ReplayConfig::default()
+    };
+    Replayer::new(index, &config)
+        .map(drop)
+        .map_err(|e| format!("{shown}: {e}"))
 }
 
 fn describe(file: &str, finding: &Finding) -> String {
     match (finding.line, finding.column) {
         (Some(line), Some(column)) => format!(
-            "{file}:{line}:{column}: secret ({}) not redacted",
-            finding.kind
+            "{file}:{line}:{column}: secret ({}) not redacted in {}",
+            finding.kind, finding.location
         ),
         _ => format!(
             "{file}: {}: secret ({}) not redacted",

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::model::Message;
 
 #[test]
 fn canonical_json_sorts_keys_at_every_depth() {
@@ -50,13 +51,6 @@ fn diff_lists_paths_with_both_values() {
             "[\"odd key\"] Some(Number(1)) None",
         ]
     );
-}
-
-#[test]
-fn percent_decoding_is_total() {
-    assert_eq!(percent_decode("a%20b+c"), "a b c");
-    assert_eq!(percent_decode("%zz%2"), "%zz%2");
-    assert_eq!(percent_decode("%E2%9C%93"), "\u{2713}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Unit tests of `redact`: the private helpers, one behaviour per test.
 
+use super::wire::{WireField, parse_wire};
 use super::*;
+use crate::decode::Encoding;
 
 fn kinds(text: &str) -> Vec<&'static str> {
     find_secrets(text).into_iter().map(|f| f.kind).collect()
@@ -82,7 +84,7 @@ fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
     let mut bytes = vec![0x0a, inner.len() as u8];
     bytes.extend_from_slice(&inner);
     bytes.extend_from_slice(&[0x18, 0x96, 0x01]);
-    let out = r.redact_wire(&bytes, &[], 0).unwrap();
+    let out = r.redact_wire(&bytes, &mut Vec::new(), 0).unwrap();
     let fields = parse_wire(&out).unwrap();
     assert_eq!(fields.len(), 2);
     let WireField::Len { payload, .. } = &fields[0] else {
@@ -102,7 +104,7 @@ fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
     assert!(parse_wire(&[0x0b]).is_none(), "groups are refused");
     assert!(parse_wire(&[0x80]).is_none(), "truncated varint");
     assert!(
-        r.redact_wire(&[0x08, 0x01], &[], 0).is_none(),
+        r.redact_wire(&[0x08, 0x01], &mut Vec::new(), 0).is_none(),
         "nothing to change"
     );
 }
@@ -131,8 +133,8 @@ proptest::proptest! {
         let r = Redactor::default();
         let once = r.redact_text(&text);
         proptest::prop_assert_eq!(r.redact_text(&once), once.clone());
-        let _ = r.redact_wire(&bytes, &[], 0);
-        let _ = r.redact_payload(&bytes, &[]);
+        let _ = r.redact_wire(&bytes, &mut Vec::new(), 0);
+        let _ = r.redact_payload(&bytes, &mut Vec::new(), 0);
         let mut m = Message { raw: Some(bytes.clone()), ..Message::default() };
         r.redact_message(&mut m);
     }
@@ -143,6 +145,52 @@ proptest::proptest! {
             let text = format!("{prefix} {secret}{suffix}");
             let out = Redactor::default().redact_text(&text);
             proptest::prop_assert!(!out.contains(secret), "{}", out);
+        }
+    }
+}
+
+/// Every byte as `%XX`.
+fn escape_all(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[test]
+fn a_compressed_blob_inside_a_string_is_looked_into_up_to_a_limit() {
+    use base64::engine::general_purpose::STANDARD;
+    let r = Redactor::default();
+    let token = format!("t1.9euelZqKkJGSnY6Z.{}", "a".repeat(86));
+    let small = STANDARD.encode(Encoding::Gzip.encode(format!("x {token} y").as_bytes()));
+    let out = r.redact_text(&format!("blob:{small}"));
+    assert!(out.starts_with("blob:<redacted:iam-token:"), "{out}");
+    // 8 MiB of zeros in a few kilobytes: refused at the nested limit, quickly, without a panic.
+    let bomb = STANDARD.encode(Encoding::Gzip.encode(&vec![0; 8 << 20]));
+    assert_eq!(r.redact_text(&bomb), bomb);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Layers of escapes, base64 and surrounding text over a token: never a panic, bounded work (each layer is
+    /// peeled at most once per level, up to `MAX_DEPTH`), the token gone whenever it is at most that deep, and the
+    /// scan agreeing with redaction on the result.
+    #[test]
+    fn nested_encodings_are_peeled_up_to_the_limit(layers in proptest::collection::vec(0u8..3, 0..7), tail in "[A-Za-z0-9]{86}") {
+        use base64::engine::general_purpose::STANDARD;
+        let r = Redactor::default();
+        let token = format!("t1.9euelZqKkJGSnY6Z.{tail}");
+        let mut text = token.clone();
+        let mut depth = 0;
+        for layer in &layers {
+            text = match layer {
+                0 => { depth += 1; escape_all(&text) }
+                1 => { depth += 1; STANDARD.encode(&text) }
+                _ => format!("see {text} now"),
+            };
+        }
+        let out = r.redact_text(&text);
+        proptest::prop_assert_eq!(r.detect(&out), None);
+        if depth <= crate::decode::MAX_DEPTH {
+            proptest::prop_assert_ne!(&out, &text, "a token {} encodings deep survived", depth);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of yc-cassette: the file format, matching and redaction, through the public API only.
 
+mod credentials;
 mod cross;
 mod format;
 mod matching;
@@ -75,11 +76,13 @@ pub fn rest_interaction(
             query: query.to_owned(),
             headers: headers(&[("content-type", "application/json")]),
             body,
+            encoding: None,
         },
         response: RestResponse {
             status: 200,
             headers: headers(&[("content-type", "application/json")]),
             body: Body::from_bytes(Some("application/json"), answer.as_bytes()),
+            encoding: None,
         },
     })
 }

@@ -142,6 +142,7 @@ fn leaky() -> Cassette {
                 .to_string()
                 .as_bytes(),
             ),
+            encoding: None,
         },
         response: RestResponse {
             status: 200,
@@ -152,6 +153,7 @@ fn leaky() -> Cassette {
                     .to_string()
                     .as_bytes(),
             ),
+            encoding: None,
         },
     });
     let rest_text = Interaction::Rest(RestInteraction {
@@ -161,6 +163,7 @@ fn leaky() -> Cassette {
             query: String::new(),
             headers: headers(&[]),
             body: Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 500,
@@ -169,6 +172,7 @@ fn leaky() -> Cassette {
                 Some("text/plain"),
                 format!("failed with token {OAUTH} and {}", JWT).as_bytes(),
             ),
+            encoding: None,
         },
     });
     let mut binary = vec![0xff, 0xfe, 0x00];

@@ -73,12 +73,51 @@ fn flags() {
 #[test]
 fn encoding() {
     let mut headers = HeaderMap::new();
-    assert_eq!(check_encoding(&headers), Ok(()));
+    assert_eq!(check_encoding(&headers), Ok(None));
     headers.insert(GRPC_ENCODING, HeaderValue::from_static("identity"));
-    assert_eq!(check_encoding(&headers), Ok(()));
+    assert_eq!(check_encoding(&headers), Ok(None));
     headers.insert(GRPC_ENCODING, HeaderValue::from_static("gzip"));
+    assert_eq!(check_encoding(&headers), Ok(Some(Encoding::Gzip)));
+    headers.insert(GRPC_ENCODING, HeaderValue::from_static("snappy"));
     let error = check_encoding(&headers).unwrap_err();
     assert_eq!(error.to_status().code, (Code::Unimplemented as i32));
+}
+
+/// One frame flagged compressed.
+fn compressed_frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![1];
+    out.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn compressed_frames_are_decompressed_within_the_message_limit() {
+    let limits = FrameLimits {
+        max_message_size: 1024,
+        max_body_size: 1 << 20,
+    };
+    let mut decoder = FrameDecoder::with_encoding(limits, Some(Encoding::Gzip));
+    decoder
+        .push(&compressed_frame(&Encoding::Gzip.encode(b"hello")))
+        .unwrap();
+    decoder.push(&frames(&[b"plain"])).unwrap();
+    assert_eq!(decoder.next_message().unwrap().unwrap(), &b"hello"[..]);
+    assert_eq!(decoder.next_message().unwrap().unwrap(), &b"plain"[..]);
+
+    // 4 KiB of zeros in a few bytes: the decompressed size is what the limit holds.
+    let bomb = Encoding::Gzip.encode(&[0; 4096]);
+    let mut decoder = FrameDecoder::with_encoding(limits, Some(Encoding::Gzip));
+    decoder.push(&compressed_frame(&bomb)).unwrap();
+    let error = decoder.next_message().unwrap_err();
+    assert_eq!(error.to_status().code, (Code::ResourceExhausted as i32));
+
+    let mut decoder = FrameDecoder::with_encoding(limits, Some(Encoding::Gzip));
+    decoder.push(&compressed_frame(b"not gzip")).unwrap();
+    assert!(matches!(
+        decoder.next_message(),
+        Err(FrameError::Decompress(_))
+    ));
 }
 
 #[test]
@@ -125,7 +164,7 @@ proptest::proptest! {
     #[test]
     fn decoding_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..64), split in 0usize..64) {
         let limits = FrameLimits { max_message_size: 32, max_body_size: 48 };
-        let mut decoder = FrameDecoder::new(limits);
+        let mut decoder = FrameDecoder::with_encoding(limits, Some(Encoding::Gzip));
         let split = split.min(body.len());
         let mut outcome = Ok(());
         for chunk in [&body[..split], &body[split..]] {

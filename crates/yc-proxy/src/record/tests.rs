@@ -297,3 +297,89 @@ fn wildcard_listen_addresses_advertise_loopback() {
         "127.0.0.2:5"
     );
 }
+
+fn capture(data: Vec<u8>) -> tee::Capture {
+    let mut capture = tee::Capture::new(usize::MAX);
+    capture.len = data.len();
+    capture.chunks.push(bytes::Bytes::from(data));
+    capture
+}
+
+fn rest_call(response_headers: HeaderMap, response: Vec<u8>) -> writer::Completed {
+    writer::Completed::Rest(writer::RestCall {
+        method: "GET".into(),
+        path: "/compute/v1/images/fd8abc".into(),
+        query: String::new(),
+        headers: HeaderMap::new(),
+        request: tee::Capture::new(usize::MAX),
+        status: 200,
+        response_headers,
+        response: capture(response),
+    })
+}
+
+#[test]
+fn compressed_bodies_are_stored_decoded_and_bombs_are_not_recorded() {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("content-encoding", HeaderValue::from_static("br"));
+    let body = br#"{"id":"fd8abc"}"#;
+    let packed = yc_cassette::Encoding::Brotli.encode(body);
+    let call = rest_call(headers.clone(), packed);
+    let Ok(yc_cassette::Interaction::Rest(rest)) =
+        writer::interaction(call, FrameLimits::default())
+    else {
+        panic!("recorded");
+    };
+    assert_eq!(
+        rest.response.body,
+        yc_cassette::Body::Json(serde_json::json!({"id": "fd8abc"}))
+    );
+    assert_eq!(rest.response.encoding.as_deref(), Some("br"));
+
+    let bomb = yc_cassette::Encoding::Brotli.encode(&vec![b' '; 80 << 20]);
+    let error =
+        writer::interaction(rest_call(headers.clone(), bomb), FrameLimits::default()).unwrap_err();
+    assert_eq!(
+        error,
+        "`GET /compute/v1/images/fd8abc`: response body: `br` data decodes to more than 67108864 bytes"
+    );
+    headers.insert("content-encoding", HeaderValue::from_static("compress"));
+    let error =
+        writer::interaction(rest_call(headers, b"x".to_vec()), FrameLimits::default()).unwrap_err();
+    assert!(
+        error.ends_with("unsupported encoding `compress`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn compressed_grpc_messages_are_stored_decompressed() {
+    let get = yc_proto::compute::v1::GetImageRequest {
+        image_id: "fd8zip".into(),
+    }
+    .encode_to_vec();
+    let packed = yc_cassette::Encoding::Gzip.encode(&get);
+    let mut frame = vec![1];
+    frame.extend_from_slice(&u32::try_from(packed.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&packed);
+    let mut metadata = HeaderMap::new();
+    metadata.insert("grpc-encoding", HeaderValue::from_static("gzip"));
+    let call = writer::Completed::Grpc(writer::GrpcCall {
+        method: "/yandex.cloud.compute.v1.ImageService/Get".into(),
+        metadata,
+        request: capture(frame),
+        headers: status_headers("0", "", None),
+        response: tee::Capture::new(usize::MAX),
+        trailers: None,
+    });
+    let Ok(yc_cassette::Interaction::Grpc(grpc)) =
+        writer::interaction(call, FrameLimits::default())
+    else {
+        panic!("recorded");
+    };
+    assert_eq!(
+        grpc.request.messages[0].json,
+        Some(serde_json::json!({"image_id": "fd8zip"}))
+    );
+}

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
 use yc_cassette::{
-    Body, Cassette, CassetteFile, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers,
-    Interaction, Message, Redactor, RestInteraction, RestRequest, RestResponse,
+    Body, Cassette, CassetteFile, Encoding, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
+    Headers, Interaction, Message, Redactor, RestInteraction, RestRequest, RestResponse,
 };
 
 use super::tee::Capture;
@@ -243,10 +243,16 @@ fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteracti
     if call.request.overflow || call.response.overflow {
         return Err(fail("a body exceeded the size limit for recording"));
     }
-    let requests =
-        frames(&call.request.concat(), limits).map_err(|e| fail(&format!("request: {e}")))?;
-    let responses =
-        frames(&call.response.concat(), limits).map_err(|e| fail(&format!("response: {e}")))?;
+    // Compressed messages are stored decompressed (the `grpc-encoding` header stays), so they can be redacted
+    // and scanned like any other.
+    let request_encoding =
+        grpc::check_encoding(&call.metadata).map_err(|e| fail(&format!("request: {e}")))?;
+    let response_encoding =
+        grpc::check_encoding(&call.headers).map_err(|e| fail(&format!("response: {e}")))?;
+    let requests = frames(&call.request.concat(), limits, request_encoding)
+        .map_err(|e| fail(&format!("request: {e}")))?;
+    let responses = frames(&call.response.concat(), limits, response_encoding)
+        .map_err(|e| fail(&format!("response: {e}")))?;
     let (trailers_only, status_headers) = match &call.trailers {
         Some(trailers) => (false, trailers),
         None => (true, &call.headers),
@@ -289,11 +295,16 @@ fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteracti
     })
 }
 
-fn frames(data: &[u8], limits: FrameLimits) -> Result<Vec<Bytes>, grpc::FrameError> {
-    let mut decoder = FrameDecoder::new(FrameLimits {
+fn frames(
+    data: &[u8],
+    limits: FrameLimits,
+    encoding: Option<Encoding>,
+) -> Result<Vec<Bytes>, grpc::FrameError> {
+    let limits = FrameLimits {
         max_body_size: usize::MAX,
         ..limits
-    });
+    };
+    let mut decoder = FrameDecoder::with_encoding(limits, encoding);
     decoder.push(data)?;
     let mut messages = Vec::new();
     while let Some(message) = decoder.next_message()? {
@@ -304,38 +315,51 @@ fn frames(data: &[u8], limits: FrameLimits) -> Result<Vec<Bytes>, grpc::FrameErr
 }
 
 fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
+    let what = format!("`{} {}`", call.method, call.path);
     if call.request.overflow || call.response.overflow {
         return Err(format!(
-            "`{} {}`: a body exceeded the size limit for recording",
-            call.method, call.path
+            "{what}: a body exceeded the size limit for recording"
         ));
     }
-    let content_type = |headers: &HeaderMap| {
-        headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    // A compressed body is stored decoded, its coding noted, so it can be redacted and scanned; one that does not
+    // decode cannot be looked into, so the call is not recorded.
+    let (request_body, request_encoding) = wire_body(&call.headers, &call.request.concat())
+        .map_err(|e| format!("{what}: request body: {e}"))?;
+    let (response_body, response_encoding) =
+        wire_body(&call.response_headers, &call.response.concat())
+            .map_err(|e| format!("{what}: response body: {e}"))?;
     Ok(RestInteraction {
         request: RestRequest {
-            body: Body::from_bytes(
-                content_type(&call.headers).as_deref(),
-                &call.request.concat(),
-            ),
+            body: request_body,
             headers: headers(&call.headers, &[]),
             method: call.method,
             path: call.path,
             query: call.query,
+            encoding: request_encoding,
         },
         response: RestResponse {
             status: call.status,
-            body: Body::from_bytes(
-                content_type(&call.response_headers).as_deref(),
-                &call.response.concat(),
-            ),
+            body: response_body,
             headers: headers(&call.response_headers, &[]),
+            encoding: response_encoding,
         },
     })
+}
+
+fn wire_body(
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<(Body, Option<String>), yc_cassette::DecodeError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
+    Body::from_wire(
+        text(http::header::CONTENT_TYPE),
+        text(http::header::CONTENT_ENCODING),
+        bytes,
+    )
 }
 
 /// Header fields in order, less `skip` and those that describe one connection rather than the call.

@@ -4,7 +4,7 @@
 //! This module turns cassette data into wire form; it does no matching and no IO.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use yc_cassette::{GrpcInteraction, GrpcStatus, Headers, Interaction, RestInteraction};
 
@@ -20,6 +20,16 @@ pub(crate) struct Prepared {
     body: Bytes,
     /// `None` for REST and for trailers-only gRPC responses (their status is in `headers`).
     trailers: Option<HeaderMap>,
+    /// A REST body recorded compressed (stored decoded): the same answer in its recorded coding, for a client that
+    /// accepts it; `headers` and `body` above are the identity form every other client gets.
+    encoded: Option<Encoded>,
+}
+
+#[derive(Debug)]
+struct Encoded {
+    coding: String,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 impl Prepared {
@@ -36,7 +46,29 @@ impl Prepared {
         if let Some(address) = advertise {
             prepared.advertise(interaction, address);
         }
+        if let Interaction::Rest(rest) = interaction
+            && let Some(coding) = &rest.response.encoding
+        {
+            prepared.encode(coding)?;
+        }
         Ok(prepared)
+    }
+
+    /// Adds the form in `coding` of a body recorded compressed; the identity form loses `content-encoding`.
+    fn encode(&mut self, coding: &str) -> Result<(), String> {
+        let body = yc_cassette::encode_content(coding, &self.body)
+            .map_err(|error| format!("response body: {error}"))?;
+        let mut headers = self.headers.clone();
+        let value = HeaderValue::from_str(coding)
+            .map_err(|_| format!("response encoding `{coding}` is not valid header text"))?;
+        headers.insert(CONTENT_ENCODING, value);
+        self.headers.remove(CONTENT_ENCODING);
+        self.encoded = Some(Encoded {
+            coding: coding.to_owned(),
+            headers,
+            body: Bytes::from(body),
+        });
+        Ok(())
     }
 
     /// Rewrites the addresses of a successful discovery answer; anything else, or an answer that does not decode as
@@ -78,6 +110,7 @@ impl Prepared {
             headers,
             body,
             trailers,
+            encoded: None,
         }
     }
 
@@ -88,11 +121,28 @@ impl Prepared {
         *response.headers_mut() = self.headers.clone();
         response
     }
+
+    /// The response for a client whose `accept-encoding` is `accept`: in the recorded coding if it accepts that,
+    /// else identity.
+    pub(crate) fn response_for(&self, accept: Option<&HeaderValue>) -> Response<Body> {
+        match &self.encoded {
+            Some(encoded) if accepts(accept, &encoded.coding) => {
+                let mut response = Response::new(Body::new(encoded.body.clone(), None));
+                *response.status_mut() = self.status;
+                *response.headers_mut() = encoded.headers.clone();
+                response
+            }
+            _ => self.response(),
+        }
+    }
 }
 
 fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
     let recorded = &interaction.response;
     let mut headers = header_map(&recorded.headers, "response header")?;
+    // Messages are stored decompressed and sent uncompressed: announcing a coding the client may not have would
+    // make it refuse the answer.
+    headers.remove(grpc::GRPC_ENCODING);
     if !headers.contains_key(CONTENT_TYPE) {
         headers.insert(
             CONTENT_TYPE,
@@ -106,12 +156,12 @@ fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
         }
         write_status(&recorded.status, &mut headers)?;
         headers.extend(trailers);
-        return Ok(Prepared {
-            status: StatusCode::OK,
+        return Ok(Prepared::from_parts(
+            StatusCode::OK,
             headers,
-            body: Bytes::new(),
-            trailers: None,
-        });
+            Bytes::new(),
+            None,
+        ));
     }
     let mut body = BytesMut::new();
     for (i, message) in recorded.messages.iter().enumerate() {
@@ -121,12 +171,12 @@ fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
         grpc::encode_frame(&bytes, &mut body);
     }
     write_status(&recorded.status, &mut trailers)?;
-    Ok(Prepared {
-        status: StatusCode::OK,
+    Ok(Prepared::from_parts(
+        StatusCode::OK,
         headers,
-        body: body.freeze(),
-        trailers: Some(trailers),
-    })
+        body.freeze(),
+        Some(trailers),
+    ))
 }
 
 fn prepare_rest(interaction: &RestInteraction) -> Result<Prepared, String> {
@@ -134,12 +184,12 @@ fn prepare_rest(interaction: &RestInteraction) -> Result<Prepared, String> {
     let status = StatusCode::from_u16(recorded.status)
         .map_err(|_| format!("`{}` is not an HTTP status code", recorded.status))?;
     let headers = header_map(&recorded.headers, "response header")?;
-    Ok(Prepared {
+    Ok(Prepared::from_parts(
         status,
         headers,
-        body: Bytes::from(recorded.body.to_bytes()),
-        trailers: None,
-    })
+        Bytes::from(recorded.body.to_bytes()),
+        None,
+    ))
 }
 
 /// Writes the recorded status: code, percent-encoded message, and the details text exactly as the cassette crate
@@ -179,6 +229,30 @@ pub(super) fn header_map(recorded: &Headers, what: &str) -> Result<HeaderMap, St
         map.append(header, value);
     }
     Ok(map)
+}
+
+/// Whether an `accept-encoding` value accepts every coding of `coding` (`gzip`, `gzip, br`): named or `*`, with a
+/// weight above zero.
+fn accepts(accept: Option<&HeaderValue>, coding: &str) -> bool {
+    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let weight = |wanted: &str| {
+        accept.split(',').find_map(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next()?.trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (name.eq_ignore_ascii_case(wanted)).then_some(q)
+        })
+    };
+    coding
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .all(|c| weight(c).or_else(|| weight("*")).is_some_and(|q| q > 0.0))
 }
 
 fn is_connection_specific(name: &str) -> bool {

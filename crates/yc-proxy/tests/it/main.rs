@@ -3,6 +3,7 @@
 
 mod ca;
 mod record;
+mod record_corpus;
 mod record_kill;
 mod record_live;
 mod record_secrets;
@@ -113,6 +114,7 @@ pub fn rest(
             query: query.into(),
             headers: Headers::new(),
             body,
+            encoding: None,
         },
         response: RestResponse {
             status,
@@ -121,6 +123,7 @@ pub fn rest(
                 ("x-request-id", "7f2a"),
             ]),
             body: response,
+            encoding: None,
         },
     })
 }

@@ -96,6 +96,12 @@ async fn malformed_requests_get_clear_statuses() {
         }
         .encode_to_vec(),
     );
+    let compressed = |payload: &[u8]| {
+        let mut frame = vec![1];
+        frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+        frame.extend_from_slice(payload);
+        frame
+    };
     // (case, verb, extra headers, body)
     type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
     let cases: Vec<Case> = vec![
@@ -119,9 +125,33 @@ async fn malformed_requests_get_clear_statuses() {
             [&[9u8][..], &good[1..]].concat(),
         ),
         (
-            "gzip",
+            "gzip, frame not compressed",
             "POST",
             vec![("grpc-encoding", "gzip")],
+            good.clone(),
+        ),
+        (
+            "gzip, frame compressed",
+            "POST",
+            vec![("grpc-encoding", "gzip")],
+            compressed(&yc_cassette::Encoding::Gzip.encode(&good[5..])),
+        ),
+        (
+            "gzip, frame not gzip",
+            "POST",
+            vec![("grpc-encoding", "gzip")],
+            compressed(&good[5..]),
+        ),
+        (
+            "gzip bomb",
+            "POST",
+            vec![("grpc-encoding", "gzip")],
+            compressed(&yc_cassette::Encoding::Gzip.encode(&vec![0; 5 << 20])),
+        ),
+        (
+            "snappy",
+            "POST",
+            vec![("grpc-encoding", "snappy")],
             good.clone(),
         ),
         ("GET", "GET", vec![], Vec::new()),

@@ -55,11 +55,13 @@ fn bad_recordings_are_refused_with_what_is_wrong() {
             query: String::new(),
             headers: Headers::new(),
             body: yc_cassette::Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status: 1000,
             headers: Headers::new(),
             body: yc_cassette::Body::Empty,
+            encoding: None,
         },
     });
     assert_eq!(error(&bad_status), "`1000` is not an HTTP status code");
@@ -99,4 +101,38 @@ fn framing_headers_are_left_to_hyper() {
     let response = Prepared::new(&interaction, None).unwrap().response();
     assert_eq!(response.headers().len(), 1);
     assert_eq!(http_body::Body::size_hint(response.body()).exact(), Some(8));
+}
+
+#[tokio::test]
+async fn a_body_recorded_compressed_is_sent_in_the_coding_the_client_accepts() {
+    use http_body_util::BodyExt as _;
+    let interaction = Interaction::Rest(yc_cassette::RestInteraction {
+        request: RestRequest::default(),
+        response: RestResponse {
+            status: 200,
+            headers: [
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ]
+            .into_iter()
+            .collect(),
+            body: yc_cassette::Body::Json(serde_json::json!({"id": "fd8abc"})),
+            encoding: Some("gzip".into()),
+        },
+    });
+    let prepared = Prepared::new(&interaction, None).unwrap();
+    for accept in [None, Some("br"), Some("gzip;q=0"), Some("identity")] {
+        let value = accept.map(HeaderValue::from_static);
+        let response = prepared.response_for(value.as_ref());
+        assert_eq!(response.headers().get(CONTENT_ENCODING), None, "{accept:?}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, &br#"{"id":"fd8abc"}"#[..], "{accept:?}");
+    }
+    for accept in ["gzip", "br, gzip;q=0.5", "*"] {
+        let response = prepared.response_for(Some(&HeaderValue::from_static(accept)));
+        assert_eq!(response.headers()[CONTENT_ENCODING], "gzip", "{accept}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let plain = yc_cassette::Encoding::Gzip.decode(&body, 1024).unwrap();
+        assert_eq!(plain, br#"{"id":"fd8abc"}"#, "{accept}");
+    }
 }

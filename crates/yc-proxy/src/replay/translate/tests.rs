@@ -45,6 +45,7 @@ fn rest(status: u16, body: Body) -> Interaction {
             query: String::new(),
             headers: Headers::new(),
             body: Body::Empty,
+            encoding: None,
         },
         response: RestResponse {
             status,
@@ -52,6 +53,7 @@ fn rest(status: u16, body: Body) -> Interaction {
                 .into_iter()
                 .collect(),
             body,
+            encoding: None,
         },
     })
 }

@@ -1,0 +1,367 @@
+//! What a miss says: the closest recording (same method first, then fewest differing fields), each differing field
+//! with both values, and how the logical form fared; as text for a log or a gRPC message, as JSON for an HTTP body.
+//! Runs only on misses, so it may scan every slot.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::{
+    Closest, Difference, Index, LogicalForm, LogicalMiss, MatchRules, Miss, Normalised, Rules,
+    Slot, push_json_string,
+};
+use crate::model::Interaction;
+
+impl Index {
+    /// Builds the diagnostics: a scan, but misses are rare.
+    pub(super) fn miss(&self, normalised: &Normalised, logical: &LogicalForm) -> Miss {
+        // Rank by counting differences without building them, stopping early once worse than the best so far;
+        // only the winner's differences are spelled out.
+        let mut best: Option<(usize, usize, &Slot, Value)> = None;
+        let transport = Value::from(normalised.transport);
+        let method = Value::from(normalised.method.as_str());
+        let same_method_exists = self.groups.iter().flat_map(|g| &g.slots).any(|slot| {
+            slot.shape.get("transport") == Some(&transport)
+                && slot.shape.get("method") == Some(&method)
+        });
+        for group in &self.groups {
+            let (_, shape) = group.rules.key(normalised);
+            for slot in &group.slots {
+                if slot.shape.get("transport") != Some(&transport)
+                    || (same_method_exists && slot.shape.get("method") != Some(&method))
+                {
+                    continue;
+                }
+                let other_method = usize::from(slot.shape.get("method") != Some(&method));
+                let limit = match &best {
+                    Some((m, n, ..)) if *m == other_method => *n,
+                    Some((m, ..)) if *m < other_method => continue,
+                    _ => usize::MAX,
+                };
+                let count = count_differences(&slot.shape, &shape, limit);
+                if best
+                    .as_ref()
+                    .is_none_or(|b| (other_method, count) < (b.0, b.1))
+                {
+                    best = Some((other_method, count, slot, shape.clone()));
+                }
+            }
+        }
+        let closest = best.map(|(_, _, slot, shape)| {
+            let mut differences = Vec::new();
+            diff(&slot.shape, &shape, &mut String::new(), &mut differences);
+            let (cassette, index) = slot.entries[0];
+            let (origin, c) = &self.cassettes[cassette];
+            Closest {
+                origin: origin.clone(),
+                cassette,
+                index,
+                summary: summary_of_interaction(&c.interactions[index]),
+                differences,
+            }
+        });
+        let (_, request) = Rules::new(&MatchRules::default()).key(normalised);
+        Miss {
+            summary: normalised.summary(),
+            request: strip_meta(request),
+            closest,
+            logical: self.logical_miss(normalised.transport, logical),
+        }
+    }
+
+    /// The logical side of a miss, when recordings of the same method over the other transport exist.
+    fn logical_miss(&self, transport: &str, logical: &LogicalForm) -> Option<LogicalMiss> {
+        let method = match logical {
+            LogicalForm::Found(l) => l.method,
+            LogicalForm::Failed { method, .. } => method,
+            LogicalForm::None => return None,
+        };
+        let other = if transport == "grpc" { "rest" } else { "grpc" };
+        let candidates = self.groups.iter().flat_map(|g| {
+            g.slots.iter().filter_map(move |slot| {
+                let l = slot.logical.as_ref()?;
+                (l.get("method")?.as_str()? == method
+                    && slot.shape.get("transport")?.as_str()? == other)
+                    .then_some((g, slot, l))
+            })
+        });
+        let mut candidates = candidates.peekable();
+        candidates.peek()?;
+        let LogicalForm::Found(l) = logical else {
+            let LogicalForm::Failed { reason, .. } = logical else {
+                return None;
+            };
+            return Some(LogicalMiss {
+                method: method.to_owned(),
+                message: None,
+                error: Some(reason.clone()),
+                closest: None,
+            });
+        };
+        let mut best: Option<(usize, &Slot, Value)> = None;
+        for (group, slot, recorded) in candidates {
+            let requested = serde_json::json!({
+                "method": method,
+                "message": group.rules.ignored_message(&l.message),
+            });
+            let limit = best.as_ref().map_or(usize::MAX, |b| b.0);
+            let count = count_differences(recorded, &requested, limit);
+            if best.as_ref().is_none_or(|b| count < b.0) {
+                best = Some((count, slot, requested));
+            }
+        }
+        let closest = best.and_then(|(_, slot, requested)| {
+            let mut differences = Vec::new();
+            diff(
+                slot.logical.as_ref()?,
+                &requested,
+                &mut String::new(),
+                &mut differences,
+            );
+            let (cassette, index) = slot.entries[0];
+            let (origin, c) = &self.cassettes[cassette];
+            Some(Closest {
+                origin: origin.clone(),
+                cassette,
+                index,
+                summary: summary_of_interaction(&c.interactions[index]),
+                differences,
+            })
+        });
+        Some(LogicalMiss {
+            method: method.to_owned(),
+            message: Some(l.message.clone()),
+            error: None,
+            closest,
+        })
+    }
+}
+
+pub(super) fn diff(
+    recorded: &Value,
+    requested: &Value,
+    path: &mut String,
+    out: &mut Vec<Difference>,
+) {
+    match (recorded, requested) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let len = path.len();
+                push_key(path, k);
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff(x, y, path, out),
+                    (x, y) => out.push(Difference {
+                        path: path.clone(),
+                        recorded: x.cloned(),
+                        requested: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff(x, y, path, out),
+                    (x, y) => out.push(Difference {
+                        path: path.clone(),
+                        recorded: x.cloned(),
+                        requested: y.cloned(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(Difference {
+            path: if path.is_empty() {
+                "$".to_owned()
+            } else {
+                path.clone()
+            },
+            recorded: Some(a.clone()),
+            requested: Some(b.clone()),
+        }),
+    }
+}
+
+/// How many fields `diff` would list, counting no further than `limit`.
+pub(super) fn count_differences(recorded: &Value, requested: &Value, limit: usize) -> usize {
+    fn walk(a: &Value, b: &Value, n: &mut usize, limit: usize) {
+        if *n >= limit {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, v) in x {
+                    match y.get(k) {
+                        Some(w) => walk(v, w, n, limit),
+                        None => *n += 1,
+                    }
+                }
+                *n += y.keys().filter(|k| !x.contains_key(*k)).count();
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                for (v, w) in x.iter().zip(y) {
+                    walk(v, w, n, limit);
+                }
+                *n += x.len().abs_diff(y.len());
+            }
+            (a, b) if a == b => {}
+            _ => *n += 1,
+        }
+    }
+    let mut n = 0;
+    walk(recorded, requested, &mut n, limit);
+    n
+}
+
+fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'@');
+    if plain {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        push_json_string(key, path);
+        path.push(']');
+    }
+}
+
+fn strip_meta(mut shape: Value) -> Value {
+    if let Value::Object(m) = &mut shape {
+        m.shift_remove("transport");
+        m.shift_remove("method");
+    }
+    shape
+}
+
+pub(super) fn summary_of_interaction(interaction: &Interaction) -> String {
+    match interaction {
+        Interaction::Grpc(g) => format!("gRPC {}", g.method),
+        Interaction::Rest(r) => {
+            let q = if r.request.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", r.request.query)
+            };
+            format!("REST {} {}{q}", r.request.method, r.request.path)
+        }
+    }
+}
+
+impl Miss {
+    /// The diagnostics as JSON, for an HTTP error body.
+    pub fn to_json(&self) -> Value {
+        let closest = self.closest.as_ref().map(closest_json);
+        let mut json = serde_json::json!({
+            "error": "no recorded interaction matches this request",
+            "request": self.summary,
+            "matched_as": self.request,
+            "closest": closest,
+        });
+        if let (Some(l), Value::Object(map)) = (&self.logical, &mut json) {
+            map.insert(
+                "logical".into(),
+                serde_json::json!({
+                    "method": l.method,
+                    "message": l.message,
+                    "error": l.error,
+                    "closest": l.closest.as_ref().map(closest_json),
+                }),
+            );
+        }
+        json
+    }
+}
+
+fn closest_json(c: &Closest) -> Value {
+    serde_json::json!({
+        "origin": c.origin,
+        "interaction": c.index,
+        "recorded": c.summary,
+        "differences": c.differences.iter().map(|d| serde_json::json!({
+            "path": d.path,
+            "recorded": d.recorded,
+            "requested": d.requested,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn write_differences(f: &mut fmt::Formatter<'_>, c: &Closest) -> fmt::Result {
+    match c.differences.len() {
+        0 => return write!(f, ", identical under other matching rules"),
+        1 => write!(f, ", 1 field differs:")?,
+        n => write!(f, ", {n} fields differ:")?,
+    }
+    let show = |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), Value::to_string);
+    for d in &c.differences {
+        write!(
+            f,
+            "\n  {}: recorded {}, requested {}",
+            d.path,
+            show(&d.recorded),
+            show(&d.requested)
+        )?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Miss {
+    /// Several lines: the request, then the closest recording and one line per differing field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "no recorded interaction matches {}", self.summary)?;
+        write!(f, "request: {}", self.request)?;
+        match &self.closest {
+            None => write!(
+                f,
+                "\nclosest: none, nothing was recorded over this transport"
+            )?,
+            Some(c) => {
+                write!(
+                    f,
+                    "\nclosest: `{}` interaction {} ({})",
+                    c.origin, c.index, c.summary
+                )?;
+                write_differences(f, c)?;
+            }
+        }
+        let Some(l) = &self.logical else {
+            return Ok(());
+        };
+        match (&l.message, &l.error) {
+            (Some(message), _) => write!(
+                f,
+                "\nalso tried as the same call over the other transport: {} {message}",
+                l.method
+            )?,
+            (None, error) => write!(
+                f,
+                "\nnot tried as the same call over the other transport ({}): {}",
+                l.method,
+                error.as_deref().unwrap_or("no logical form")
+            )?,
+        }
+        if let Some(c) = &l.closest {
+            write!(
+                f,
+                "\nclosest over the other transport: `{}` interaction {} ({})",
+                c.origin, c.index, c.summary
+            )?;
+            write_differences(f, c)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Miss {}
