@@ -199,3 +199,40 @@ fn python_sdk_as_users_configure_it_records_over_tls_and_replays_with_another_to
         "replaying the new cassette with another OAuth token"
     );
 }
+
+/// The README's pytest example: `yc-vcr replay` as a session-wide sidecar, each test rewinding it first.
+#[test]
+fn pytest_with_yc_vcr_as_a_sidecar_runs_as_the_readme_shows() {
+    let Some(python) = client("YC_VCR_PYTHON", "the Python SDK") else {
+        return;
+    };
+    let binary = Path::new(env!("CARGO_BIN_EXE_yc-vcr"));
+    let path = std::env::join_paths(
+        std::iter::once(binary.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
+    .unwrap();
+    let ca_dir = tempfile::tempdir().unwrap();
+    let output = Command::new(python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/test_sidecar.py"
+        ))
+        .env("PATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("YC_VCR_CA_DIR", ca_dir.path())
+        .env(
+            "YC_VCR_CASSETTES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../cassettes"),
+        )
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("3 passed"),
+        "pytest failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
