@@ -105,10 +105,11 @@ mod matching;
 mod model;
 mod redact;
 mod scan;
+mod store;
 mod transcode;
 
 pub use error::Error;
-pub use format::CassetteFile;
+pub use format::{CassetteFile, CassetteSnapshot};
 pub use matching::{Closest, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS};
 pub use model::{
     Body, Cassette, FORMAT_VERSION, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
@@ -116,3 +117,6 @@ pub use model::{
 };
 pub use redact::{RedactionRules, Redactor};
 pub use scan::{Finding, scan, scan_text};
+pub use store::journal::{self, Journal, JournalHeader, JournalWriter};
+pub use store::lock::{self, CassetteLock};
+pub use store::{DEFAULT_MAX_CASSETTE_SIZE, Opened, Recovery, journal_path, lock_path, read_text};

@@ -49,9 +49,25 @@ impl Recording {
         self.server.local_addr()
     }
 
-    /// Shuts down and returns the summary, the cassette as loaded from disk, and the file text.
+    /// Shuts down and returns the summary, the cassette as loaded from disk, and the file text. A recording that
+    /// captured nothing leaves no file: its cassette is empty and its text too.
     pub async fn finish(self) -> (Summary, Cassette, String, TempDir) {
         let summary = self.server.shutdown().await.unwrap();
+        assert!(
+            !yc_cassette::journal_path(&self.path).exists(),
+            "a clean stop leaves no journal"
+        );
+        assert!(!yc_cassette::lock_path(&self.path).exists(), "nor a lock");
+        assert_eq!(summary.wrote_file, self.path.exists());
+        if !summary.wrote_file {
+            assert_eq!(summary.recorded, 0, "no file, nothing recorded");
+            return (
+                summary,
+                Cassette::new(Default::default()),
+                String::new(),
+                self.dir,
+            );
+        }
         let text = std::fs::read_to_string(&self.path).unwrap();
         let cassette = Cassette::load(&self.path).unwrap();
         (summary, cassette, text, self.dir)
@@ -199,7 +215,8 @@ async fn grpc_calls_pass_through_unchanged_and_replay_byte_for_byte() {
         summary,
         Summary {
             interactions: 8,
-            recorded: 8
+            recorded: 8,
+            wrote_file: true,
         }
     );
     let methods: Vec<&str> = cassette
@@ -693,10 +710,9 @@ async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded
         );
         tokio::task::yield_now().await;
     }
-    assert_eq!(
-        Cassette::load(&recording.path).unwrap().interactions.len(),
-        250
-    );
+    // Every call is in the journal (the file itself is rewritten as it doubles); a reader sees all of them.
+    let opened = Cassette::open(&recording.path, yc_cassette::DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    assert_eq!(opened.cassette.interactions.len(), 250);
     let (summary, cassette, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 250);
     let mut ids: Vec<String> = cassette
@@ -913,15 +929,17 @@ async fn an_existing_cassette_is_kept_unless_overwrite_or_append() {
         record_one(Mode::Append, "fd8second").await,
         Summary {
             interactions: 2,
-            recorded: 1
+            recorded: 1,
+            wrote_file: true,
         }
     );
     assert_eq!(image_ids(), ["fd8first", "fd8second"]);
     assert_eq!(
-        record_one(Mode::Overwrite, "fd8third").await,
+        record_one(Mode::Replace, "fd8third").await,
         Summary {
             interactions: 1,
-            recorded: 1
+            recorded: 1,
+            wrote_file: true,
         }
     );
     assert_eq!(image_ids(), ["fd8third"]);
