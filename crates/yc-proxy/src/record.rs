@@ -11,7 +11,7 @@
 //!
 //! Durability: a call whose client saw it complete is in the journal (`NAME.json.journal`): it survives `kill -9`.
 //! The journal is synced to the disk in the background (batched), so a power loss can lose the last moments; the
-//! pretty cassette is rewritten from it while recording (each time it has doubled, and when idle) and at a clean
+//! pretty cassette is rewritten from it while recording (when idle, and each time it has grown fourfold) and at a clean
 //! stop, after which the journal goes. Every reader recovers a journal a crash left ([`yc_cassette::Cassette::open`]).
 //! The client always gets exactly what the upstream sent, except that discovery answers point at the proxy (see
 //! [`discovery`]), a failing upstream becomes `UNAVAILABLE` or `502`, and a call that could not be journaled (a

@@ -41,12 +41,25 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                 continue;
             }
         };
-        if let Err(err) = Cassette::from_json_str(&text, &shown.to_string()) {
-            println!("{err}");
-            problems += 1;
+        // The format check and the text scan read the same text independently: one core each.
+        let origin = shown.to_string();
+        let (loaded, findings) = std::thread::scope(|scope| {
+            let loaded = scope.spawn(|| Cassette::from_json_str(&text, &origin).map(drop));
+            // The text scan also decodes base64 (raw message bytes, `-bin` metadata), and it knows lines and columns.
+            let findings = scan_text(&text);
+            (loaded.join(), findings)
+        });
+        match loaded {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                println!("{err}");
+                problems += 1;
+            }
+            Err(_) => {
+                println!("{shown}: the format check failed unexpectedly");
+                problems += 1;
+            }
         }
-        // The text scan also decodes base64 (raw message bytes, `-bin` metadata), and it knows lines and columns.
-        let findings = scan_text(&text);
         for finding in &findings {
             println!("{}", describe(&shown.to_string(), finding));
         }

@@ -161,6 +161,7 @@ impl Recorder {
             journal_path: yc_cassette::journal_path(&path),
             fault: config.journal_fault,
             rewrites,
+            scanner: Redactor::default(),
             written: Arc::clone(&written),
         };
         let (commands, receiver) = mpsc::channel();

@@ -4,9 +4,8 @@
 //! call is in the journal (see [`super::tee`]).
 //!
 //! The pretty cassette is the journal's digest: each interaction's pretty text is kept ([`CassetteFile`]), and a
-//! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it, when the journal holds as many
-//! interactions as the file had at its last rewrite (so the rewrites cost O(1) per call, amortised) or when the
-//! writer is idle, and syncs the journal to the disk in the background. Neither waits for the other: a call's
+//! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when the writer is idle and, under a
+//! steady stream of calls, each time the cassette has grown fourfold (so the rewrites cost O(1) per call, amortised), and syncs the journal to the disk in the background. Neither waits for the other: a call's
 //! acknowledgement never waits for a rewrite or an fsync.
 //! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
 //! error (with where the secret is) is reported at shutdown.
@@ -113,6 +112,8 @@ pub(crate) struct Writer {
     pub journal_path: std::path::PathBuf,
     pub fault: Option<WriteFault>,
     pub rewrites: Rewrites,
+    /// The built-in rules, for the fail-closed scan ([`yc_cassette::scan`]), made once.
+    pub scanner: Redactor,
     /// Interactions of this run in the journal so far; read by [`super::Recorder::recorded`].
     pub written: Arc<AtomicUsize>,
 }
@@ -277,7 +278,7 @@ impl Writer {
         // Scanned alone (not the whole cassette each time), moved in and out without a copy.
         let mut probe = Cassette::new(Default::default());
         probe.interactions.push(interaction);
-        let findings = scan_probe(&probe, index);
+        let findings = scan_probe(&self.scanner, &probe, index);
         if !findings.is_empty() {
             for finding in &findings {
                 tracing::error!("secret survived redaction, interaction not written: {finding}");
@@ -293,12 +294,14 @@ impl Writer {
     }
 }
 
-/// Whether the cassette is due a rewrite while recording: once it has grown by as many interactions as it held at its
-/// last rewrite, so the bytes rewritten over a run stay under twice the final file's (O(1) per call, amortised),
-/// while the journal holds what the file does not yet.
+/// Whether the cassette is due a rewrite while calls keep coming (an idle writer rewrites it anyway): once it has
+/// grown to [`GROWTH`] times what it held at its last rewrite, so the bytes rewritten over a run stay under a third
+/// of the final file's (O(1) per call, amortised), while the journal holds what the file does not yet.
 fn rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
-    len.saturating_sub(at_last_rewrite) >= at_last_rewrite.max(1)
+    len >= at_last_rewrite.max(1) * GROWTH
 }
+
+const GROWTH: usize = 4;
 
 /// The calls taken since the last journal write.
 #[derive(Default)]
@@ -414,13 +417,14 @@ fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
 }
 
 /// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
-fn scan_probe(probe: &Cassette, index: usize) -> Vec<String> {
+fn scan_probe(scanner: &Redactor, probe: &Cassette, index: usize) -> Vec<String> {
     let what = match probe.interactions.first() {
         Some(Interaction::Grpc(g)) => format!("`{}`", g.method),
         Some(Interaction::Rest(r)) => format!("`{} {}`", r.request.method, r.request.path),
         None => String::new(),
     };
-    yc_cassette::scan(probe)
+    scanner
+        .scan(probe)
         .into_iter()
         .map(|finding| {
             let location =

@@ -3,7 +3,7 @@
 use super::rewrite_due;
 
 #[test]
-fn the_cassette_is_rewritten_each_time_it_has_doubled() {
+fn the_cassette_is_rewritten_each_time_it_has_quadrupled() {
     let rewrites: Vec<usize> = {
         let mut at = 0;
         (1..=1000)
@@ -25,8 +25,8 @@ fn the_cassette_is_rewritten_each_time_it_has_doubled() {
 }
 
 #[test]
-fn a_cassette_that_existed_waits_until_it_has_doubled() {
+fn a_cassette_that_existed_waits_until_it_has_quadrupled() {
     assert!(!rewrite_due(10, 10));
-    assert!(!rewrite_due(19, 10));
-    assert!(rewrite_due(20, 10));
+    assert!(!rewrite_due(39, 10));
+    assert!(rewrite_due(40, 10));
 }
