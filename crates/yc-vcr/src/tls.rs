@@ -58,10 +58,10 @@ impl TlsArgs {
         if !listen.ip().is_unspecified() {
             names.push(listen.ip().to_string());
         }
-        if let Some(advertise) = &self.advertise {
-            if let Some((host, _)) = advertise.rsplit_once(':') {
-                names.push(host.to_owned());
-            }
+        if let Some(advertise) = &self.advertise
+            && let Some((host, _)) = advertise.rsplit_once(':')
+        {
+            names.push(host.to_owned());
         }
         Ok(Some(TlsConfig::new(ca, &names)?))
     }

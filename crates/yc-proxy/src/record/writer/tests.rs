@@ -16,10 +16,10 @@ fn the_cassette_is_rewritten_each_time_it_has_quadrupled() {
             })
             .collect()
     };
-    assert_eq!(rewrites, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
+    assert_eq!(rewrites, [4, 16, 64, 256]);
     let rewritten: usize = rewrites.iter().sum();
     assert!(
-        rewritten < 2 * 1000,
+        rewritten < 1000 / 2,
         "O(1) per call: {rewritten} interactions rewritten for 1000"
     );
 }
