@@ -10,7 +10,8 @@
 //!   the new one is complete, appending through the same journal, one writer at a time.
 //!
 //! Durability: a call whose client saw it complete is in the journal (`NAME.json.journal`): it survives `kill -9`.
-//! The journal is synced to the disk in the background (batched), so a power loss can lose the last moments; the
+//! The journal is synced to the disk in the background (batched, at most every 50 ms), so a power loss can lose the
+//! last moments; the
 //! pretty cassette is rewritten from it while recording (when idle, and each time it has grown fourfold) and at a clean
 //! stop, after which the journal goes. Every reader recovers a journal a crash left ([`yc_cassette::Cassette::open`]).
 //! The client always gets exactly what the upstream sent, except that discovery answers point at the proxy (see

@@ -378,34 +378,53 @@ impl Saver {
     }
 }
 
+/// The least time between two syncs of the journal: a sync costs the disk a flush, and many appends share one.
+const SYNC_INTERVAL: Duration = Duration::from_millis(50);
+
 fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
     let (lock, wake) = shared;
     let lock_state = || {
         lock.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
+    let mut last_sync: Option<std::time::Instant> = None;
     let mut state = lock_state();
     loop {
-        let sync = std::mem::take(&mut state.sync_pending)
-            .then(|| state.journal.clone())
+        // A sync waits out the interval since the last one (unless stopping), gathering the appends meanwhile.
+        let sync_wait = last_sync
+            .map(|at| SYNC_INTERVAL.saturating_sub(at.elapsed()))
+            .filter(|wait| !wait.is_zero() && !state.stop);
+        let sync = (state.sync_pending && sync_wait.is_none())
+            .then(|| {
+                state.sync_pending = false;
+                state.journal.clone()
+            })
             .flatten();
         let snapshot = state.snapshot.take();
         if sync.is_none() && snapshot.is_none() {
-            if state.stop {
+            if state.stop && !state.sync_pending {
                 return;
             }
             state.busy = false;
-            state = wake
-                .wait(state)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state = match (state.sync_pending, sync_wait) {
+                (true, Some(wait)) => {
+                    wake.wait_timeout(state, wait)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0
+                }
+                _ => wake
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            };
             continue;
         }
         state.busy = true;
         drop(state);
-        if let Some(file) = sync
-            && let Err(error) = file.sync_data()
-        {
-            tracing::warn!(%error, "cannot sync the journal to the disk");
+        if let Some(file) = sync {
+            last_sync = Some(std::time::Instant::now());
+            if let Err(error) = file.sync_data() {
+                tracing::warn!(%error, "cannot sync the journal to the disk");
+            }
         }
         if let Some(snapshot) = snapshot
             && let Err(error) = snapshot.save()
