@@ -94,13 +94,14 @@ pub struct Summary {
 }
 
 /// One cassette being recorded: its lock, journal and writer thread. Feed it through [`Recorder::handle`]; end it
-/// with [`Recorder::finish`] (dropping it without finishing leaves the journal for the next reader to recover).
+/// with [`Recorder::finish`]. Dropped without finishing (and once every handle is gone), the writer thread still
+/// journals what is pending and writes the cassette, only logging errors; the lock goes with that thread, so no
+/// second recorder can start before it is done.
 #[derive(Debug)]
 pub struct Recorder {
     handle: RecorderHandle,
     report: oneshot::Receiver<writer::Report>,
     existing: Option<Cassette>,
-    _lock: CassetteLock,
 }
 
 /// A cheap, cloneable way in to a [`Recorder`], for services.
@@ -162,6 +163,7 @@ impl Recorder {
             fault: config.journal_fault,
             rewrites,
             scanner: Redactor::default(),
+            lock,
             written: Arc::clone(&written),
         };
         let (commands, receiver) = mpsc::channel();
@@ -183,7 +185,6 @@ impl Recorder {
             },
             report,
             existing: Some(start).filter(|_| config.mode == Mode::Append),
-            _lock: lock,
         })
     }
 

@@ -114,6 +114,8 @@ pub(crate) struct Writer {
     pub rewrites: Rewrites,
     /// The built-in rules, for the fail-closed scan ([`yc_cassette::scan`]), made once.
     pub scanner: Redactor,
+    /// Held until the thread ends, after the last write.
+    pub lock: yc_cassette::CassetteLock,
     /// Interactions of this run in the journal so far; read by [`super::Recorder::recorded`].
     pub written: Arc<AtomicUsize>,
 }
@@ -166,6 +168,7 @@ impl Writer {
         saver.stop();
         self.finish(journal, &mut report);
         report.interactions = self.file.len();
+        drop(self.lock);
         report
     }
 

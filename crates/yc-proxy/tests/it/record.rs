@@ -1104,3 +1104,58 @@ async fn replace_keeps_the_old_cassette_until_the_new_one_is_complete() {
     assert_eq!((summary.interactions, summary.recorded), (3, 3));
     assert_eq!(image_ids_of(&cassette), ["fd8new0", "fd8new1", "fd8new2"]);
 }
+
+/// The writer as a library, as a `new_episodes` server uses it: open in append mode, replay what was there, feed new
+/// interactions, each durable once its future resolves.
+#[tokio::test]
+async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowledged() {
+    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episodes.json");
+    let get = |id: &str| {
+        crate::grpc_ok(
+            "/yandex.cloud.compute.v1.ImageService/Get",
+            &compute::GetImageRequest {
+                image_id: id.into(),
+            },
+            &upstream_fixture::image(id),
+        )
+    };
+    crate::cassette(vec![get("fd8one")]).save(&path).unwrap();
+
+    let mut config = RecorderConfig::new(&path);
+    config.mode = Mode::Append;
+    let mut recorder = Recorder::open(config.clone()).unwrap();
+    assert_eq!(image_ids_of(&recorder.take_existing()), ["fd8one"]);
+    let handle = recorder.handle();
+    assert_eq!(
+        handle.record(get("fd8two")).await.unwrap(),
+        Recorded::Journaled
+    );
+    // Durable now: a reader sees it, though the file may not have been rewritten yet.
+    let opened = Cassette::open(&path, yc_cassette::DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    assert_eq!(image_ids_of(&opened.cassette), ["fd8one", "fd8two"]);
+    // A second writer is refused while this one is open.
+    let refused = Recorder::open(config).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("is being recorded by another process"),
+        "{refused}"
+    );
+    let summary = recorder.finish().await.unwrap();
+    assert_eq!(
+        summary,
+        Summary {
+            interactions: 2,
+            recorded: 1,
+            wrote_file: true
+        }
+    );
+    assert_eq!(
+        image_ids_of(&Cassette::load(&path).unwrap()),
+        ["fd8one", "fd8two"]
+    );
+    // After the end, the handle says the recorder stopped instead of pretending.
+    assert!(handle.record(get("fd8late")).await.is_err());
+}
