@@ -79,18 +79,14 @@ impl CassetteFile {
     /// Adds one interaction in memory; the next [`CassetteFile::save`] writes it. For batches: push each, save once.
     /// Returns its text, for the journal ([`crate::journal::push_line_from_pretty`]).
     pub fn push(&mut self, interaction: &Interaction) -> &str {
-        // Serialising plain data with string keys cannot fail.
-        let text = serde_json::to_string_pretty(interaction).unwrap_or_default();
-        let mut item = String::with_capacity(text.len() + text.len() / 8 + ITEM_INDENT.len());
-        item.push_str(ITEM_INDENT);
-        // JSON strings escape their newlines, so every newline here is layout.
-        for (i, line) in text.split('\n').enumerate() {
-            if i > 0 {
-                item.push('\n');
-                item.push_str(ITEM_INDENT);
-            }
-            item.push_str(line);
-        }
+        // Written straight at its depth in the file: no second pass to indent it.
+        let mut item = Vec::with_capacity(2048);
+        item.extend_from_slice(ITEM_INDENT.as_bytes());
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut item, ItemFormatter::default());
+        // Serialising plain data with string keys into memory cannot fail.
+        let _ = serde::Serialize::serialize(interaction, &mut serializer);
+        let item = String::from_utf8(item).unwrap_or_default();
         self.items.push(Arc::from(item));
         self.unsaved += 1;
         self.items.last().map_or("", |item| item)
@@ -156,6 +152,112 @@ impl CassetteFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// serde_json's pretty layout (two-space indents, `": "`), starting at the depth of an interaction in the file, so the
+/// text is byte-identical to the slice of [`Cassette::to_json_string`] it stands for.
+#[derive(Debug)]
+struct ItemFormatter {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Default for ItemFormatter {
+    fn default() -> ItemFormatter {
+        ItemFormatter {
+            depth: 2,
+            has_value: false,
+        }
+    }
+}
+
+impl ItemFormatter {
+    fn newline<W: ?Sized + std::io::Write>(
+        &self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(writer, self.depth)
+    }
+}
+
+fn indent<W: ?Sized + std::io::Write>(writer: &mut W, depth: usize) -> std::io::Result<()> {
+    for _ in 0..depth {
+        writer.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for ItemFormatter {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            indent(writer, self.depth)?;
+        }
+        writer.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            indent(writer, self.depth)?;
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
