@@ -17,8 +17,10 @@ pub(crate) enum Bench {
     Cassette,
     /// The replay server over loopback, against a minimal hyper server answering from memory.
     Replay,
-    /// The latency and throughput the recording proxy adds over a direct call.
+    /// Direct vs forwarding vs recording (gRPC and REST at 1, 64 and 16x16 streams), CPU per 100k calls.
     Record,
+    /// Replay startup, peak memory and check time for cassettes of 1k, 10k and 100k interactions.
+    Scale,
 }
 
 impl Bench {
@@ -28,13 +30,26 @@ impl Bench {
             Bench::Cassette => ("yc-cassette", "bench_cassette"),
             Bench::Replay => ("yc-proxy", "bench_replay"),
             Bench::Record => ("yc-proxy", "bench_record"),
+            Bench::Scale => ("yc-proxy", "bench_scale"),
         }
     }
 }
 
 pub(crate) fn run(root: &Path, bench: Bench, args: &[String]) -> Result<()> {
     let (package, example) = bench.target();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if matches!(bench, Bench::Scale) {
+        // The scale bench runs the binary as users do; it finds it beside itself in the release folder.
+        let status = Command::new(&cargo)
+            .current_dir(root)
+            .args(["build", "--release", "--quiet", "--package", "yc-vcr"])
+            .status()
+            .context("building yc-vcr")?;
+        if !status.success() {
+            bail!("building yc-vcr failed: {status}");
+        }
+    }
+    let status = Command::new(cargo)
         .current_dir(root)
         .args([
             "run",

@@ -49,6 +49,23 @@ pub enum Error {
     /// A message has JSON but no type to encode it with.
     #[error("message has JSON but no type name, so it cannot be encoded")]
     Untyped,
+    /// A cassette (or its journal) is not a regular file: reading a FIFO or a device could hang or never end.
+    #[error("`{}` is {kind}, not a cassette file", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
+    /// A cassette (or its journal) is larger than the limit.
+    #[error("`{}` is {size} bytes, more than the limit of {limit} bytes (raise it with --max-cassette-size)", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    /// Another process is recording into the cassette.
+    #[error("cassette `{}` is being recorded by another process ({}; lock `{}`)", cassette.display(), pid.map_or_else(|| "pid unknown".to_owned(), |pid| format!("pid {pid}")), lock.display())]
+    Locked {
+        cassette: PathBuf,
+        lock: PathBuf,
+        pid: Option<u32>,
+    },
     /// A user redaction pattern is not a valid regular expression.
     #[error("invalid redaction pattern `{pattern}`: {source}")]
     Regex {

@@ -13,13 +13,10 @@ use crate::decode::Encoding;
 use crate::model::{Cassette, FORMAT_VERSION, Headers, Interaction, Message};
 
 impl Cassette {
-    /// Reads and checks a cassette file.
+    /// Reads and checks a cassette file (a regular file of at most [`crate::DEFAULT_MAX_CASSETTE_SIZE`] bytes), without
+    /// its journal: readers use [`Cassette::open`], which also recovers a journal left by a crash.
     pub fn load(path: &Path) -> Result<Cassette, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::store::read_text(path, crate::store::DEFAULT_MAX_CASSETTE_SIZE)?;
         Cassette::from_json_str(&text, &path.display().to_string())
     }
 
@@ -64,20 +61,25 @@ impl Cassette {
                 line: interaction_line(text, i),
                 message,
             };
-            check_sendable(interaction).map_err(invalid)?;
-            let (request, response): (&[Message], &[Message]) = match interaction {
-                Interaction::Grpc(g) => (&g.request.messages, &g.response.messages),
-                Interaction::Rest(_) => continue,
-            };
-            for (side, messages) in [("request", request), ("response", response)] {
-                for (m, message) in messages.iter().enumerate() {
-                    check_message(message)
-                        .map_err(|e| invalid(format!("{side} message {m}: {e}")))?;
-                }
-            }
+            check_interaction(interaction).map_err(invalid)?;
         }
         Ok(())
     }
+}
+
+/// The checks serde cannot do on one interaction: replay can send it, and its messages are of their types.
+pub(crate) fn check_interaction(interaction: &Interaction) -> Result<(), String> {
+    check_sendable(interaction)?;
+    let (request, response): (&[Message], &[Message]) = match interaction {
+        Interaction::Grpc(g) => (&g.request.messages, &g.response.messages),
+        Interaction::Rest(_) => return Ok(()),
+    };
+    for (side, messages) in [("request", request), ("response", response)] {
+        for (m, message) in messages.iter().enumerate() {
+            check_message(message).map_err(|e| format!("{side} message {m}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves:
@@ -185,12 +187,7 @@ fn version_error(text: &str, origin: &str, found: &str) -> Error {
 }
 
 fn parse_error(origin: &str, e: &serde_json::Error) -> Error {
-    let message = e.to_string();
-    // serde_json appends " at line L column C"; the position is in our own fields.
-    let message = match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message,
-    };
+    let message = strip_position(&e.to_string());
     let message = if e.is_eof() {
         format!("{message}: the file is truncated")
     } else {
@@ -201,6 +198,14 @@ fn parse_error(origin: &str, e: &serde_json::Error) -> Error {
         line: e.line().max(1),
         column: e.column().max(1),
         message,
+    }
+}
+
+/// serde_json's message without the " at line L column C" it appends; the position goes into our own fields.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
     }
 }
 
@@ -272,7 +277,7 @@ fn interaction_line(text: &str, index: usize) -> Option<usize> {
 
 /// Writes `pieces` one after the other as the new content of `path`: a temporary file in the same directory,
 /// fsync, rename, so a reader (or a crash) sees the old file or the new one, never a mix.
-fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
+pub(crate) fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -348,7 +353,7 @@ fn create_temp(dir: &Path, name: &str) -> std::io::Result<(std::path::PathBuf, s
 
 mod file;
 
-pub use file::CassetteFile;
+pub use file::{CassetteFile, CassetteSnapshot};
 
 #[cfg(test)]
 mod tests;

@@ -119,11 +119,12 @@ mod matching;
 mod model;
 mod redact;
 mod scan;
+mod store;
 mod transcode;
 
 pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;
-pub use format::CassetteFile;
+pub use format::{CassetteFile, CassetteSnapshot};
 pub use matching::{
     Closest, Cursors, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS,
 };
@@ -133,3 +134,6 @@ pub use model::{
 };
 pub use redact::{RedactionRules, Redactor};
 pub use scan::{Finding, scan, scan_text};
+pub use store::journal::{self, Journal, JournalHeader, JournalWriter};
+pub use store::lock::{self, CassetteLock};
+pub use store::{DEFAULT_MAX_CASSETTE_SIZE, Opened, Recovery, journal_path, lock_path, read_text};

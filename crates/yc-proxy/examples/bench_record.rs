@@ -1,19 +1,24 @@
-//! What the record proxy costs: latency added over a direct call to a local upstream (p50 and p99 with 1 and 64
-//! concurrent streams) and throughput, direct, through a forwarder that records nothing, and through the record
-//! proxy, side by side in one run.
+//! What the record proxy costs: direct calls to a local upstream, through a forwarder that records nothing, and
+//! through the record proxy, side by side in one run, for gRPC and REST (over HTTP/2), at 1 stream (latency), 64
+//! streams on one connection and 16 connections x 16 streams (throughput, latency), with the CPU time the proxy and
+//! the upstream spend per 100k calls, and the length the one cassette reaches.
 //!
-//! Run with `cargo xtask bench record`. Loopback only, bounded (several seconds). The upstream is a minimal HTTP/2
-//! server answering every gRPC call with one `Image` and `grpc-status: 0`; the client is hyper's HTTP/2 client on one
-//! connection. The "forward only" column is the same server and upstream client as the record proxy with a service
-//! that only forwards, so direct → forward only is the cost of proxying itself, and forward only → proxied is the
-//! cost of recording: the copy for the cassette, and the writer thread decoding, redacting, scanning and saving
-//! each call (sharing the same cores). Each phase runs in alternating rounds and each column keeps its best round,
-//! so a burst of noise from the machine does not land on one column only.
+//! Run with `cargo xtask bench record`. Loopback only, bounded (tens of seconds). The upstream is a minimal HTTP/2
+//! server answering every gRPC call with one `Image` and `grpc-status: 0` and every REST call with its JSON; the
+//! client is hyper's HTTP/2 client. The "forward" column is the same server and upstream client as the record proxy
+//! with a service that only forwards, so direct -> forward is the cost of proxying itself, and forward -> record is
+//! the cost of recording: the copy for the cassette, the writer thread decoding, redacting, scanning and journaling
+//! each call before its last frame is released, and the background rewrites of the cassette.
+//! Each phase runs in alternating rounds and each column keeps its best round, so a burst of noise from the machine
+//! does not land on one column only.
 //!
-//! Read the throughput ratio with the machine in mind: client, proxy and upstream share the cores, and the proxy is
+//! The upstream, the proxies and the client run on runtimes of their own (threads `bench-up`, `bench-proxy`,
+//! `bench-client`), so the CPU time of each is read per thread from `/proc/self/task/*/schedstat`; the recorder's
+//! writer and saver threads (`yc-vcr-cassette-*`) count as the proxy's.
+//!
+//! Read the throughput ratios with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
-//! CPU-bound loopback run forwarding alone cannot go above about 0.5x. Against a remote upstream the proxy's CPU
-//! is not on the critical path and only the added latency counts.
+//! CPU-bound loopback run proxying alone cannot go much above 0.5x of direct.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -35,110 +40,251 @@ use yc_proxy::upstream::{Transport, Upstream, UpstreamUrl, Upstreams};
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
+const REST_PATH: &str = "/compute/v1/images/fd8bench";
 const SEQUENTIAL_CALLS: usize = 1_000;
 const ROUNDS: usize = 3;
-const CONCURRENT_STREAMS: usize = 64;
-const CALLS_PER_STREAM: usize = 100;
+/// Calls per concurrent round.
+const CONCURRENT_CALLS: usize = 12_800;
+const COLUMNS: [&str; 3] = ["direct", "forward", "record"];
 
-#[tokio::main]
-async fn main() -> Result<(), BenchError> {
-    let upstream = start_upstream().await?;
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Grpc,
+    Rest,
+}
+
+/// One round's figures.
+#[derive(Default, Clone)]
+struct Round {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    /// CPU seconds of the proxy and the upstream threads during the round.
+    proxy_cpu: f64,
+    upstream_cpu: f64,
+}
+
+impl Round {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+}
+
+fn main() -> Result<(), BenchError> {
+    let upstream_rt = runtime("bench-up")?;
+    let proxy_rt = runtime("bench-proxy")?;
+    let client_rt = runtime("bench-client")?;
+
+    let upstream = upstream_rt.block_on(start_upstream())?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.json");
     let upstream_url: UpstreamUrl = format!("http://{}", upstream.local_addr()).parse()?;
-    let forwarder = start_forwarder(upstream_url.clone()).await?;
-    let proxy = RecordServer::start(
+    let forwarder = proxy_rt.block_on(start_forwarder(upstream_url.clone()))?;
+    let proxy = proxy_rt.block_on(RecordServer::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         RecordConfig::new(&path, Upstreams::single(upstream_url)),
-    )
-    .await?;
+    ))?;
+    let addrs = [
+        upstream.local_addr(),
+        forwarder.local_addr(),
+        proxy.local_addr(),
+    ];
 
-    let request = frame(
+    let report = client_rt.block_on(measure(addrs))?;
+    let recorded = proxy.recorded();
+    let summary = proxy_rt.block_on(proxy.shutdown())?;
+    proxy_rt.block_on(forwarder.shutdown());
+    upstream_rt.block_on(upstream.shutdown());
+
+    println!("record proxy: gRPC unary `{METHOD}` and REST GET `{REST_PATH}`, loopback h2c");
+    println!(
+        "(best of {ROUNDS} alternating rounds; 1 stream: {SEQUENTIAL_CALLS} calls; concurrent: {CONCURRENT_CALLS} calls a round)"
+    );
+    println!(
+        "{:<26}{:>12}{:>12}{:>12}{:>10}{:>10}",
+        "", COLUMNS[0], COLUMNS[1], COLUMNS[2], "rec/fwd", "rec/dir"
+    );
+    for (label, rounds) in &report {
+        let [d, f, r] = [&rounds[0], &rounds[1], &rounds[2]];
+        if label.contains("1 stream") {
+            for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
+                let [d, f, r] = [d, f, r].map(|x| percentile(&x.latencies, q));
+                println!(
+                    "{:<26}{:>9.3} ms{:>9.3} ms{:>9.3} ms{:>10}{:>+8.3}ms",
+                    format!("{label} {name}"),
+                    ms(d),
+                    ms(f),
+                    ms(r),
+                    "",
+                    ms(r) - ms(d)
+                );
+            }
+            continue;
+        }
+        println!(
+            "{:<26}{:>10.0}/s{:>10.0}/s{:>10.0}/s{:>9.2}x{:>9.2}x",
+            format!("{label} calls"),
+            d.rate(),
+            f.rate(),
+            r.rate(),
+            r.rate() / f.rate(),
+            r.rate() / d.rate()
+        );
+        let [dp, fp, rp] = [d, f, r].map(|x| percentile(&x.latencies, 0.5));
+        println!(
+            "{:<26}{:>9.3} ms{:>9.3} ms{:>9.3} ms",
+            format!("{label} p50"),
+            ms(dp),
+            ms(fp),
+            ms(rp)
+        );
+        let per = |cpu: f64, round: &Round| cpu / round.latencies.len() as f64 * 100_000.0;
+        println!(
+            "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>10}{:>10}",
+            format!("{label} proxy CPU/100k"),
+            0.0,
+            per(f.proxy_cpu, f),
+            per(r.proxy_cpu, r),
+            "",
+            ""
+        );
+        println!(
+            "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>9.2}x{:>10}",
+            format!("{label} upstream CPU/100k"),
+            per(d.upstream_cpu, d),
+            per(f.upstream_cpu, f),
+            per(r.upstream_cpu, r),
+            per(r.proxy_cpu, r) / per(r.upstream_cpu, r),
+            "(proxy/up)"
+        );
+    }
+    println!(
+        "recorded {} interactions into one cassette ({} journaled before shutdown; {} bytes on disk)",
+        summary.interactions,
+        recorded,
+        std::fs::metadata(&path)?.len()
+    );
+    Ok(())
+}
+
+type Report = Vec<(String, [Round; 3])>;
+
+async fn measure(addrs: [SocketAddr; 3]) -> Result<Report, BenchError> {
+    let grpc_request = frame(
         &compute::GetImageRequest {
             image_id: "fd8bench".into(),
         }
         .encode_to_vec(),
     );
-    let targets = [
-        connect(upstream.local_addr()).await?,
-        connect(forwarder.local_addr()).await?,
-        connect(proxy.local_addr()).await?,
-    ];
-
-    // Warm up every path (connections, pools, allocator).
-    for target in &targets {
-        sequential(target, &request, 200).await?;
-    }
-
-    // One stream: each column keeps its best (lowest p50) round.
-    let mut one: [Vec<Duration>; 3] = Default::default();
-    for _ in 0..ROUNDS {
-        for (best, target) in one.iter_mut().zip(&targets) {
-            keep_best(best, sequential(target, &request, SEQUENTIAL_CALLS).await?);
+    let mut report = Vec::new();
+    for kind in [Kind::Grpc, Kind::Rest] {
+        let name = if kind == Kind::Grpc { "gRPC" } else { "REST" };
+        // One connection per column for 1 and 64 streams, 16 for 16x16.
+        let mut one = Vec::new();
+        let mut sixteen = Vec::new();
+        for addr in addrs {
+            one.push(connect(addr).await?);
+            let mut conns = Vec::new();
+            for _ in 0..16 {
+                conns.push(connect(addr).await?);
+            }
+            sixteen.push(conns);
         }
-    }
-    // 64 streams: each column keeps its fastest round (and that round's latencies).
-    let mut many: [(Vec<Duration>, Duration); 3] = Default::default();
-    for _ in 0..ROUNDS {
-        for (best, target) in many.iter_mut().zip(&targets) {
-            let round = concurrent(target, &request).await?;
-            if best.0.is_empty() || round.1 < best.1 {
-                *best = round;
+        for sender in &one {
+            sequential(sender, kind, &grpc_request, 200).await?;
+        }
+        for (label, streams, layout) in [
+            (format!("{name} 1 stream"), 1, &one),
+            (format!("{name} 64 streams"), 64, &one),
+        ] {
+            let mut best: [Round; 3] = Default::default();
+            for _ in 0..ROUNDS {
+                for (column, sender) in layout.iter().enumerate() {
+                    let round = if streams == 1 {
+                        timed(|| async {
+                            sequential(sender, kind, &grpc_request, SEQUENTIAL_CALLS).await
+                        })
+                        .await?
+                    } else {
+                        timed(|| concurrent(std::slice::from_ref(sender), 64, kind, &grpc_request))
+                            .await?
+                    };
+                    keep_best(&mut best[column], round, streams == 1);
+                }
+            }
+            report.push((label, best));
+        }
+        let mut best: [Round; 3] = Default::default();
+        for _ in 0..ROUNDS {
+            for (column, conns) in sixteen.iter().enumerate() {
+                let round = timed(|| concurrent(conns, 16, kind, &grpc_request)).await?;
+                keep_best(&mut best[column], round, false);
             }
         }
+        report.push((format!("{name} 16x16"), best));
     }
+    Ok(report)
+}
 
-    let summary = proxy.shutdown().await?;
-    forwarder.shutdown().await;
-    upstream.shutdown().await;
+/// Runs one round, reading the CPU time of the proxy and upstream threads around it.
+async fn timed<F, Fut>(round: F) -> Result<Round, BenchError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Duration>, BenchError>>,
+{
+    let before = cpu();
+    let started = Instant::now();
+    let latencies = round().await?;
+    let elapsed = started.elapsed();
+    let after = cpu();
+    Ok(Round {
+        latencies,
+        elapsed,
+        proxy_cpu: after.0 - before.0,
+        upstream_cpu: after.1 - before.1,
+    })
+}
 
-    println!(
-        "record proxy overhead: gRPC unary `{METHOD}` over loopback h2c, recording to a cassette"
-    );
-    println!(
-        "(best of {ROUNDS} alternating rounds; 1 stream: {SEQUENTIAL_CALLS} calls; 64 streams: {} calls)",
-        CONCURRENT_STREAMS * CALLS_PER_STREAM
-    );
-    println!(
-        "{:<22}{:>12}{:>15}{:>12}{:>12}",
-        "", "direct", "forward only", "proxied", "added"
-    );
-    for (label, samples) in [
-        ("1 stream", [&one[0], &one[1], &one[2]]),
-        ("64 streams", [&many[0].0, &many[1].0, &many[2].0]),
-    ] {
-        for (name, q) in [("p50", 0.50), ("p99", 0.99)] {
-            let [d, f, p] = samples.map(|s| percentile(s, q));
-            println!(
-                "{:<22}{:>9.3} ms{:>12.3} ms{:>9.3} ms{:>9.3} ms",
-                format!("{label} {name}"),
-                ms(d),
-                ms(f),
-                ms(p),
-                ms(p.saturating_sub(d))
-            );
+fn keep_best(best: &mut Round, round: Round, by_p50: bool) {
+    let better = if by_p50 {
+        percentile(&round.latencies, 0.5) < percentile(&best.latencies, 0.5)
+    } else {
+        round.elapsed < best.elapsed
+    };
+    if best.latencies.is_empty() || better {
+        *best = round;
+    }
+}
+
+/// CPU seconds so far of the proxy's threads and of the upstream's.
+fn cpu() -> (f64, f64) {
+    let mut proxy = 0.0;
+    let mut upstream = 0.0;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0.0, 0.0);
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let ns: f64 = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        let comm = comm.trim();
+        if comm.starts_with("bench-proxy") || comm.starts_with("yc-vcr-cassette") {
+            proxy += ns / 1e9;
+        } else if comm.starts_with("bench-up") {
+            upstream += ns / 1e9;
         }
     }
-    let calls = (CONCURRENT_STREAMS * CALLS_PER_STREAM) as f64;
-    let [direct_rate, forward_rate, proxied_rate] =
-        [&many[0], &many[1], &many[2]].map(|(_, elapsed)| calls / elapsed.as_secs_f64());
-    println!(
-        "{:<22}{:>10.0}/s{:>13.0}/s{:>10.0}/s",
-        "throughput (64)", direct_rate, forward_rate, proxied_rate
-    );
-    println!(
-        "{:<22}{:>12}{:>14.2}x{:>11.2}x",
-        "  vs direct",
-        "1x",
-        forward_rate / direct_rate,
-        proxied_rate / direct_rate
-    );
-    println!(
-        "recorded {} interactions ({} bytes on disk)",
-        summary.recorded,
-        std::fs::metadata(&path)?.len()
-    );
-    Ok(())
+    (proxy, upstream)
 }
 
 fn frame(message: &[u8]) -> Bytes {
@@ -147,8 +293,8 @@ fn frame(message: &[u8]) -> Bytes {
     out.freeze()
 }
 
-async fn start_upstream() -> Result<Server, yc_proxy::Error> {
-    let image = compute::Image {
+fn image() -> compute::Image {
+    compute::Image {
         id: "fd8bench".into(),
         folder_id: "b1gfolder".into(),
         name: "ubuntu-2204-lts-bench".into(),
@@ -157,18 +303,36 @@ async fn start_upstream() -> Result<Server, yc_proxy::Error> {
         min_disk_size: 5_368_709_120,
         status: 2,
         ..Default::default()
-    };
-    let answer = frame(&image.encode_to_vec());
+    }
+}
+
+async fn start_upstream() -> Result<Server, yc_proxy::Error> {
+    let answer = frame(&image().encode_to_vec());
+    let json = Bytes::from(
+        yc_proto::json::to_string(&image(), yc_proto::json::Style::Camel)
+            .map_err(|e| yc_proxy::Error::Tls(e.to_string()))?,
+    );
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let answer = answer.clone();
+        let json = json.clone();
         async move {
+            let grpc = yc_proxy::grpc::is_grpc(&request);
             let _ = request.into_body().collect().await;
-            let mut trailers = HeaderMap::new();
-            trailers.insert("grpc-status", HeaderValue::from_static("0"));
-            let mut response = Response::new(Body::new(answer, Some(trailers)));
-            response
-                .headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/grpc"));
+            let response = if grpc {
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                let mut response = Response::new(Body::new(answer, Some(trailers)));
+                response
+                    .headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/grpc"));
+                response
+            } else {
+                let mut response = Response::new(Body::from(json));
+                response
+                    .headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/json"));
+                response
+            };
             Ok::<_, Infallible>(response)
         }
     });
@@ -187,8 +351,13 @@ async fn start_forwarder(url: UpstreamUrl) -> Result<Server, BenchError> {
         let upstream = upstream.clone();
         let url = url.clone();
         async move {
+            let transport = if yc_proxy::grpc::is_grpc(&request) {
+                Transport::Grpc
+            } else {
+                Transport::Rest
+            };
             let request = request.map(|body| body.map_err(Into::into).boxed());
-            let response = match upstream.send(Transport::Grpc, &url, request).await {
+            let response = match upstream.send(transport, &url, request).await {
                 Ok(response) => response.map(|body| body.map_err(BenchError::from).boxed()),
                 Err(error) => {
                     let mut response = Response::new(
@@ -223,61 +392,75 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, BenchErro
     Ok(sender)
 }
 
-async fn call(sender: &SendRequest<Full<Bytes>>, body: &Bytes) -> Result<Duration, BenchError> {
-    let request = Request::builder()
-        .method("POST")
-        .uri(format!("http://bench{METHOD}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(Full::new(body.clone()))?;
+async fn call(
+    sender: &SendRequest<Full<Bytes>>,
+    kind: Kind,
+    grpc_body: &Bytes,
+) -> Result<Duration, BenchError> {
+    let request = match kind {
+        Kind::Grpc => Request::builder()
+            .method("POST")
+            .uri(format!("http://bench{METHOD}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(grpc_body.clone()))?,
+        Kind::Rest => Request::builder()
+            .method("GET")
+            .uri(format!("http://bench{REST_PATH}"))
+            .body(Full::new(Bytes::new()))?,
+    };
     let started = Instant::now();
     let response = sender.clone().send_request(request).await?;
+    let status = response.status();
     let collected = response.into_body().collect().await?;
     let elapsed = started.elapsed();
-    let ok = collected
-        .trailers()
-        .and_then(|t| t.get("grpc-status"))
-        .is_some_and(|s| s == "0");
+    let ok = match kind {
+        Kind::Grpc => collected
+            .trailers()
+            .and_then(|t| t.get("grpc-status"))
+            .is_some_and(|s| s == "0"),
+        Kind::Rest => status == http::StatusCode::OK && !collected.to_bytes().is_empty(),
+    };
     if !ok {
-        return Err("a call did not end with grpc-status 0".into());
+        return Err("a call did not succeed".into());
     }
     Ok(elapsed)
 }
 
 async fn sequential(
     sender: &SendRequest<Full<Bytes>>,
+    kind: Kind,
     body: &Bytes,
     calls: usize,
 ) -> Result<Vec<Duration>, BenchError> {
     let mut out = Vec::with_capacity(calls);
     for _ in 0..calls {
-        out.push(call(sender, body).await?);
+        out.push(call(sender, kind, body).await?);
     }
     Ok(out)
 }
 
+/// `streams` concurrent streams on each connection, [`CONCURRENT_CALLS`] calls in all.
 async fn concurrent(
-    sender: &SendRequest<Full<Bytes>>,
+    senders: &[SendRequest<Full<Bytes>>],
+    streams: usize,
+    kind: Kind,
     body: &Bytes,
-) -> Result<(Vec<Duration>, Duration), BenchError> {
-    let started = Instant::now();
+) -> Result<Vec<Duration>, BenchError> {
+    let per_stream = CONCURRENT_CALLS / (senders.len() * streams);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CONCURRENT_STREAMS {
-        let sender = sender.clone();
-        let body = body.clone();
-        tasks.spawn(async move { sequential(&sender, &body, CALLS_PER_STREAM).await });
+    for sender in senders {
+        for _ in 0..streams {
+            let sender = sender.clone();
+            let body = body.clone();
+            tasks.spawn(async move { sequential(&sender, kind, &body, per_stream).await });
+        }
     }
-    let mut all = Vec::with_capacity(CONCURRENT_STREAMS * CALLS_PER_STREAM);
+    let mut all = Vec::with_capacity(CONCURRENT_CALLS);
     while let Some(done) = tasks.join_next().await {
         all.extend(done??);
     }
-    Ok((all, started.elapsed()))
-}
-
-fn keep_best(best: &mut Vec<Duration>, round: Vec<Duration>) {
-    if best.is_empty() || percentile(&round, 0.5) < percentile(best, 0.5) {
-        *best = round;
-    }
+    Ok(all)
 }
 
 fn percentile(samples: &[Duration], q: f64) -> Duration {

@@ -40,6 +40,11 @@ pub(crate) fn bundled() -> Result<Vec<(String, Cassette)>> {
 pub(crate) fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
+        // A cassette killed before its first rewrite is only its journal so far.
+        if !path.exists() && yc_cassette::journal_path(path).exists() {
+            files.push(path.clone());
+            continue;
+        }
         let metadata =
             std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
         if metadata.is_dir() {
@@ -70,11 +75,18 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Loads every cassette, or fails on the first that does not load (the error names file, line and column).
-pub(crate) fn load(files: &[PathBuf]) -> Result<Vec<(String, Cassette)>> {
+/// Loads every cassette (each a regular file of at most `max_size` bytes, with a journal a crashed recording left
+/// recovered and logged), or fails on the first that does not load (the error names file, line and column).
+pub(crate) fn load(files: &[PathBuf], max_size: u64) -> Result<Vec<(String, Cassette)>> {
     files
         .iter()
-        .map(|path| Ok((path.display().to_string(), Cassette::load(path)?)))
+        .map(|path| {
+            let opened = Cassette::open(path, max_size)?;
+            if let Some(recovery) = &opened.recovery {
+                tracing::warn!(cassette = %path.display(), "{recovery}");
+            }
+            Ok((path.display().to_string(), opened.cassette))
+        })
         .collect()
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use yc_cassette::{Cassette, Finding, Index, Redactor};
+use yc_cassette::{Cassette, Finding, Index, Journal, Redactor};
 use yc_proxy::{ReplayConfig, Replayer};
 
 use crate::cassettes;
@@ -15,7 +15,8 @@ use crate::redaction::RedactionArgs;
 ///
 /// Prints one line per problem, `FILE:LINE:COLUMN: what`. Exits 0 when every file is clean, 1 when a secret or an
 /// invalid cassette was found, 2 when the check could not run (a path that cannot be read, bad options);
-/// for CI and pre-commit hooks.
+/// for CI and pre-commit hooks. A journal a crashed recording left beside a cassette (CASSETTE.journal) is checked
+/// too, and noted on stderr.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Cassette files, or folders searched for `*.json`.
@@ -23,6 +24,9 @@ pub(crate) struct Args {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     redaction: RedactionArgs,
+    /// Largest cassette (or journal) read, in bytes.
+    #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
+    max_cassette_size: u64,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
@@ -54,10 +58,14 @@ fn check(args: &Args) -> Result<Outcome> {
     };
     for file in &files {
         let shown = file.display().to_string();
-        let text = match std::fs::read_to_string(file) {
+        outcome.problems += check_journal(file, args.max_cassette_size, &redactor);
+        if !file.exists() && yc_cassette::journal_path(file).exists() {
+            continue;
+        }
+        let text = match yc_cassette::read_text(file, args.max_cassette_size) {
             Ok(text) => text,
             Err(err) => {
-                println!("{shown}: cannot read: {err}");
+                println!("{err}");
                 outcome.unread += 1;
                 continue;
             }
@@ -80,6 +88,54 @@ fn check(args: &Args) -> Result<Outcome> {
         outcome.problems
     );
     Ok(outcome)
+}
+
+/// Checks and scans a journal beside `file`, if there is one; the number of problems found.
+fn check_journal(file: &std::path::Path, max_size: u64, redactor: &Redactor) -> usize {
+    let path = yc_cassette::journal_path(file);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return 0;
+    }
+    let journal = match Journal::read(&path, max_size) {
+        Ok(journal) => journal,
+        Err(err) => {
+            println!("{err}");
+            return 1;
+        }
+    };
+    let lines = journal.interactions.len();
+    if let Ok(opened) = Cassette::open(file, max_size)
+        && let Some(recovery) = opened.recovery
+    {
+        eprintln!("{}: {recovery}", file.display());
+    } else {
+        eprintln!(
+            "{}: journal `{}` with {lines} interactions",
+            file.display(),
+            path.display()
+        );
+    }
+    let mut cassette = Cassette::new(journal.header.meta.clone());
+    cassette.interactions = journal.interactions;
+    let findings = redactor.scan(&cassette);
+    for finding in &findings {
+        // Journal line `2 + i` holds interaction `i` of the journal.
+        let location = finding
+            .location
+            .strip_prefix("interactions[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, rest)| Some((i.parse::<usize>().ok()? + 2, rest)))
+            .map_or_else(
+                || finding.location.clone(),
+                |(line, rest)| format!("{line}: {}", rest.trim_start_matches('.')),
+            );
+        println!(
+            "{}:{location}: secret ({}) not redacted",
+            path.display(),
+            finding.kind
+        );
+    }
+    findings.len()
 }
 
 /// The cassette through the code `replay` runs at startup: load, index, prepare every answer.

@@ -21,7 +21,11 @@ use crate::tls::{self, TlsArgs};
 /// api.cloud.yandex.net) over TLS. Endpoint discovery answers are rewritten to point at the proxy (the address the client
 /// reached, or --advertise).
 ///
-/// Every completed call is written at once (atomically), so an interrupted recording keeps what completed.
+/// Every completed call is appended to a journal beside the cassette (CASSETTE.journal) before its client sees it
+/// complete, so even `kill -9` keeps every call a client saw finish; the journal is synced to the disk in the
+/// background. The cassette is rewritten from the journal as it grows and at the end, when the journal goes;
+/// `replay`, `check` and the next `record` recover a journal a crash left. No file appears until a call completes.
+/// A lock (CASSETTE.lock) keeps a second recorder off the same cassette.
 /// Secrets (authorization and cookie headers, IAM/OAuth tokens, API and static keys, pre-signed URL signatures,
 /// token fields) are replaced by placeholders before anything reaches the disk; if a known secret shape
 /// survives, that interaction is not written and the command fails saying where.
@@ -46,7 +50,7 @@ pub(crate) struct Args {
     /// A PEM file of CA certificates to trust for TLS upstreams, besides the web PKI roots.
     #[arg(long, value_name = "PEM")]
     upstream_ca: Option<PathBuf>,
-    /// Replace the cassette if it exists.
+    /// Replace the cassette if it exists; the old one stays until the new recording ends cleanly.
     #[arg(long, conflicts_with = "append")]
     overwrite: bool,
     /// Keep the cassette's interactions and add the new ones after them.
@@ -58,6 +62,9 @@ pub(crate) struct Args {
     /// Largest message recorded, in bytes; larger calls pass through unrecorded.
     #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
     max_message_size: usize,
+    /// Largest cassette read when appending or recovering, in bytes.
+    #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
+    max_cassette_size: u64,
     #[command(flatten)]
     redaction: RedactionArgs,
     #[command(flatten)]
@@ -78,12 +85,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     };
     let mut config = RecordConfig::new(&args.cassette, upstreams);
     config.mode = match (args.overwrite, args.append) {
-        (true, _) => Mode::Overwrite,
+        (true, _) => Mode::Replace,
         (_, true) => Mode::Append,
         _ => Mode::New,
     };
     config.redactor = Redactor::new(&args.redaction.rules()?)?;
     config.max_message_size = args.max_message_size;
+    config.max_cassette_size = args.max_cassette_size;
     config.description = args.description.clone();
     config.advertise = args.tls.advertise.clone();
     config.server.tls = args.tls.config(args.listen)?;
@@ -100,12 +108,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         tracing::info!(cassette = %args.cassette.display(), "recording");
         crate::shutdown_signal().await;
         let summary = server.shutdown().await?;
-        tracing::info!(
-            cassette = %args.cassette.display(),
-            recorded = summary.recorded,
-            interactions = summary.interactions,
-            "cassette written"
-        );
+        if summary.wrote_file {
+            tracing::info!(
+                cassette = %args.cassette.display(),
+                recorded = summary.recorded,
+                interactions = summary.interactions,
+                "cassette written"
+            );
+        } else {
+            tracing::info!(cassette = %args.cassette.display(), "nothing recorded: no cassette written");
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

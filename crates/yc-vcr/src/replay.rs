@@ -36,6 +36,9 @@ pub(crate) struct Args {
     /// Largest request message accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
     max_message_size: usize,
+    /// Largest cassette (or journal) read, in bytes.
+    #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
+    max_cassette_size: u64,
     #[command(flatten)]
     redaction: RedactionArgs,
     #[command(flatten)]
@@ -55,7 +58,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         for file in &files {
             tracing::info!(cassette = %file.display(), "serving");
         }
-        cassettes::load(&files)?
+        cassettes::load(&files, args.max_cassette_size)?
     };
     let interactions: usize = loaded.iter().map(|(_, c)| c.interactions.len()).sum();
     let cassette_count = loaded.len();

@@ -193,7 +193,7 @@ impl Vcr {
                 }
                 let mut config = RecordConfig::new(&self.cassette, upstreams);
                 config.server.shutdown_grace = SHUTDOWN_GRACE;
-                config.mode = record::Mode::Overwrite;
+                config.mode = record::Mode::Replace;
                 config.redactor = redactor;
                 config.description = self.description.clone();
                 Plan::Record(config)

@@ -6,6 +6,7 @@
 //! byte-identical to [`Cassette::to_json_string`]: this module must not have a layout of its own.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::Error;
 use crate::model::{Cassette, Interaction};
@@ -23,9 +24,10 @@ const ITEM_INDENT: &str = "    ";
 pub struct CassetteFile {
     path: PathBuf,
     /// Everything up to and including `"interactions": `.
-    head: String,
-    /// Each interaction's text, indented for its place in the array, without the separating `,\n`.
-    items: Vec<String>,
+    head: Arc<str>,
+    /// Each interaction's text, indented for its place in the array, without the separating `,\n`; shared with
+    /// snapshots.
+    items: Vec<Arc<str>>,
     /// Interactions added since the last successful save.
     unsaved: usize,
 }
@@ -50,12 +52,12 @@ impl CassetteFile {
         };
         let mut file = CassetteFile {
             path: path.to_owned(),
-            head: head.to_owned(),
+            head: Arc::from(head),
             items: Vec::with_capacity(cassette.interactions.len()),
             unsaved: 0,
         };
         for interaction in &cassette.interactions {
-            file.push(interaction);
+            let _ = file.push(interaction);
         }
         file.unsaved = 0;
         Ok(file)
@@ -70,59 +72,66 @@ impl CassetteFile {
 
     /// Adds one interaction and saves: serialises only that one.
     pub fn append(&mut self, interaction: &Interaction) -> Result<(), Error> {
-        self.push(interaction);
+        let _ = self.push(interaction);
         self.save()
     }
 
     /// Adds one interaction in memory; the next [`CassetteFile::save`] writes it. For batches: push each, save once.
-    pub fn push(&mut self, interaction: &Interaction) {
-        // Serialising plain data with string keys cannot fail.
-        let text = serde_json::to_string_pretty(interaction).unwrap_or_default();
-        let mut item = String::with_capacity(text.len() + text.len() / 8 + ITEM_INDENT.len());
-        item.push_str(ITEM_INDENT);
-        // JSON strings escape their newlines, so every newline here is layout.
-        for (i, line) in text.split('\n').enumerate() {
-            if i > 0 {
-                item.push('\n');
-                item.push_str(ITEM_INDENT);
-            }
-            item.push_str(line);
-        }
-        self.items.push(item);
+    /// Returns its text, for the journal ([`crate::journal::push_line_from_pretty`]).
+    pub fn push(&mut self, interaction: &Interaction) -> &str {
+        // Written straight at its depth in the file: no second pass to indent it.
+        let mut item = Vec::with_capacity(2048);
+        item.extend_from_slice(ITEM_INDENT.as_bytes());
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut item, ItemFormatter::default());
+        // Serialising plain data with string keys into memory cannot fail.
+        let _ = serde::Serialize::serialize(interaction, &mut serializer);
+        let item = String::from_utf8(item).unwrap_or_default();
+        self.items.push(Arc::from(item));
         self.unsaved += 1;
+        self.items.last().map_or("", |item| item)
+    }
+
+    /// Drops the interactions after the first `len` (ones that could not be journaled).
+    pub fn truncate(&mut self, len: usize) {
+        let dropped = self.items.len().saturating_sub(len);
+        self.items.truncate(len);
+        self.unsaved = self.unsaved.saturating_sub(dropped);
+    }
+
+    /// The file as it stands, to be written by another thread; shares the text, copies nothing. The interactions
+    /// count as saved from here: a snapshot whose save fails is followed by another.
+    pub fn snapshot(&mut self) -> CassetteSnapshot {
+        self.unsaved = 0;
+        CassetteSnapshot {
+            path: self.path.clone(),
+            head: Arc::clone(&self.head),
+            items: self.items.clone(),
+        }
     }
 
     /// Writes the whole file from the cached text: temporary file in the same directory, fsync, rename.
     /// On failure the interactions stay cached and the next save writes them.
     pub fn save(&mut self) -> Result<(), Error> {
-        let mut pieces: Vec<&[u8]> = Vec::with_capacity(self.items.len() * 2 + 2);
-        pieces.push(self.head.as_bytes());
-        if self.items.is_empty() {
-            pieces.push(EMPTY_TAIL.as_bytes());
-        } else {
-            pieces.push(b"[\n");
-            for (i, item) in self.items.iter().enumerate() {
-                if i > 0 {
-                    pieces.push(b",\n");
-                }
-                pieces.push(item.as_bytes());
-            }
-            pieces.push(b"\n  ]\n}\n");
-        }
-        super::write_atomic(&self.path, &pieces)?;
+        write_items(&self.path, &self.head, &self.items)?;
         self.unsaved = 0;
         Ok(())
     }
 
     /// The file text, as [`CassetteFile::save`] writes it.
     pub fn to_json_string(&self) -> String {
-        let mut text = self.head.clone();
+        let mut text = self.head.to_string();
         if self.items.is_empty() {
             text.push_str(EMPTY_TAIL);
             return text;
         }
         text.push_str("[\n");
-        text.push_str(&self.items.join(",\n"));
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(item);
+        }
         text.push_str("\n  ]\n}\n");
         text
     }
@@ -144,6 +153,154 @@ impl CassetteFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// serde_json's pretty layout (two-space indents, `": "`), starting at the depth of an interaction in the file, so the
+/// text is byte-identical to the slice of [`Cassette::to_json_string`] it stands for.
+#[derive(Debug)]
+struct ItemFormatter {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Default for ItemFormatter {
+    fn default() -> ItemFormatter {
+        ItemFormatter {
+            depth: 2,
+            has_value: false,
+        }
+    }
+}
+
+impl ItemFormatter {
+    fn newline<W: ?Sized + std::io::Write>(
+        &self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(writer, self.depth)
+    }
+}
+
+fn indent<W: ?Sized + std::io::Write>(writer: &mut W, depth: usize) -> std::io::Result<()> {
+    for _ in 0..depth {
+        writer.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for ItemFormatter {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            indent(writer, self.depth)?;
+        }
+        writer.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            indent(writer, self.depth)?;
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// A cassette file's text at one moment ([`CassetteFile::snapshot`]), to be written elsewhere.
+#[derive(Debug)]
+pub struct CassetteSnapshot {
+    path: PathBuf,
+    head: Arc<str>,
+    items: Vec<Arc<str>>,
+}
+
+impl CassetteSnapshot {
+    /// Writes the file atomically, as [`CassetteFile::save`] does.
+    pub fn save(&self) -> Result<(), Error> {
+        write_items(&self.path, &self.head, &self.items)
+    }
+
+    /// Interactions in it.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+fn write_items(path: &Path, head: &str, items: &[Arc<str>]) -> Result<(), Error> {
+    let mut pieces: Vec<&[u8]> = Vec::with_capacity(items.len() * 2 + 2);
+    pieces.push(head.as_bytes());
+    if items.is_empty() {
+        pieces.push(EMPTY_TAIL.as_bytes());
+    } else {
+        pieces.push(b"[\n");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                pieces.push(b",\n");
+            }
+            pieces.push(item.as_bytes());
+        }
+        pieces.push(b"\n  ]\n}\n");
+    }
+    super::write_atomic(path, &pieces)
 }
 
 #[cfg(test)]

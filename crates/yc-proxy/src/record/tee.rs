@@ -1,8 +1,11 @@
 //! Bodies that pass every frame through at once and keep a copy for the cassette.
 //!
 //! Nothing here waits for a whole body before forwarding, decodes messages, or touches the cassette: a response body
-//! hands its copy to a [`Sink`] when it ends, and the writer thread does the rest off the response path.
+//! hands its copy to a [`Sink`] when it ends, and the writer thread does the rest off the response path. The one
+//! wait: a response's last frame (gRPC trailers, the end of a REST body) is held until the writer says the call is
+//! in the journal, so a call its client saw complete survives the recorder being killed.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -12,6 +15,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::recorder::Journaled;
 use crate::grpc::{Code, Status};
 use crate::upstream::{BoxError, UpstreamUrl};
 
@@ -59,18 +63,22 @@ impl Capture {
 }
 
 /// A request body on its way upstream; the copy is shared with the response side, which reads it at the end.
-pub(crate) struct RequestTee {
-    inner: Incoming,
+pub(crate) struct RequestTee<B> {
+    inner: B,
     capture: Arc<Mutex<Capture>>,
 }
 
-impl RequestTee {
-    pub fn new(inner: Incoming, capture: Arc<Mutex<Capture>>) -> RequestTee {
+impl<B> RequestTee<B> {
+    pub fn new(inner: B, capture: Arc<Mutex<Capture>>) -> RequestTee<B> {
         RequestTee { inner, capture }
     }
 }
 
-impl Body for RequestTee {
+impl<B> Body for RequestTee<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -105,8 +113,8 @@ impl Body for RequestTee {
 
 /// Where a finished response copy goes.
 pub(crate) trait Sink: Send + Sync + 'static {
-    /// The body ended normally; `trailers` if it had any.
-    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>);
+    /// The body ended normally; `trailers` if it had any. Resolves once the call is in the journal (or skipped).
+    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled;
     /// The upstream failed mid-body; the call is not recorded.
     fn fail(self: Box<Self>, error: &BoxError);
 }
@@ -114,13 +122,18 @@ pub(crate) trait Sink: Send + Sync + 'static {
 /// A response body on its way to the client.
 ///
 /// It reports its end only once it has seen it, so the sink runs even when the last frame is data (HTTP/1.1
-/// `content-length` bodies). A gRPC body that fails mid-stream ends with an `UNAVAILABLE` status in trailers instead
-/// of a reset, naming the upstream and the cause; a REST body passes the error on (the client sees the connection cut).
+/// `content-length` bodies). That last frame (or the end) is held until the call is journaled; if it cannot be, a
+/// gRPC client gets `INTERNAL` saying so instead of the upstream's trailers and a REST client sees the body cut, so no
+/// client sees a call complete that the cassette will not have. A gRPC body that fails mid-stream ends with an
+/// `UNAVAILABLE` status in trailers instead of a reset, naming the upstream and the cause; a REST body passes the
+/// error on (the client sees the connection cut).
 pub(crate) struct ResponseTee {
     inner: Incoming,
     capture: Capture,
     trailers: Option<HeaderMap>,
     sink: Option<Box<dyn Sink>>,
+    /// The last frame (`None`: the end), waiting for the journal.
+    held: Option<(Option<Frame<Bytes>>, Journaled)>,
     /// For gRPC: the upstream, named in the `UNAVAILABLE` status (formatted only on failure).
     grpc_upstream: Option<UpstreamUrl>,
     done: bool,
@@ -138,16 +151,48 @@ impl ResponseTee {
             capture: Capture::new(limit),
             trailers: None,
             sink: Some(sink),
+            held: None,
             grpc_upstream,
             done: false,
         }
     }
 
-    fn finish(&mut self) {
-        self.done = true;
+    /// The body ended with `last` (`None`: no frame): hands the copy to the sink and holds `last` until the call is
+    /// journaled.
+    fn finish(
+        &mut self,
+        last: Option<Frame<Bytes>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if let Some(sink) = self.sink.take() {
             let capture = std::mem::take(&mut self.capture);
-            sink.complete(capture, self.trailers.take());
+            self.held = Some((last, sink.complete(capture, self.trailers.take())));
+        }
+        self.release(cx)
+    }
+
+    /// Yields the held last frame once its call is journaled.
+    fn release(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Some((_, journaled)) = &mut self.held else {
+            self.done = true;
+            return Poll::Ready(None);
+        };
+        let result = std::task::ready!(Pin::new(journaled).poll(cx));
+        let last = self.held.take().and_then(|(last, _)| last);
+        self.done = true;
+        match result {
+            Ok(_) => Poll::Ready(last.map(Ok)),
+            Err(error) => {
+                let message = format!(
+                    "yc-vcr record: the call completed upstream but was not recorded: {error}"
+                );
+                if self.grpc_upstream.is_some() {
+                    let status = Status::new(Code::Internal, message);
+                    Poll::Ready(Some(Ok(Frame::trailers(status.to_trailers()))))
+                } else {
+                    Poll::Ready(Some(Err(message.into())))
+                }
+            }
         }
     }
 }
@@ -164,12 +209,12 @@ impl Body for ResponseTee {
         if this.done {
             return Poll::Ready(None);
         }
+        if this.held.is_some() {
+            return this.release(cx);
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => {
-                this.finish();
-                Poll::Ready(None)
-            }
+            Poll::Ready(None) => this.finish(None, cx),
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.capture.push(data);
@@ -177,7 +222,7 @@ impl Body for ResponseTee {
                     this.trailers = Some(trailers.clone());
                 }
                 if this.trailers.is_some() || this.inner.is_end_stream() {
-                    this.finish();
+                    return this.finish(Some(frame), cx);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -214,7 +259,7 @@ impl Body for ResponseTee {
 
 impl Drop for ResponseTee {
     fn drop(&mut self) {
-        if self.sink.is_some() {
+        if self.sink.is_some() && !self.done {
             tracing::debug!("response dropped before its end (client went away): not recorded");
         }
     }

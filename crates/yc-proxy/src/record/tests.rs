@@ -2,8 +2,15 @@ use bytes::BytesMut;
 use prost::Message as _;
 use yc_proto::endpoint::{ApiEndpoint, ListApiEndpointsResponse};
 
-use super::*;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::forward::clean_request_headers;
+use super::tee;
+use super::writer;
+use crate::discovery;
+use crate::grpc::FrameLimits;
 use crate::grpc::encode_frame;
+use crate::upstream::Transport;
 
 fn framed(messages: &[Vec<u8>]) -> Vec<u8> {
     let mut out = BytesMut::new();

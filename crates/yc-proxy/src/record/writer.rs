@@ -1,24 +1,28 @@
 //! The one thread that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
-//! secret shape survived, appends them in completion order and rewrites the file atomically after each batch.
-//! The file is a [`CassetteFile`]: each interaction is serialised once, so a save costs a copy of the text, not a
-//! serialisation of the whole cassette.
+//! secret shape survived, and appends them in completion order to the journal (`NAME.json.journal`) with one
+//! `write` per batch, then acknowledges each call, so that the call's last frame reaches its client only once the
+//! call is in the journal (see [`super::tee`]).
 //!
-//! Calls reach it through a channel, so the response path never waits on decoding, redaction or the disk.
-//! Saves are paced (see [`Pace`]) so that under a steady stream of calls rewriting the file cannot take the writer's
-//! whole time.
+//! The pretty cassette is the journal's digest: each interaction's pretty text is kept ([`CassetteFile`]), and a
+//! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when the writer is idle and, under a
+//! steady stream of calls, each time the cassette has grown fourfold (so the rewrites cost O(1) per call, amortised), and syncs the journal to the disk in the background. Neither waits for the other: a call's
+//! acknowledgement never waits for a rewrite or an fsync.
 //! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
 //! error (with where the secret is) is reported at shutdown.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, TryRecvError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
+use tokio::sync::oneshot;
+use yc_cassette::journal::{self, JournalHeader, JournalWriter, WriteFault};
 use yc_cassette::{
-    Body, Cassette, CassetteFile, Encoding, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus,
-    Headers, Interaction, Message, Redactor, RestInteraction, RestRequest, RestResponse,
+    Body, Cassette, CassetteFile, CassetteSnapshot, Encoding, GrpcInteraction, GrpcRequest,
+    GrpcResponse, GrpcStatus, Headers, Interaction, Message, Redactor, RestInteraction,
+    RestRequest, RestResponse,
 };
 
 use super::tee::Capture;
@@ -56,9 +60,23 @@ pub(crate) struct RestCall {
     pub response: Capture,
 }
 
+/// What became of one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// In the journal: it survives the recorder being killed from now on.
+    Journaled,
+    /// Not recorded, deliberately: it could not be (a body over the limit, bad framing) or a secret survived
+    /// redaction in it; the log says which.
+    Skipped,
+}
+
+/// The answer to one call: `Err` says why it could not be written.
+pub(crate) type Ack = oneshot::Sender<Result<Recorded, String>>;
+
 pub(crate) enum Command {
-    Record(Box<Completed>),
-    /// Write what is pending and stop.
+    Record(Box<Completed>, Ack),
+    Interaction(Box<Interaction>, Ack),
+    /// Write what is pending, rewrite the cassette, remove the journal and stop.
     Close,
 }
 
@@ -69,155 +87,366 @@ pub(crate) struct Report {
     pub interactions: usize,
     /// Interactions recorded in this run.
     pub recorded: usize,
+    /// Whether the cassette file was written (nothing is when nothing was recorded).
+    pub wrote_file: bool,
     /// Interactions left out because a secret survived redaction, with where.
     pub secrets: Vec<String>,
-    /// The last save error, if the file could not be written.
-    pub save_error: Option<String>,
+    /// The first error writing the journal or the cassette, if any.
+    pub write_error: Option<String>,
+}
+
+/// Where the pretty cassette may be written while recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rewrites {
+    /// Whenever the policy says so.
+    Paced,
+    /// Only at the end: the file at the path is the old cassette, replaced only when the new one is complete.
+    AtEnd,
 }
 
 pub(crate) struct Writer {
     pub file: CassetteFile,
     pub redactor: Redactor,
     pub limits: FrameLimits,
-    /// Interactions written to disk so far in this run; read by [`super::RecordServer::recorded`].
+    pub header: JournalHeader,
+    pub journal_path: std::path::PathBuf,
+    pub fault: Option<WriteFault>,
+    pub rewrites: Rewrites,
+    /// The built-in rules, for the fail-closed scan ([`yc_cassette::scan`]), made once.
+    pub scanner: Redactor,
+    /// Held until the thread ends, after the last write.
+    pub lock: yc_cassette::CassetteLock,
+    /// Interactions of this run in the journal so far; read by [`super::Recorder::recorded`].
     pub written: Arc<AtomicUsize>,
 }
 
+/// How long without a call before the writer rewrites the cassette from the journal.
+const IDLE: Duration = Duration::from_millis(200);
+/// The most calls in one journal write; a bound on how long the first of them waits.
+const MAX_BATCH: usize = 256;
+
 impl Writer {
     /// Runs on a thread of its own (decoding, redaction and the file are CPU and disk work that must not stall the
-    /// runtime): waits for a call, lets the pause after the last save run out (see [`Pace`]), takes every call
-    /// that has completed, processes and saves them as one batch; repeats until closed or until every sender is
-    /// gone.
+    /// runtime): waits for a call, takes every call that has completed (up to [`MAX_BATCH`]), journals them with one
+    /// write and acknowledges them; repeats until closed or until every sender is gone, then writes the cassette.
     pub fn run(mut self, commands: mpsc::Receiver<Command>) -> Report {
         let mut report = Report::default();
-        let mut pace = Pace::default();
+        let saver = Saver::start();
+        let mut journal: Option<JournalWriter> = None;
+        let mut batch = Batch::default();
+        // Interactions in the file at its last rewrite (the policy's measure).
+        let mut at_last_rewrite = self.file.len();
         let mut closing = false;
         while !closing {
-            let Ok(first) = commands.recv() else {
-                break;
-            };
-            closing = self.handle(first, &mut report);
-            // Let the calls that complete during the pause after the last save queue up: nothing wakes this
-            // thread for each of them, and they are taken and saved together.
-            if let Some(pause) = pace.remaining().filter(|_| !closing) {
-                std::thread::sleep(pause);
-            }
-            while !closing {
-                match commands.try_recv() {
-                    Ok(command) => closing = self.handle(command, &mut report),
-                    Err(error) => {
-                        closing = error == TryRecvError::Disconnected;
-                        break;
+            let first = match commands.recv_timeout(IDLE) {
+                Ok(command) => command,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.rewrites == Rewrites::Paced && self.file.unsaved() > 0 {
+                        at_last_rewrite = self.file.len();
+                        saver.save(self.file.snapshot());
                     }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            closing = self.handle(first, &mut batch, &mut report);
+            while !closing && batch.acks.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(command) => closing = self.handle(command, &mut batch, &mut report),
+                    Err(_) => break,
                 }
             }
-            self.save(&mut report, &mut pace);
+            self.commit(&mut batch, &mut journal, &saver, &mut report);
+            if self.rewrites == Rewrites::Paced
+                && rewrite_due(self.file.len(), at_last_rewrite)
+                && saver.idle()
+            {
+                at_last_rewrite = self.file.len();
+                saver.save(self.file.snapshot());
+            }
         }
+        saver.stop();
+        self.finish(journal, &mut report);
         report.interactions = self.file.len();
+        drop(self.lock);
         report
     }
 
-    /// Takes one command; true if it says to stop.
-    fn handle(&mut self, command: Command, report: &mut Report) -> bool {
-        match command {
-            Command::Record(call) => {
-                self.add(*call, report);
-                false
-            }
-            Command::Close => true,
-        }
+    /// Takes one command into the batch; true if it says to stop.
+    fn handle(&mut self, command: Command, batch: &mut Batch, report: &mut Report) -> bool {
+        let (interaction, ack) = match command {
+            Command::Record(call, ack) => match interaction(*call, self.limits) {
+                Ok(interaction) => (interaction, ack),
+                Err(why) => {
+                    tracing::warn!("call not recorded: {why}");
+                    let _ = ack.send(Ok(Recorded::Skipped));
+                    return false;
+                }
+            },
+            Command::Interaction(interaction, ack) => (*interaction, ack),
+            Command::Close => return true,
+        };
+        let recorded = self.add(interaction, batch, report);
+        batch.acks.push((ack, recorded));
+        false
     }
 
-    /// Writes what is not on disk yet (a failed save's interactions too: this retries it).
-    fn save(&mut self, report: &mut Report, pace: &mut Pace) {
-        let unsaved = self.file.unsaved();
-        if unsaved == 0 {
+    /// Writes the batch's lines to the journal with one write and answers its calls.
+    fn commit(
+        &mut self,
+        batch: &mut Batch,
+        journal: &mut Option<JournalWriter>,
+        saver: &Saver,
+        report: &mut Report,
+    ) {
+        let mut result = Ok(());
+        if !batch.lines.is_empty() {
+            result = self.append(journal, &batch.lines);
+            match &result {
+                Ok(()) => {
+                    self.written.fetch_add(batch.journaled, Ordering::SeqCst);
+                    report.recorded += batch.journaled;
+                    if let Some(journal) = journal {
+                        saver.sync(journal);
+                    }
+                }
+                Err(message) => {
+                    tracing::error!(
+                        "cannot write the journal, {} calls not recorded: {message}",
+                        batch.journaled
+                    );
+                    report.write_error.get_or_insert_with(|| message.clone());
+                    self.file.truncate(self.file.len() - batch.journaled);
+                }
+            }
+        }
+        for (ack, recorded) in batch.acks.drain(..) {
+            let answer = match (&result, recorded) {
+                (Err(message), Recorded::Journaled) => Err(message.clone()),
+                (_, recorded) => Ok(recorded),
+            };
+            let _ = ack.send(answer);
+        }
+        batch.lines.clear();
+        batch.journaled = 0;
+    }
+
+    fn append(&self, journal: &mut Option<JournalWriter>, lines: &[u8]) -> Result<(), String> {
+        let writer = match journal {
+            Some(writer) => writer,
+            None => journal.insert(
+                JournalWriter::create(&self.journal_path, &self.header, self.fault)
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        writer.append(lines).map_err(|e| e.to_string())
+    }
+
+    /// At a clean stop: the cassette is written whole from the journal's digest, then the journal goes. When the
+    /// rewrite fails the journal stays, so the next reader still recovers every call.
+    fn finish(&mut self, journal: Option<JournalWriter>, report: &mut Report) {
+        let Some(journal) = journal else {
+            // Nothing was journaled: no file appears (a replaced cassette stays as it was).
+            return;
+        };
+        if journal.is_empty() {
+            drop(journal);
+            let _ = std::fs::remove_file(&self.journal_path);
             return;
         }
-        let started = Instant::now();
-        let saved = self.file.save();
-        pace.saved(started);
-        match saved {
+        match self.file.save() {
             Ok(()) => {
-                self.written.fetch_add(unsaved, Ordering::SeqCst);
-                report.save_error = None;
+                report.wrote_file = true;
+                drop(journal);
+                if let Err(error) = std::fs::remove_file(&self.journal_path) {
+                    tracing::warn!(journal = %self.journal_path.display(), %error, "cannot remove the journal");
+                }
             }
             Err(error) => {
-                tracing::error!(%error, "cannot write the cassette; will retry after the next call");
-                report.save_error = Some(error.to_string());
+                tracing::error!(%error, journal = %self.journal_path.display(), "cannot write the cassette; the journal keeps every call");
+                report.write_error.get_or_insert_with(|| error.to_string());
             }
         }
     }
 
-    /// Adds one call to the file in memory, unless it cannot be recorded or a secret survived in it.
-    fn add(&mut self, call: Completed, report: &mut Report) {
-        let mut interaction = match interaction(call, self.limits) {
-            Ok(interaction) => interaction,
-            Err(why) => {
-                tracing::warn!("call not recorded: {why}");
-                return;
-            }
-        };
+    /// Adds one interaction to the batch, unless a secret survived in it.
+    fn add(
+        &mut self,
+        mut interaction: Interaction,
+        batch: &mut Batch,
+        report: &mut Report,
+    ) -> Recorded {
         self.redactor.redact_interaction(&mut interaction);
         let index = self.file.len();
         // Scanned alone (not the whole cassette each time), moved in and out without a copy.
         let mut probe = Cassette::new(Default::default());
         probe.interactions.push(interaction);
-        let findings = scan_probe(&probe, index);
+        let findings = scan_probe(&self.scanner, &probe, index);
         if !findings.is_empty() {
             for finding in &findings {
                 tracing::error!("secret survived redaction, interaction not written: {finding}");
             }
             report.secrets.extend(findings);
-            return;
+            return Recorded::Skipped;
         }
         if let Some(interaction) = probe.interactions.first() {
-            self.file.push(interaction);
+            journal::push_line_from_pretty(self.file.push(interaction), &mut batch.lines);
         }
-        report.recorded += 1;
+        batch.journaled += 1;
+        Recorded::Journaled
     }
 }
 
-/// When the next save may start: a save rewrites the whole file, so its cost grows with the cassette; under a
-/// steady stream of calls, saving again the moment the last save ends would spend the writer's whole time (and a
-/// core) rewriting the file. After a save that took `d`, the next one waits until `PAUSE_FACTOR * d` has passed, so
-/// saves take at most a third of the writer's time, and a completed call reaches the disk within about three save
-/// durations (a few milliseconds for a small cassette). An idle writer saves at once.
-#[derive(Debug, Default)]
-struct Pace {
-    next: Option<Instant>,
+/// Whether the cassette is due a rewrite while calls keep coming (an idle writer rewrites it anyway): once it has
+/// grown to [`GROWTH`] times what it held at its last rewrite, so the bytes rewritten over a run stay under a third
+/// of the final file's (O(1) per call, amortised), while the journal holds what the file does not yet.
+fn rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
+    len >= at_last_rewrite.max(1) * GROWTH
 }
 
-const PAUSE_FACTOR: u32 = 2;
+const GROWTH: usize = 4;
 
-impl Pace {
-    fn saved(&mut self, started: Instant) {
-        self.saved_between(started, Instant::now());
+/// The calls taken since the last journal write.
+#[derive(Default)]
+struct Batch {
+    lines: Vec<u8>,
+    journaled: usize,
+    acks: Vec<(Ack, Recorded)>,
+}
+
+/// The background thread that syncs the journal to the disk and rewrites the cassette from snapshots; work that
+/// arrives while it is busy is coalesced (one fsync for many appends, only the latest snapshot).
+struct Saver {
+    shared: Arc<(Mutex<SaverState>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct SaverState {
+    /// The journal, for syncing; set at the first append.
+    journal: Option<Arc<std::fs::File>>,
+    sync_pending: bool,
+    snapshot: Option<CassetteSnapshot>,
+    busy: bool,
+    stop: bool,
+}
+
+impl Saver {
+    fn start() -> Saver {
+        let shared = Arc::new((Mutex::new(SaverState::default()), Condvar::new()));
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("yc-vcr-cassette-saver".to_owned())
+            .spawn(move || saver_loop(&theirs))
+            .map_err(|error| tracing::warn!(%error, "no saver thread: the cassette is written at the end only"))
+            .ok();
+        Saver { shared, thread }
     }
 
-    fn saved_between(&mut self, started: Instant, ended: Instant) {
-        self.next = Some(ended + ended.saturating_duration_since(started) * PAUSE_FACTOR);
+    fn state(&self) -> std::sync::MutexGuard<'_, SaverState> {
+        self.shared
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How long until the next save may start; `None` if it may start now.
-    fn remaining(&self) -> Option<Duration> {
-        self.remaining_at(Instant::now())
+    /// Asks for the journal's new lines to be synced to the disk.
+    fn sync(&self, journal: &JournalWriter) {
+        let mut state = self.state();
+        if state.journal.is_none() {
+            state.journal = journal.sync_handle().ok().map(Arc::new);
+        }
+        state.sync_pending = true;
+        drop(state);
+        self.shared.1.notify_one();
     }
 
-    fn remaining_at(&self, now: Instant) -> Option<Duration> {
-        let wait = self.next?.checked_duration_since(now)?;
-        (!wait.is_zero()).then_some(wait)
+    fn save(&self, snapshot: CassetteSnapshot) {
+        self.state().snapshot = Some(snapshot);
+        self.shared.1.notify_one();
+    }
+
+    fn idle(&self) -> bool {
+        let state = self.state();
+        !state.busy && state.snapshot.is_none()
+    }
+
+    /// Finishes the work queued and stops.
+    fn stop(mut self) {
+        self.state().stop = true;
+        self.shared.1.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The least time between two syncs of the journal: a sync costs the disk a flush, and many appends share one.
+const SYNC_INTERVAL: Duration = Duration::from_millis(50);
+
+fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
+    let (lock, wake) = shared;
+    let lock_state = || {
+        lock.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let mut last_sync: Option<std::time::Instant> = None;
+    let mut state = lock_state();
+    loop {
+        // A sync waits out the interval since the last one (unless stopping), gathering the appends meanwhile.
+        let sync_wait = last_sync
+            .map(|at| SYNC_INTERVAL.saturating_sub(at.elapsed()))
+            .filter(|wait| !wait.is_zero() && !state.stop);
+        let sync = (state.sync_pending && sync_wait.is_none())
+            .then(|| {
+                state.sync_pending = false;
+                state.journal.clone()
+            })
+            .flatten();
+        let snapshot = state.snapshot.take();
+        if sync.is_none() && snapshot.is_none() {
+            if state.stop && !state.sync_pending {
+                return;
+            }
+            state.busy = false;
+            state = match (state.sync_pending, sync_wait) {
+                (true, Some(wait)) => {
+                    wake.wait_timeout(state, wait)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0
+                }
+                _ => wake
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            };
+            continue;
+        }
+        state.busy = true;
+        drop(state);
+        if let Some(file) = sync {
+            last_sync = Some(std::time::Instant::now());
+            if let Err(error) = file.sync_data() {
+                tracing::warn!(%error, "cannot sync the journal to the disk");
+            }
+        }
+        if let Some(snapshot) = snapshot
+            && let Err(error) = snapshot.save()
+        {
+            tracing::warn!(%error, "cannot rewrite the cassette; the journal keeps every call");
+        }
+        state = lock_state();
     }
 }
 
 /// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
-fn scan_probe(probe: &Cassette, index: usize) -> Vec<String> {
+fn scan_probe(scanner: &Redactor, probe: &Cassette, index: usize) -> Vec<String> {
     let what = match probe.interactions.first() {
         Some(Interaction::Grpc(g)) => format!("`{}`", g.method),
         Some(Interaction::Rest(r)) => format!("`{} {}`", r.request.method, r.request.path),
         None => String::new(),
     };
-    yc_cassette::scan(probe)
+    scanner
+        .scan(probe)
         .into_iter()
         .map(|finding| {
             let location =

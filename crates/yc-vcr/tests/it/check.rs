@@ -196,3 +196,83 @@ fn a_check_that_cannot_run_exits_2() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_fifo_a_device_and_an_oversize_file_are_refused_by_name_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Nothing writes to the FIFO: reading it would hang the test.
+    let run = yc_vcr(&["check", fifo.to_str().unwrap(), "/dev/zero"], b"");
+    // Files that cannot be read as cassettes: the check could not run on them (ripgrep's 2).
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = run
+        .stdout_text()
+        .replace(dir.path().to_str().unwrap(), "[dir]");
+    assert_snapshot!(report, @r"
+    `[dir]/fifo.json` is a FIFO, not a cassette file
+    `/dev/zero` is a device, not a cassette file
+    ");
+    let run = yc_vcr(
+        &[
+            "replay",
+            "--cassette",
+            fifo.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("is a FIFO, not a cassette file"),
+        "{run:?}"
+    );
+
+    let cassette = format!("{}/compute-get.json", bundled());
+    let run = yc_vcr(&["check", "--max-cassette-size", "100", &cassette], b"");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout_text().contains(
+            "bytes, more than the limit of 100 bytes (raise it with --max-cassette-size)"
+        ),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_journal_left_by_a_crash_is_checked_and_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crashed.json");
+    std::fs::copy(format!("{}/compute-get.json", bundled()), &path).unwrap();
+    let interactions = yc_cassette::Cassette::load(&path)
+        .unwrap()
+        .interactions
+        .len();
+    let header = yc_cassette::JournalHeader {
+        version: yc_cassette::journal::JOURNAL_VERSION,
+        base: interactions,
+        ..Default::default()
+    };
+    let mut journal = yc_cassette::journal::header_line(&header);
+    // One line recorded before the crash, a torn one the crash cut.
+    let line = r#"{"rest": {"request": {"method": "GET", "path": "/x", "query": "", "headers": {}}, "response": {"status": 200, "headers": {"authorization": "Bearer t1.9euelZqTnJKWmJCPnZ2Xx5XHm8eLx-secret"}}}}"#;
+    journal.extend_from_slice(line.as_bytes());
+    journal.extend_from_slice(b"\n{\"rest\": {\"requ");
+    std::fs::write(yc_cassette::journal_path(&path), journal).unwrap();
+
+    let run = yc_vcr(&["check", path.to_str().unwrap()], b"");
+    let shown = |text: &str| text.replace(dir.path().to_str().unwrap(), "[dir]");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_snapshot!(shown(run.stdout_text()), @"[dir]/crashed.json.journal:2: rest.response.headers.authorization: secret (secret-header) not redacted");
+    assert_snapshot!(shown(&run.stderr), @r"
+    [dir]/crashed.json: journal `[dir]/crashed.json.journal` (left by a recording that did not finish): recovered 1 interactions not yet in the cassette; dropped a torn last line (a crash mid-write)
+    checked 1 cassettes: 1 problems
+    ");
+}

@@ -1,34 +1,32 @@
-//! Unit tests of `record::writer`: the pacing of saves (with explicit instants, no clock reads).
+//! Unit tests of the writer's rewrite policy.
 
-use std::time::{Duration, Instant};
-
-use super::{PAUSE_FACTOR, Pace};
+use super::rewrite_due;
 
 #[test]
-fn a_writer_that_never_saved_may_save_at_once() {
-    assert_eq!(Pace::default().remaining_at(Instant::now()), None);
-}
-
-#[test]
-fn after_a_save_the_next_waits_a_multiple_of_its_duration() {
-    let started = Instant::now();
-    let ended = started + Duration::from_millis(10);
-    let mut pace = Pace::default();
-    pace.saved_between(started, ended);
-    let pause = Duration::from_millis(10) * PAUSE_FACTOR;
-    assert_eq!(pace.remaining_at(ended), Some(pause));
-    assert_eq!(
-        pace.remaining_at(ended + Duration::from_millis(5)),
-        Some(pause - Duration::from_millis(5))
+fn the_cassette_is_rewritten_each_time_it_has_quadrupled() {
+    let rewrites: Vec<usize> = {
+        let mut at = 0;
+        (1..=1000)
+            .filter(|&len| {
+                let due = rewrite_due(len, at);
+                if due {
+                    at = len;
+                }
+                due
+            })
+            .collect()
+    };
+    assert_eq!(rewrites, [4, 16, 64, 256]);
+    let rewritten: usize = rewrites.iter().sum();
+    assert!(
+        rewritten < 1000 / 2,
+        "O(1) per call: {rewritten} interactions rewritten for 1000"
     );
-    assert_eq!(pace.remaining_at(ended + pause), None);
-    assert_eq!(pace.remaining_at(ended + pause * 3), None);
 }
 
 #[test]
-fn an_instant_save_adds_no_pause() {
-    let at = Instant::now();
-    let mut pace = Pace::default();
-    pace.saved_between(at, at);
-    assert_eq!(pace.remaining_at(at), None);
+fn a_cassette_that_existed_waits_until_it_has_quadrupled() {
+    assert!(!rewrite_due(10, 10));
+    assert!(!rewrite_due(39, 10));
+    assert!(rewrite_due(40, 10));
 }

@@ -1,0 +1,260 @@
+//! A cassette's files on disk: the pretty file `NAME.json`, the journal beside it (`NAME.json.journal`, see
+//! [`journal`]) and the lock a recorder holds (`NAME.json.lock`, see [`lock`]).
+//!
+//! Reading is bounded and never hangs: a cassette must be a regular file (a FIFO, a device, a socket or a folder is
+//! an error naming it) no larger than a limit ([`DEFAULT_MAX_CASSETTE_SIZE`] unless told). Every reader goes through
+//! [`Cassette::open`], which also recovers a journal left by a recording that did not finish and says so
+//! ([`Recovery`]); it never writes and never waits for a lock.
+
+pub mod journal;
+pub mod lock;
+
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::model::Cassette;
+use journal::{Journal, JournalHeader};
+
+/// The largest cassette (and journal) read unless told otherwise: 1 GiB, about half a million interactions.
+pub const DEFAULT_MAX_CASSETTE_SIZE: u64 = 1 << 30;
+
+/// `NAME.json.journal` for `NAME.json`.
+pub fn journal_path(cassette: &Path) -> PathBuf {
+    beside(cassette, "journal")
+}
+
+/// `NAME.json.lock` for `NAME.json`.
+pub fn lock_path(cassette: &Path) -> PathBuf {
+    beside(cassette, "lock")
+}
+
+fn beside(cassette: &Path, suffix: &str) -> PathBuf {
+    let mut name = cassette.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Reads a whole text file that must be a regular file of at most `max_size` bytes.
+pub fn read_text(path: &Path, max_size: u64) -> Result<String, Error> {
+    let io = |source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    // Look before opening: opening a FIFO for reading would wait for a writer.
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    check_regular(path, &metadata)?;
+    check_size(path, metadata.len(), max_size)?;
+    let file = std::fs::File::open(path).map_err(io)?;
+    // The path may have been swapped between the look and the open.
+    check_regular(path, &file.metadata().map_err(io)?)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(max_size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    check_size(path, bytes.len() as u64, max_size)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..at]);
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Error::Parse {
+            origin: path.display().to_string(),
+            line,
+            column,
+            message: "the file is not UTF-8 text".to_owned(),
+        }
+    })
+}
+
+fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), Error> {
+    if metadata.is_file() {
+        return Ok(());
+    }
+    let kind = file_kind(metadata);
+    Err(Error::NotAFile {
+        path: path.to_owned(),
+        kind,
+    })
+}
+
+fn check_size(path: &Path, size: u64, limit: u64) -> Result<(), Error> {
+    if size > limit {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = metadata.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    if metadata.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// A cassette as a reader sees it: the file, and what its journal added.
+#[derive(Debug)]
+pub struct Opened {
+    pub cassette: Cassette,
+    /// Set when a journal lay beside the file: what was done with it.
+    pub recovery: Option<Recovery>,
+}
+
+/// What a reader did with a journal it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub journal: PathBuf,
+    /// Interactions taken from the journal (not yet in the pretty file).
+    pub recovered: usize,
+    /// Interactions in the journal that were not used, and why.
+    pub ignored: Option<(usize, &'static str)>,
+    /// A torn last line (a crash mid-write) was dropped.
+    pub torn: bool,
+    /// The pid of a recorder holding the cassette's lock right now: the journal is live, not left by a crash.
+    pub holder: Option<u32>,
+}
+
+impl fmt::Display for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let journal = self.journal.display();
+        let whose = match self.holder {
+            Some(pid) => format!("of the recording running as pid {pid}"),
+            None => "left by a recording that did not finish".to_owned(),
+        };
+        match self.ignored {
+            Some((n, why)) => write!(
+                f,
+                "journal `{journal}` ({whose}): {n} interactions ignored: {why}"
+            )?,
+            None => write!(
+                f,
+                "journal `{journal}` ({whose}): recovered {} interactions not yet in the cassette",
+                self.recovered
+            )?,
+        }
+        if self.torn {
+            write!(f, "; dropped a torn last line (a crash mid-write)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a replace-mode journal is not used while the old cassette exists.
+const INTERRUPTED_REPLACE: &str =
+    "an interrupted re-recording; the cassette it was to replace is kept";
+
+impl Cassette {
+    /// Reads a cassette as every reader should: a regular file of at most `max_size` bytes, plus the interactions
+    /// of a journal beside it that the file does not hold yet (a recording killed before it rewrote the file).
+    /// A journal alone (killed before the first rewrite) is a cassette too. Never writes, never blocks on a lock.
+    pub fn open(path: &Path, max_size: u64) -> Result<Opened, Error> {
+        let journal_path = journal_path(path);
+        let journal = match std::fs::symlink_metadata(&journal_path) {
+            Ok(_) => Some(Journal::read(&journal_path, max_size)?),
+            Err(_) => None,
+        };
+        let file = match (&journal, std::fs::symlink_metadata(path)) {
+            // No file yet: the journal is the whole recording.
+            (Some(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            _ => Some(Cassette::from_json_str(
+                &read_text(path, max_size)?,
+                &path.display().to_string(),
+            )?),
+        };
+        let Some(journal) = journal else {
+            return Ok(Opened {
+                cassette: file.unwrap_or_else(|| Cassette::new(Default::default())),
+                recovery: None,
+            });
+        };
+        let holder = lock::holder(path);
+        let (cassette, recovery) = merge(file, journal, journal_path, holder);
+        Ok(Opened {
+            cassette,
+            recovery: Some(recovery),
+        })
+    }
+}
+
+/// The cassette a journal and the file beside it (if any) stand for.
+///
+/// The journal's header says how many interactions the file held when the journal was started (`base`); the file
+/// may since have been rewritten with some of the journal's lines, so the journal's lines from `file - base` on are
+/// the ones to add. A journal of a re-recording (`replace`) is not used while a file exists: that file is the old
+/// cassette, kept until the new one is complete.
+pub(crate) fn merge(
+    file: Option<Cassette>,
+    journal: Journal,
+    journal_path: PathBuf,
+    holder: Option<u32>,
+) -> (Cassette, Recovery) {
+    let Journal {
+        header,
+        interactions,
+        torn,
+    } = journal;
+    let mut recovery = Recovery {
+        journal: journal_path,
+        recovered: 0,
+        ignored: None,
+        torn,
+        holder,
+    };
+    let lines = interactions.len();
+    let mut cassette = match file {
+        Some(file) if header.replace => {
+            recovery.ignored = Some((lines, INTERRUPTED_REPLACE));
+            return (file, recovery);
+        }
+        Some(file) => file,
+        None => from_header(&header),
+    };
+    let have = cassette.interactions.len();
+    let Some(skip) = have.checked_sub(header.base).filter(|&skip| skip <= lines) else {
+        recovery.ignored = Some((
+            lines,
+            "it does not continue this cassette (the file was changed by something else)",
+        ));
+        return (cassette, recovery);
+    };
+    cassette
+        .interactions
+        .extend(interactions.into_iter().skip(skip));
+    recovery.recovered = lines - skip;
+    (cassette, recovery)
+}
+
+fn from_header(header: &JournalHeader) -> Cassette {
+    let mut cassette = Cassette::new(header.meta.clone());
+    cassette.matching = header.matching.clone();
+    cassette
+}
+
+#[cfg(test)]
+mod tests;
