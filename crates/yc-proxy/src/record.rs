@@ -3,9 +3,9 @@
 //!
 //! Three parts, each usable alone (a `new_episodes` server uses the last two):
 //! - [`RecordServer`]: a listener, a [`Forwarder`] and a [`Recorder`] wired together (what `yc-vcr record` runs);
-//! - [`Forwarder`] ([`forward`]): forwards each request, streams the answer back frame by frame ([`tee`]) and
+//! - [`Forwarder`] (`forward`): forwards each request, streams the answer back frame by frame (`tee`) and
 //!   feeds the completed call to the recorder, holding the call's last frame until it is journaled;
-//! - [`Recorder`] ([`recorder`]): owns one cassette (lock, journal, writer thread; see [`writer`]), with the
+//! - [`Recorder`] (`recorder`): owns one cassette (lock, journal, writer thread; see `writer`), with the
 //!   semantics of the modes ([`Mode`]): nothing written until something is recorded, a replaced cassette kept until
 //!   the new one is complete, appending through the same journal, one writer at a time.
 //!
@@ -15,7 +15,7 @@
 //! pretty cassette is rewritten from it while recording (when idle, and each time it has grown fourfold) and at a clean
 //! stop, after which the journal goes. Every reader recovers a journal a crash left ([`yc_cassette::Cassette::open`]).
 //! The client always gets exactly what the upstream sent, except that discovery answers point at the proxy (see
-//! [`discovery`]), a failing upstream becomes `UNAVAILABLE` or `502`, and a call that could not be journaled (a
+//! `discovery`), a failing upstream becomes `UNAVAILABLE` or `502`, and a call that could not be journaled (a
 //! full disk) ends with `INTERNAL` or a cut body instead of looking complete.
 
 mod forward;

@@ -4,6 +4,7 @@
 mod ca;
 mod record;
 mod record_corpus;
+mod record_durability;
 mod record_kill;
 mod record_live;
 mod record_secrets;

@@ -1,0 +1,229 @@
+//! What a recording leaves on disk: a full disk or read-only folder keeps every call journaled before, nothing
+//! recorded leaves no file, a replaced cassette stays until the new one is complete, and the writer as a library.
+
+use std::net::SocketAddr;
+
+use yc_cassette::{Cassette, Interaction};
+use yc_proto::compute::v1 as compute;
+use yc_proto::compute::v1::image_service_client::ImageServiceClient;
+use yc_proxy::record::{Mode, RecordConfig, RecordServer, Summary};
+use yc_proxy::upstream::Upstreams;
+
+use crate::channel;
+use crate::record::Recording;
+use crate::upstream_fixture::{self, Fixture};
+
+/// Sequential calls until one fails; the ids that completed.
+async fn calls_until_refused(addr: SocketAddr, prefix: &str) -> (Vec<String>, tonic::Status) {
+    let mut client = ImageServiceClient::new(channel(addr).await);
+    let mut completed = Vec::new();
+    for i in 0..1000 {
+        let id = format!("{prefix}{i}");
+        match client
+            .get(compute::GetImageRequest {
+                image_id: id.clone(),
+            })
+            .await
+        {
+            Ok(_) => completed.push(id),
+            Err(status) => return (completed, status),
+        }
+    }
+    panic!("no call was refused");
+}
+
+fn image_ids_of(cassette: &Cassette) -> Vec<String> {
+    cassette
+        .interactions
+        .iter()
+        .map(|i| match i {
+            Interaction::Grpc(g) => g.request.messages[0].json.as_ref().unwrap()["image_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            Interaction::Rest(_) => panic!("a gRPC interaction"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_disk_or_read_only_folder_keeps_every_call_written_before() {
+    let fixture = Fixture::start("full").await;
+    for kind in [
+        std::io::ErrorKind::StorageFull,
+        std::io::ErrorKind::ReadOnlyFilesystem,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("full.json");
+        let mut config = RecordConfig::new(&path, Upstreams::single(fixture.url()));
+        // Room for the header and a few calls.
+        config.journal_fault = Some(yc_proxy::record::WriteFault {
+            after_bytes: 6000,
+            kind,
+        });
+        let recording = Recording::start_with(config, dir).await;
+        let (completed, refused) = calls_until_refused(recording.addr(), "fd8full").await;
+        assert!(!completed.is_empty(), "{kind:?}: some calls fit");
+        // The client does not see a call complete that the cassette will not hold.
+        assert_eq!(refused.code(), tonic::Code::Internal, "{kind:?}");
+        assert!(
+            refused
+                .message()
+                .starts_with("yc-vcr record: the call completed upstream but was not recorded: cannot write cassette"),
+            "{}",
+            refused.message()
+        );
+        let error = recording.server.shutdown().await.unwrap_err();
+        assert!(
+            error.to_string().contains("cannot append to"),
+            "{kind:?}: {error}"
+        );
+        // Everything journaled before is in the cassette.
+        let cassette = Cassette::load(&recording.path).unwrap();
+        assert_eq!(image_ids_of(&cassette), completed, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_journal_on_a_device_that_is_full_fails_calls_and_keeps_the_old_cassette() {
+    let fixture = Fixture::start("devfull").await;
+    let first = Recording::start(Upstreams::single(fixture.url())).await;
+    calls_until_refused_after(first.addr(), 2).await;
+    let (_, _, original, dir) = first.finish().await;
+    let path = dir.path().join("recorded.json");
+
+    let mut config = RecordConfig::new(&path, Upstreams::single(fixture.url()));
+    config.mode = Mode::Append;
+    let recording = Recording::start_with(config, dir).await;
+    // The journal is made at the first call: on /dev/full every write fails with ENOSPC, as on a full disk.
+    std::os::unix::fs::symlink("/dev/full", yc_cassette::journal_path(&path)).unwrap();
+    let (completed, refused) = calls_until_refused(recording.addr(), "fd8dev").await;
+    assert!(completed.is_empty());
+    assert_eq!(refused.code(), tonic::Code::Internal);
+    assert!(
+        refused.message().contains("No space left on device"),
+        "{}",
+        refused.message()
+    );
+    assert!(recording.server.shutdown().await.is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+}
+
+async fn calls_until_refused_after(addr: SocketAddr, calls: usize) {
+    let mut client = ImageServiceClient::new(channel(addr).await);
+    for i in 0..calls {
+        client
+            .get(compute::GetImageRequest {
+                image_id: format!("fd8before{i}"),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_recording_that_captures_nothing_leaves_no_file() {
+    let fixture = Fixture::start("empty").await;
+    for mode in [Mode::New, Mode::Replace, Mode::Append] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.json");
+        let mut config = RecordConfig::new(&path, Upstreams::single(fixture.url()));
+        config.mode = mode;
+        let server = RecordServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+            .await
+            .unwrap();
+        assert!(!path.exists(), "{mode:?}: no file at start");
+        let summary = server.shutdown().await.unwrap();
+        assert_eq!(
+            summary,
+            Summary {
+                interactions: 0,
+                recorded: 0,
+                wrote_file: false
+            }
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{mode:?}: nothing left behind: {left:?}");
+    }
+}
+
+#[tokio::test]
+async fn replace_keeps_the_old_cassette_until_the_new_one_is_complete() {
+    let fixture = Fixture::start("replace").await;
+    let first = Recording::start(Upstreams::single(fixture.url())).await;
+    calls_until_refused_after(first.addr(), 2).await;
+    let (_, _, original, dir) = first.finish().await;
+    let path = dir.path().join("recorded.json");
+
+    let mut config = RecordConfig::new(&path, Upstreams::single(fixture.url()));
+    config.mode = Mode::Replace;
+    let recording = Recording::start_with(config, dir).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    for i in 0..3 {
+        client
+            .get(compute::GetImageRequest {
+                image_id: format!("fd8new{i}"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+    let (summary, cassette, _, _dir) = recording.finish().await;
+    assert_eq!((summary.interactions, summary.recorded), (3, 3));
+    assert_eq!(image_ids_of(&cassette), ["fd8new0", "fd8new1", "fd8new2"]);
+}
+
+/// The writer as a library, as a `new_episodes` server uses it: open in append mode, replay what was there, feed new
+/// interactions, each durable once its future resolves.
+#[tokio::test]
+async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowledged() {
+    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episodes.json");
+    let get = |id: &str| {
+        crate::grpc_ok(
+            "/yandex.cloud.compute.v1.ImageService/Get",
+            &compute::GetImageRequest {
+                image_id: id.into(),
+            },
+            &upstream_fixture::image(id),
+        )
+    };
+    crate::cassette(vec![get("fd8one")]).save(&path).unwrap();
+
+    let mut config = RecorderConfig::new(&path);
+    config.mode = Mode::Append;
+    let mut recorder = Recorder::open(config.clone()).unwrap();
+    assert_eq!(image_ids_of(&recorder.take_existing()), ["fd8one"]);
+    let handle = recorder.handle();
+    assert_eq!(
+        handle.record(get("fd8two")).await.unwrap(),
+        Recorded::Journaled
+    );
+    // Durable now: a reader sees it, though the file may not have been rewritten yet.
+    let opened = Cassette::open(&path, yc_cassette::DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    assert_eq!(image_ids_of(&opened.cassette), ["fd8one", "fd8two"]);
+    // A second writer is refused while this one is open.
+    let refused = Recorder::open(config).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("is being recorded by another process"),
+        "{refused}"
+    );
+    let summary = recorder.finish().await.unwrap();
+    assert_eq!(
+        summary,
+        Summary {
+            interactions: 2,
+            recorded: 1,
+            wrote_file: true
+        }
+    );
+    assert_eq!(
+        image_ids_of(&Cassette::load(&path).unwrap()),
+        ["fd8one", "fd8two"]
+    );
+    // After the end, the handle says the recorder stopped instead of pretending.
+    assert!(handle.record(get("fd8late")).await.is_err());
+}
