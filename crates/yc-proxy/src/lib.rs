@@ -50,12 +50,14 @@
 use std::net::SocketAddr;
 
 pub use ca::Ca;
+pub use episodes::EpisodesServer;
 pub use replay::{ReplayConfig, ReplayServer, Replayer};
 pub use server::{Server, ServerConfig};
 pub use tls::TlsConfig;
 
 pub mod ca;
 mod discovery;
+pub mod episodes;
 pub mod grpc;
 pub mod record;
 pub mod replay;

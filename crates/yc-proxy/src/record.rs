@@ -128,6 +128,12 @@ impl RecordServer {
         self.recorder.recorded()
     }
 
+    /// Stops serving (as [`RecordServer::shutdown`]) without writing the cassette ([`Recorder::abandon`]).
+    pub async fn abandon(self) {
+        self.server.shutdown().await;
+        self.recorder.abandon().await;
+    }
+
     /// Stops accepting, lets calls in flight finish, writes the cassette and reports ([`Recorder::finish`]).
     pub async fn shutdown(self) -> Result<Summary, Error> {
         self.server.shutdown().await;

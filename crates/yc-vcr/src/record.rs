@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use anyhow::{Context, Result};
-use yc_cassette::Redactor;
-use yc_proxy::record::{Mode, RecordConfig, RecordServer};
+use yc_cassette::{Index, Redactor};
+use yc_proxy::record::{Mode, RecordConfig, RecordServer, Summary};
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
+use yc_proxy::{EpisodesServer, ReplayConfig, ReplayServer};
 
 use crate::redaction::RedactionArgs;
 use crate::tls::{self, TlsArgs};
@@ -30,9 +32,15 @@ use crate::tls::{self, TlsArgs};
 /// token fields) are replaced by placeholders before anything reaches the disk; if a known secret shape
 /// survives, that interaction is not written and the command fails saying where.
 ///
+/// Modes (--mode, else the environment's YC_VCR_MODE), in VCR's words:
+///   all           record everything anew; an existing cassette is replaced only when the recording ends cleanly
+///   once          replay the cassette if it exists, else record it
+///   new-episodes  replay what the cassette holds, record what it lacks and append it
+/// Without a mode, an existing cassette is refused unless --overwrite (as all) or --append is given.
+///
 /// SIGINT or SIGTERM finishes the calls in flight, writes the cassette and exits 0.
 ///
-/// Example: yc-vcr record --cassette cassettes/my-scenario.json
+/// Example: yc-vcr record --cassette tests/cassettes/my-scenario.json --mode once
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// The cassette file to write.
@@ -50,6 +58,9 @@ pub(crate) struct Args {
     /// A PEM file of CA certificates to trust for TLS upstreams, besides the web PKI roots.
     #[arg(long, value_name = "PEM")]
     upstream_ca: Option<PathBuf>,
+    /// all, once or new-episodes (new_episodes too); see above [env: YC_VCR_MODE]
+    #[arg(long, value_name = "MODE", conflicts_with_all = ["overwrite", "append"])]
+    mode: Option<String>,
     /// Replace the cassette if it exists; the old one stays until the new recording ends cleanly.
     #[arg(long, conflicts_with = "append")]
     overwrite: bool,
@@ -83,11 +94,24 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         rest: args.rest_upstream.clone(),
         extra_ca_pem,
     };
+    let vcr_mode = match args.mode.clone().or_else(|| {
+        std::env::var(yc_vcr::Mode::ENV)
+            .ok()
+            .filter(|m| !m.is_empty() && !args.overwrite && !args.append)
+    }) {
+        Some(text) => Some(text.parse::<yc_vcr::Mode>()?),
+        None => None,
+    };
     let mut config = RecordConfig::new(&args.cassette, upstreams);
-    config.mode = match (args.overwrite, args.append) {
-        (true, _) => Mode::Replace,
-        (_, true) => Mode::Append,
-        _ => Mode::New,
+    config.mode = match (vcr_mode, args.overwrite, args.append) {
+        (Some(yc_vcr::Mode::None), ..) => bail!(
+            "mode `none` only replays: run `yc-vcr replay --cassette {}` (the mode came from --mode or {})",
+            args.cassette.display(),
+            yc_vcr::Mode::ENV
+        ),
+        (Some(yc_vcr::Mode::All), ..) | (None, true, _) => Mode::Replace,
+        (None, _, true) | (Some(yc_vcr::Mode::NewEpisodes), ..) => Mode::Append,
+        (Some(yc_vcr::Mode::Once), ..) | (None, false, false) => Mode::New,
     };
     config.redactor = Redactor::new(&args.redaction.rules()?)?;
     config.max_message_size = args.max_message_size;
@@ -99,25 +123,80 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let server = RecordServer::start(args.listen, config).await?;
+        let cassette = args.cassette.display();
+        let running = match vcr_mode {
+            Some(yc_vcr::Mode::Once) if args.cassette.exists() => {
+                let loaded = yc_cassette::Cassette::open(&args.cassette, args.max_cassette_size)?;
+                let index = Index::new(
+                    vec![(cassette.to_string(), loaded.cassette)],
+                    config.redactor,
+                )?;
+                let replay = ReplayConfig {
+                    max_message_size: args.max_message_size,
+                    advertise: config.advertise,
+                    server: config.server,
+                };
+                tracing::info!(%cassette, "mode once: the cassette exists, replaying it");
+                Running::Replay(ReplayServer::start(args.listen, index, replay)?)
+            }
+            Some(yc_vcr::Mode::NewEpisodes) => {
+                let replay = ReplayConfig {
+                    max_message_size: args.max_message_size,
+                    advertise: config.advertise.clone(),
+                    server: config.server.clone(),
+                };
+                Running::Episodes(EpisodesServer::start(args.listen, config, &replay).await?)
+            }
+            _ => {
+                tracing::info!(%cassette, "recording");
+                Running::Record(RecordServer::start(args.listen, config).await?)
+            }
+        };
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", server.local_addr())?;
-        tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
+        writeln!(stdout, "listening on http://{}", running.local_addr())?;
+        tls::announce(&mut stdout, running.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
-        tracing::info!(cassette = %args.cassette.display(), "recording");
         crate::shutdown_signal().await;
-        let summary = server.shutdown().await?;
-        if summary.wrote_file {
-            tracing::info!(
-                cassette = %args.cassette.display(),
+        match running.shutdown().await? {
+            Some(summary) if summary.wrote_file => tracing::info!(
+                %cassette,
                 recorded = summary.recorded,
                 interactions = summary.interactions,
                 "cassette written"
-            );
-        } else {
-            tracing::info!(cassette = %args.cassette.display(), "nothing recorded: no cassette written");
+            ),
+            Some(_) => tracing::info!(%cassette, "nothing recorded: no cassette written"),
+            None => tracing::info!("stopped"),
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What `record` serves, by mode.
+enum Running {
+    Record(RecordServer),
+    Replay(ReplayServer),
+    Episodes(EpisodesServer),
+}
+
+impl Running {
+    fn local_addr(&self) -> SocketAddr {
+        match self {
+            Running::Record(server) => server.local_addr(),
+            Running::Replay(server) => server.local_addr(),
+            Running::Episodes(server) => server.local_addr(),
+        }
+    }
+
+    /// Stops serving; what was recorded, if anything was being recorded.
+    async fn shutdown(self) -> Result<Option<Summary>> {
+        Ok(match self {
+            Running::Record(server) => Some(server.shutdown().await?),
+            Running::Replay(server) => {
+                server.shutdown().await;
+                None
+            }
+            Running::Episodes(server) => Some(server.shutdown().await?),
+        })
+    }
 }

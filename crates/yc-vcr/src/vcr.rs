@@ -11,7 +11,7 @@ use tonic::transport::{Channel, Endpoint};
 use yc_cassette::{Cassette, Index, RedactionRules, Redactor};
 use yc_proxy::record::{self, RecordConfig, RecordServer};
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
-use yc_proxy::{ReplayConfig, ReplayServer};
+use yc_proxy::{EpisodesServer, ReplayConfig, ReplayServer};
 
 /// What a test does with its cassette, in VCR's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,8 +85,6 @@ pub enum Error {
         if std::env::var_os("CI").is_some() { " (CI is set)" } else { "" }
     )]
     NoCassette { path: PathBuf },
-    #[error("mode `new_episodes` is not available in this version; use `once` or `all`")]
-    NewEpisodesUnavailable,
     #[error(transparent)]
     Cassette(#[from] yc_cassette::Error),
     #[error(transparent)]
@@ -165,7 +163,7 @@ impl Vcr {
             }
             (Mode::None | Mode::Once, true) => Mode::None,
             (Mode::Once | Mode::All, _) => Mode::All,
-            (Mode::NewEpisodes, _) => return Err(Error::NewEpisodesUnavailable),
+            (Mode::NewEpisodes, _) => Mode::NewEpisodes,
         };
         let redactor = Redactor::new(&self.redaction)?;
         let plan = match serving {
@@ -196,7 +194,11 @@ impl Vcr {
                 config.mode = record::Mode::Replace;
                 config.redactor = redactor;
                 config.description = self.description.clone();
-                Plan::Record(config)
+                if serving == Mode::NewEpisodes {
+                    Plan::Episodes(config)
+                } else {
+                    Plan::Record(config)
+                }
             }
         };
         Harness::spawn(plan, serving, self.cassette).await
@@ -207,6 +209,16 @@ impl Vcr {
 enum Plan {
     Replay(Index),
     Record(RecordConfig),
+    Episodes(RecordConfig),
+}
+
+/// How the harness is asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// Write the recording.
+    Finish,
+    /// The test panicked: keep what is on disk as it is (a replaced cassette stays the old one).
+    Abandon,
 }
 
 /// A running harness. Point clients at [`Harness::channel`] or [`Harness::url`]; [`Harness::finish`] (or dropping
@@ -216,14 +228,14 @@ pub struct Harness {
     addr: SocketAddr,
     mode: Mode,
     cassette: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Stop>>,
     thread: Option<JoinHandle<Result<Report, Error>>>,
 }
 
 /// How a harness ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// What it did: [`Mode::None`] (replayed) or [`Mode::All`] (recorded).
+    /// What it did: [`Mode::None`] (replayed), [`Mode::All`] (recorded) or [`Mode::NewEpisodes`].
     pub mode: Mode,
     pub cassette: PathBuf,
     /// Interactions recorded in this run.
@@ -237,7 +249,7 @@ pub struct Report {
 impl Harness {
     async fn spawn(plan: Plan, mode: Mode, cassette: PathBuf) -> Result<Harness, Error> {
         let (started, on_start) = oneshot::channel::<Result<SocketAddr, Error>>();
-        let (stop, on_stop) = oneshot::channel::<()>();
+        let (stop, on_stop) = oneshot::channel::<Stop>();
         let path = cassette.clone();
         let thread = std::thread::Builder::new()
             .name("yc-vcr-harness".to_owned())
@@ -276,7 +288,8 @@ impl Harness {
             .connect_lazy()
     }
 
-    /// What the harness does: [`Mode::None`] (replays) or [`Mode::All`] (records), after `once` has decided.
+    /// What the harness does: [`Mode::None`] (replays), [`Mode::All`] (records) or [`Mode::NewEpisodes`], after
+    /// `once` has decided.
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -288,7 +301,7 @@ impl Harness {
 
     /// Stops the harness, writes the recording and reports.
     pub async fn finish(mut self) -> Result<Report, Error> {
-        let thread = self.stop_thread();
+        let thread = self.stop_thread(Stop::Finish);
         match thread {
             Some(thread) => tokio::task::spawn_blocking(move || thread.join())
                 .await
@@ -298,9 +311,9 @@ impl Harness {
         }
     }
 
-    fn stop_thread(&mut self) -> Option<JoinHandle<Result<Report, Error>>> {
+    fn stop_thread(&mut self, how: Stop) -> Option<JoinHandle<Result<Report, Error>>> {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(how);
         }
         self.thread.take()
     }
@@ -310,7 +323,12 @@ impl Drop for Harness {
     /// Stops the harness and says on stderr what went wrong: a test that drops its harness without
     /// [`Harness::finish`] still gets its recording written and its misses shown.
     fn drop(&mut self) {
-        let Some(thread) = self.stop_thread() else {
+        let how = if std::thread::panicking() {
+            Stop::Abandon
+        } else {
+            Stop::Finish
+        };
+        let Some(thread) = self.stop_thread(how) else {
             return;
         };
         match thread.join() {
@@ -345,7 +363,7 @@ fn serve(
     mode: Mode,
     cassette: PathBuf,
     started: oneshot::Sender<Result<SocketAddr, Error>>,
-    stop: oneshot::Receiver<()>,
+    stop: oneshot::Receiver<Stop>,
 ) -> Result<Report, Error> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -392,6 +410,25 @@ fn serve(
                     Err(error) => {
                         let _ = started.send(Err(error.into()));
                         return Err(Error::Thread("record did not start".to_owned()));
+                    }
+                };
+                let _ = started.send(Ok(server.local_addr()));
+                if stop.await == Ok(Stop::Abandon) {
+                    // A failed test: a replaced cassette keeps its old file, and the new recording's journal is
+                    // ignored by readers and dropped by the next recorder.
+                    server.abandon().await;
+                    return Ok(report);
+                }
+                report.recorded = server.shutdown().await?.recorded;
+            }
+            Plan::Episodes(config) => {
+                let mut replay = ReplayConfig::default();
+                replay.server.shutdown_grace = SHUTDOWN_GRACE;
+                let server = match EpisodesServer::start(local, config, &replay).await {
+                    Ok(server) => server,
+                    Err(error) => {
+                        let _ = started.send(Err(error.into()));
+                        return Err(Error::Thread("new_episodes did not start".to_owned()));
                     }
                 };
                 let _ = started.send(Ok(server.local_addr()));

@@ -210,6 +210,14 @@ impl Recorder {
         &self.handle.path
     }
 
+    /// Stops without writing the cassette: a replaced cassette keeps its old file (the new recording's journal is
+    /// ignored by readers and discarded by the next recorder); otherwise the journal stays for the next reader to
+    /// recover. For a test that failed: its recording must not become the cassette.
+    pub async fn abandon(self) {
+        let _ = self.handle.commands.send(Command::Abandon);
+        let _ = self.report.await;
+    }
+
     /// Journals what is pending, writes the cassette from the journal (atomically, over the old one when
     /// replacing), removes the journal and releases the lock. Call it after every service feeding the recorder has
     /// stopped; calls recorded later fail.

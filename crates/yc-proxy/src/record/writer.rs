@@ -78,6 +78,9 @@ pub(crate) enum Command {
     Interaction(Box<Interaction>, Ack),
     /// Write what is pending, rewrite the cassette, remove the journal and stop.
     Close,
+    /// Stop without rewriting the cassette: what is journaled stays in the journal, for the next reader to recover
+    /// (or, replacing, to ignore while the old file exists).
+    Abandon,
 }
 
 /// What the writer reports when it stops.
@@ -137,6 +140,7 @@ impl Writer {
         // Interactions in the file at its last rewrite (the policy's measure).
         let mut at_last_rewrite = self.file.len();
         let mut closing = false;
+        let mut abandoned = false;
         while !closing {
             let first = match commands.recv_timeout(IDLE) {
                 Ok(command) => command,
@@ -149,6 +153,10 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            if matches!(first, Command::Abandon) {
+                abandoned = true;
+                break;
+            }
             closing = self.handle(first, &mut batch, &mut report);
             while !closing && batch.acks.len() < MAX_BATCH {
                 match commands.try_recv() {
@@ -166,7 +174,13 @@ impl Writer {
             }
         }
         saver.stop();
-        self.finish(journal, &mut report);
+        if abandoned {
+            tracing::info!(
+                "recording abandoned: the cassette is left as it was, the journal as written"
+            );
+        } else {
+            self.finish(journal, &mut report);
+        }
         report.interactions = self.file.len();
         drop(self.lock);
         report
@@ -184,7 +198,7 @@ impl Writer {
                 }
             },
             Command::Interaction(interaction, ack) => (*interaction, ack),
-            Command::Close => return true,
+            Command::Close | Command::Abandon => return true,
         };
         let recorded = self.add(interaction, batch, report);
         batch.acks.push((ack, recorded));

@@ -88,3 +88,63 @@ fn replay_without_arguments_serves_the_compiled_in_examples_from_anywhere() {
         "{response}"
     );
 }
+
+#[test]
+fn record_modes_come_from_the_flag_or_the_environment_and_a_bad_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.json");
+    let cassette = cassette.to_str().unwrap();
+    let run = yc_vcr(
+        &["record", "--cassette", cassette, "--mode", "sometimes"],
+        b"",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("unknown mode `sometimes`: use none, once, new_episodes or all"),
+        "{run:?}"
+    );
+    let run = yc_vcr(&["record", "--cassette", cassette, "--mode", "none"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("mode `none` only replays"), "{run:?}");
+    assert!(!dir.path().join("c.json").exists());
+}
+
+/// `record --mode once` on a cassette that exists replays it: the upstream is never asked (here it does not exist).
+#[test]
+fn record_once_replays_an_existing_cassette() {
+    use std::io::{Read as _, Write as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("registry.json");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../cassettes/registry-get-rest.json"
+        ),
+        &cassette,
+    )
+    .unwrap();
+    let server = crate::server::Server::start(&[
+        "record".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--cassette".into(),
+        cassette.display().to_string(),
+        "--mode".into(),
+        "once".into(),
+        "--upstream".into(),
+        "http://127.0.0.1:9".into(),
+    ]);
+    let mut stream = std::net::TcpStream::connect(server.authority()).unwrap();
+    write!(
+        stream,
+        "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.authority()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(server.interrupt().success());
+}

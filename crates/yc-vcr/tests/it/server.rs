@@ -47,7 +47,7 @@ impl Server {
     }
 
     /// Starts the binary and waits for its `listening on` and `tls:` lines.
-    fn start(args: &[String]) -> Server {
+    pub(crate) fn start(args: &[String]) -> Server {
         Server::spawn(Command::new(env!("CARGO_BIN_EXE_yc-vcr")), args)
     }
 

@@ -129,3 +129,113 @@ fn modes_parse_by_their_vcr_names_and_a_bad_one_names_the_allowed() {
         "unknown mode `always`: use none, once, new_episodes or all (in `YC_VCR_MODE` or `Vcr::mode`)"
     );
 }
+
+#[tokio::test]
+async fn new_episodes_replays_what_is_recorded_and_appends_what_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cassette_in(&dir);
+    let cloud = fake_cloud();
+    let upstream = format!("http://{}", cloud.local_addr());
+    let vcr = Vcr::cassette(&path)
+        .mode(Mode::All)
+        .upstream(&upstream)
+        .start()
+        .await
+        .unwrap();
+    let ubuntu = image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap();
+    vcr.finish().await.unwrap();
+
+    let vcr = Vcr::cassette(&path)
+        .mode(Mode::NewEpisodes)
+        .upstream(&upstream)
+        .start()
+        .await
+        .unwrap();
+    // A second writer on the same cassette is refused while this one runs.
+    let second = Vcr::cassette(&path).mode(Mode::NewEpisodes).start().await;
+    assert!(
+        second
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("being recorded by another process")),
+        "{second:?}"
+    );
+    assert_eq!(
+        image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap(),
+        ubuntu
+    );
+    let missing = image_name(&vcr, "fd8zq4x6c8v0b2n4m6k8").await.unwrap_err();
+    assert_eq!(
+        missing.code(),
+        tonic::Code::NotFound,
+        "forwarded to the cloud: {missing:?}"
+    );
+    let report = vcr.finish().await.unwrap();
+    assert_eq!(
+        report.recorded, 1,
+        "only the new episode is recorded: {report:?}"
+    );
+    assert_eq!(Cassette::load(&path).unwrap().interactions.len(), 2);
+
+    // Without the cloud, both are replayed.
+    cloud.shutdown().await;
+    let vcr = Vcr::cassette(&path).mode(Mode::None).start().await.unwrap();
+    assert_eq!(
+        image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap(),
+        ubuntu
+    );
+    let replayed = image_name(&vcr, "fd8zq4x6c8v0b2n4m6k8").await.unwrap_err();
+    assert_eq!(replayed.code(), tonic::Code::NotFound, "{replayed:?}");
+    assert!(vcr.finish().await.unwrap().misses.is_empty());
+}
+
+#[test]
+fn a_test_that_panics_while_re_recording_keeps_the_old_cassette() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cassette_in(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/compute-get.json"),
+        &path,
+    )
+    .unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cloud = runtime.block_on(async { fake_cloud() });
+    let upstream = format!("http://{}", cloud.local_addr());
+    let test_path = path.clone();
+    let failed = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let vcr = Vcr::cassette(&test_path)
+                .mode(Mode::All)
+                .upstream(upstream)
+                .start()
+                .await
+                .unwrap();
+            image_name(&vcr, "fd8zq4x6c8v0b2n4m6k8").await.unwrap_err();
+            panic!("the test fails after a call was recorded");
+        })
+    })
+    .join();
+    assert!(failed.is_err(), "the test thread panicked");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the old cassette is untouched"
+    );
+
+    // The next run replays the old cassette, not the abandoned recording.
+    runtime.block_on(async {
+        let vcr = Vcr::cassette(&path).mode(Mode::None).start().await.unwrap();
+        assert_eq!(
+            image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap(),
+            "ubuntu-22-04-lts-v20240311"
+        );
+        vcr.finish().await.unwrap();
+        cloud.shutdown().await;
+    });
+}
