@@ -239,3 +239,24 @@ fn a_test_that_panics_while_re_recording_keeps_the_old_cassette() {
         cloud.shutdown().await;
     });
 }
+
+#[tokio::test]
+async fn a_first_recording_that_reaches_nothing_leaves_no_cassette() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cassette_in(&dir);
+    // Port 9 (discard) on loopback: nothing listens there.
+    let vcr = Vcr::cassette(&path)
+        .mode(Mode::Once)
+        .upstream("http://127.0.0.1:9")
+        .start()
+        .await
+        .unwrap();
+    let failed = image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap_err();
+    assert_eq!(failed.code(), tonic::Code::Unavailable, "{failed:?}");
+    let report = vcr.finish().await.unwrap();
+    assert_eq!(report.recorded, 0, "{report:?}");
+    assert!(
+        !path.exists(),
+        "no empty cassette that would later replay as misses"
+    );
+}
