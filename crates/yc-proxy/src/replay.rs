@@ -55,6 +55,7 @@ use crate::Error;
 use crate::discovery;
 use crate::grpc::{self, Code, FrameError, FrameLimits, MessageReader, Status};
 use crate::server::{Body, Server, ServerConfig};
+use control::Session;
 use prepared::Prepared;
 use reflection::Reflection;
 
@@ -174,15 +175,6 @@ struct Inner {
 
 /// How many misses [`Replayer::misses`] keeps.
 pub const MISSES_KEPT: usize = 1000;
-
-/// A session of the control surface ([`control`]).
-#[derive(Debug)]
-enum Session {
-    /// The server's cassettes, with sequence positions of its own.
-    Shared(Cursors),
-    /// Cassettes of its own, served by a replayer of its own.
-    Own(Replayer),
-}
 
 impl Replayer {
     /// Prepares every recorded response; fails on the first one that cannot be sent, naming it.
@@ -509,151 +501,6 @@ impl Service<Request<Incoming>> for Replayer {
             };
             Ok(response.map(Either::Left))
         })
-    }
-}
-
-impl Replayer {
-    /// Keeps the summary of a miss for [`Replayer::misses`] (the first [`MISSES_KEPT`]).
-    fn note_miss(&self, miss: &Miss) {
-        let mut misses = self
-            .inner
-            .misses
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if misses.len() < MISSES_KEPT {
-            misses.push(miss.summary.clone());
-        }
-    }
-
-    /// The requests that matched nothing so far (`gRPC /pkg.Service/Method`, `REST GET /path`), in arrival order;
-    /// the first [`MISSES_KEPT`] are kept.
-    pub fn misses(&self) -> Vec<String> {
-        self.inner
-            .misses
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The recorded interactions no request of the default session has reached, as `ORIGIN interaction N (SUMMARY)`.
-    pub fn unused(&self) -> Vec<String> {
-        self.inner
-            .index
-            .unused()
-            .into_iter()
-            .map(|(origin, i, summary)| format!("`{origin}` interaction {i} ({summary})"))
-            .collect()
-    }
-
-    /// The session `id`, made over the server's cassettes on first use.
-    fn session(&self, id: &str) -> Arc<Session> {
-        if let Some(session) = self.read_sessions().get(id) {
-            return session.clone();
-        }
-        let mut sessions = self.write_sessions();
-        sessions
-            .entry(id.to_owned())
-            .or_insert_with(|| {
-                tracing::debug!(session = id, "replay: new session");
-                Arc::new(Session::Shared(self.inner.index.cursors()))
-            })
-            .clone()
-    }
-
-    /// Carries out a control request ([`control`]); never fails, every problem is a JSON answer.
-    async fn control(&self, request: Request<Incoming>) -> Response<Body> {
-        let (parts, body) = request.into_parts();
-        let answer = match read_body(body, self.inner.max_rest_body).await {
-            Ok(body) => control::parse(&parts.method, parts.uri.path(), parts.uri.query(), &body)
-                .and_then(|command| self.command(command)),
-            Err(_) => Err(control::Refused::bad(
-                "the request body could not be read, or is larger than the message limit",
-            )),
-        };
-        match answer {
-            Ok(body) => json_response(StatusCode::OK, &body),
-            Err(refused) => {
-                tracing::warn!(message = %refused.message, "replay: control request refused");
-                json_response(refused.status, &refused.body())
-            }
-        }
-    }
-
-    fn command(&self, command: control::Command) -> Result<serde_json::Value, control::Refused> {
-        use control::{Command, Refused};
-        use serde_json::json;
-
-        match command {
-            Command::Reset(None) => {
-                self.inner.index.reset();
-                tracing::info!("replay: every sequence rewound");
-                Ok(json!({ "reset": "default" }))
-            }
-            Command::Reset(Some(id)) => {
-                match self.read_sessions().get(&id).map(|session| &**session) {
-                    Some(Session::Shared(cursors)) => cursors.reset(),
-                    Some(Session::Own(own)) => own.inner.index.reset(),
-                    None => return Err(Refused::not_found(format!("no session `{id}`"))),
-                }
-                tracing::info!(session = %id, "replay: session rewound");
-                Ok(json!({ "reset": id }))
-            }
-            Command::Create { id, cassettes } => {
-                let own = self.own_replayer(&cassettes)?;
-                let interactions: usize = own
-                    .inner
-                    .index
-                    .cassettes()
-                    .iter()
-                    .map(|(_, c)| c.interactions.len())
-                    .sum();
-                self.write_sessions()
-                    .insert(id.clone(), Arc::new(Session::Own(own)));
-                tracing::info!(session = %id, ?cassettes, "replay: session serves its own cassettes");
-                Ok(json!({ "session": id, "cassettes": cassettes, "interactions": interactions }))
-            }
-            Command::Delete(id) => match self.write_sessions().remove(&id) {
-                Some(_) => Ok(json!({ "deleted": id })),
-                None => Err(Refused::not_found(format!("no session `{id}`"))),
-            },
-            Command::List => {
-                let mut ids: Vec<String> = self.read_sessions().keys().cloned().collect();
-                ids.sort();
-                Ok(json!({ "sessions": ids }))
-            }
-        }
-    }
-
-    /// A replayer over the cassette files at `paths`, with the server's redaction and settings.
-    fn own_replayer(&self, paths: &[String]) -> Result<Replayer, control::Refused> {
-        let refused = |message: String| control::Refused {
-            status: StatusCode::BAD_REQUEST,
-            message,
-        };
-        let mut cassettes = Vec::with_capacity(paths.len());
-        for path in paths {
-            let cassette = yc_cassette::Cassette::load(std::path::Path::new(path))
-                .map_err(|error| refused(error.to_string()))?;
-            cassettes.push((path.clone(), cassette));
-        }
-        let index = Index::new(cassettes, self.inner.index.redactor().clone())
-            .map_err(|error| refused(error.to_string()))?;
-        Replayer::new(index, &self.inner.config).map_err(|error| refused(error.to_string()))
-    }
-
-    fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Session>>> {
-        // A panic while holding the lock cannot leave the map half-changed (each change is one insert or remove).
-        self.inner
-            .sessions
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write_sessions(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Session>>> {
-        self.inner
-            .sessions
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
