@@ -48,7 +48,7 @@ impl Redactor {
             out: Vec::new(),
         };
         for (i, interaction) in cassette.interactions.iter().enumerate() {
-            scanner.interaction(interaction, &format!("interactions[{i}]"));
+            scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
         }
         scanner.out
     }
@@ -64,14 +64,14 @@ impl Redactor {
         };
         if let Ok(cassette) = serde_json::from_str::<Cassette>(text) {
             for (i, interaction) in cassette.interactions.iter().enumerate() {
-                scanner.interaction(interaction, &format!("interactions[{i}]"));
+                scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
             }
             scanner.json(
                 &serde_json::to_value(&cassette.meta).unwrap_or_default(),
-                "meta",
+                &At::Root("meta"),
             );
         } else if let Ok(value) = serde_json::from_str::<Value>(text) {
-            scanner.json(&value, "");
+            scanner.json(&value, &At::Root(""));
         } else {
             for (l, line) in text.lines().enumerate() {
                 for span in self.spans(line, 0) {
@@ -104,85 +104,92 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    fn push(&mut self, location: &str, kind: &'static str) {
+    fn push(&mut self, at: &At<'_>, kind: &'static str) {
+        let mut location = String::new();
+        at.render(&mut location);
         self.out.push(Finding {
-            location: location.to_owned(),
+            location,
             line: None,
             column: None,
             kind,
         });
     }
 
-    fn interaction(&mut self, interaction: &Interaction, at: &str) {
+    fn interaction(&mut self, interaction: &Interaction, at: &At<'_>) {
         match interaction {
             Interaction::Grpc(g) => {
-                let at = format!("{at}.grpc");
-                self.string(&g.method, &format!("{at}.method"));
-                self.headers(&g.request.metadata, &format!("{at}.request.metadata"));
-                self.messages(&g.request.messages, &format!("{at}.request.messages"));
-                self.headers(&g.response.headers, &format!("{at}.response.headers"));
-                self.messages(&g.response.messages, &format!("{at}.response.messages"));
-                self.headers(&g.response.trailers, &format!("{at}.response.trailers"));
+                let at = At::Field(at, "grpc");
+                let at = &at;
+                self.string(&g.method, &At::Field(at, "method"));
+                self.headers(&g.request.metadata, &At::Field(at, "request.metadata"));
+                self.messages(&g.request.messages, &At::Field(at, "request.messages"));
+                self.headers(&g.response.headers, &At::Field(at, "response.headers"));
+                self.messages(&g.response.messages, &At::Field(at, "response.messages"));
+                self.headers(&g.response.trailers, &At::Field(at, "response.trailers"));
                 let status = &g.response.status;
-                self.string(&status.message, &format!("{at}.response.status.message"));
+                self.string(&status.message, &At::Field(at, "response.status.message"));
                 for (d, detail) in status.details.iter().enumerate() {
-                    self.json(detail, &format!("{at}.response.status.details[{d}]"));
+                    self.json(
+                        detail,
+                        &At::Index(&At::Field(at, "response.status.details"), d),
+                    );
                 }
                 if let Some(bin) = &status.details_bin {
-                    self.bin(bin, &format!("{at}.response.status.details_bin"));
+                    self.bin(bin, &At::Field(at, "response.status.details_bin"));
                 }
             }
             Interaction::Rest(r) => {
-                let at = format!("{at}.rest");
+                let at = At::Field(at, "rest");
+                let at = &at;
                 let request = &r.request;
-                self.string(&request.method, &format!("{at}.request.method"));
-                self.string(&request.path, &format!("{at}.request.path"));
-                self.string(&request.query, &format!("{at}.request.query"));
-                self.headers(&request.headers, &format!("{at}.request.headers"));
+                self.string(&request.method, &At::Field(at, "request.method"));
+                self.string(&request.path, &At::Field(at, "request.path"));
+                self.string(&request.query, &At::Field(at, "request.query"));
+                self.headers(&request.headers, &At::Field(at, "request.headers"));
                 let encoded = request.encoding.is_none();
                 self.body(
                     &request.body,
                     encoded
                         .then(|| request.headers.get("content-encoding"))
                         .flatten(),
-                    &format!("{at}.request.body"),
+                    &At::Field(at, "request.body"),
                 );
                 let response = &r.response;
-                self.headers(&response.headers, &format!("{at}.response.headers"));
+                self.headers(&response.headers, &At::Field(at, "response.headers"));
                 let encoded = response.encoding.is_none();
                 self.body(
                     &response.body,
                     encoded
                         .then(|| response.headers.get("content-encoding"))
                         .flatten(),
-                    &format!("{at}.response.body"),
+                    &At::Field(at, "response.body"),
                 );
             }
         }
     }
 
-    fn string(&mut self, text: &str, at: &str) {
+    fn string(&mut self, text: &str, at: &At<'_>) {
         if let Some(kind) = self.redactor.detect(text) {
             self.push(at, kind);
         }
     }
 
-    fn bytes(&mut self, bytes: &[u8], at: &str) {
+    fn bytes(&mut self, bytes: &[u8], at: &At<'_>) {
         if let Some(kind) = self.redactor.bytes_kind(bytes, 0) {
             self.push(at, kind);
         }
     }
 
-    fn bin(&mut self, text: &str, at: &str) {
+    fn bin(&mut self, text: &str, at: &At<'_>) {
         match decode_base64(text) {
             Some(bytes) => self.bytes(&bytes, at),
             None => self.string(text, at),
         }
     }
 
-    fn headers(&mut self, headers: &Headers, at: &str) {
+    fn headers(&mut self, headers: &Headers, at: &At<'_>) {
         for (name, value) in headers.iter() {
-            let here = join(at, name);
+            let here = At::Key(at, name);
             if self.redactor.is_secret_header(name) {
                 if !is_redacted_value(value) && !value.is_empty() {
                     self.push(&here, "secret-header");
@@ -196,31 +203,32 @@ impl Scanner<'_> {
         }
     }
 
-    fn messages(&mut self, messages: &[Message], at: &str) {
+    fn messages(&mut self, messages: &[Message], at: &At<'_>) {
         for (m, message) in messages.iter().enumerate() {
+            let at = At::Index(at, m);
             if let Some(json) = &message.json {
-                self.json(json, &format!("{at}[{m}].json"));
+                self.json(json, &At::Field(&at, "json"));
             }
             if let Some(raw) = &message.raw {
-                self.bytes(raw, &format!("{at}[{m}].raw"));
+                self.bytes(raw, &At::Field(&at, "raw"));
             }
             if let Some(note) = &message.note {
-                self.string(note, &format!("{at}[{m}].note"));
+                self.string(note, &At::Field(&at, "note"));
             }
         }
     }
 
-    fn json(&mut self, value: &Value, at: &str) {
+    fn json(&mut self, value: &Value, at: &At<'_>) {
         match value {
             Value::String(s) => self.string(s, at),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.json(item, &format!("{at}[{i}]"));
+                    self.json(item, &At::Index(at, i));
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    let here = join(at, k);
+                    let here = At::Key(at, k);
                     self.string(k, &here);
                     match v {
                         _ if !self.redactor.is_secret_field(k) => self.json(v, &here),
@@ -238,7 +246,7 @@ impl Scanner<'_> {
     }
 
     /// Everything under a secret field is secret (`credentials: {value: ...}`), as redaction treats it.
-    fn secret_tree(&mut self, value: &Value, at: &str) {
+    fn secret_tree(&mut self, value: &Value, at: &At<'_>) {
         match value {
             Value::String(s) if !s.is_empty() && !is_placeholder(s) => {
                 self.push(at, "secret-field");
@@ -246,12 +254,12 @@ impl Scanner<'_> {
             Value::Number(_) => self.push(at, "secret-field"),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.secret_tree(item, &format!("{at}[{i}]"));
+                    self.secret_tree(item, &At::Index(at, i));
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    self.secret_tree(v, &join(at, k));
+                    self.secret_tree(v, &At::Key(at, k));
                 }
             }
             _ => {}
@@ -260,16 +268,16 @@ impl Scanner<'_> {
 
     /// A body as replay would send it: a compressed one (kept encoded, with a `content-encoding`) is decoded
     /// first; one that cannot be decoded cannot be looked into, which is a finding of its own.
-    fn body(&mut self, body: &Body, content_encoding: Option<&str>, at: &str) {
+    fn body(&mut self, body: &Body, content_encoding: Option<&str>, at: &At<'_>) {
         match body {
             Body::Empty => {}
-            Body::Json(v) => self.json(v, &format!("{at}.json")),
+            Body::Json(v) => self.json(v, &At::Field(at, "json")),
             Body::Text(t) => match serde_json::from_str::<Value>(t) {
-                Ok(v) => self.json(&v, &format!("{at}.text")),
-                Err(_) => self.string(t, &format!("{at}.text")),
+                Ok(v) => self.json(&v, &At::Field(at, "text")),
+                Err(_) => self.string(t, &At::Field(at, "text")),
             },
             Body::Base64(b) => {
-                let at = format!("{at}.base64");
+                let at = At::Field(at, "base64");
                 match content_encoding {
                     Some(coding) => match decode_content(coding, b, MAX_DECODED_SIZE) {
                         Ok(decoded) => {
@@ -289,11 +297,42 @@ impl Scanner<'_> {
     }
 }
 
-/// `a.b` for a plain key, `a["odd key"]` otherwise, as [`locate`] spells paths.
-fn join(at: &str, key: &str) -> String {
-    let mut out = at.to_owned();
-    locate::push_key(&mut out, key);
-    out
+/// Where a value sits, built on the stack as the scan descends and spelled out only for a finding: most values
+/// hold no secret, and writing every path eagerly was a quarter of the recorder's writer thread (perf).
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// A prefix as it is written (`meta`, or empty for a bare JSON value).
+    Root(&'a str),
+    /// `parent.name`, for the cassette's own field names (`request.metadata`).
+    Field(&'a At<'a>, &'a str),
+    /// `parent.key`, or `parent["odd key"]`, as [`locate`] spells keys.
+    Key(&'a At<'a>, &'a str),
+    /// `parent[i]`.
+    Index(&'a At<'a>, usize),
+}
+
+const INTERACTIONS: At<'static> = At::Root("interactions");
+
+impl At<'_> {
+    fn render(&self, out: &mut String) {
+        match self {
+            At::Root(prefix) => out.push_str(prefix),
+            At::Field(parent, name) => {
+                parent.render(out);
+                out.push('.');
+                out.push_str(name);
+            }
+            At::Key(parent, key) => {
+                parent.render(out);
+                locate::push_key(out, key);
+            }
+            At::Index(parent, i) => {
+                use std::fmt::Write as _;
+                parent.render(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
 }
 
 /// A value that is a placeholder, possibly after an auth scheme word (`Bearer <redacted:...>`).
