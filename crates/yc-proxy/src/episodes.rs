@@ -20,9 +20,7 @@ use yc_cassette::Index;
 
 use crate::Error;
 use crate::grpc::{self, Code, Status};
-use crate::record::{
-    ForwardConfig, Forwarder, Mode, ProxyBody, RecordConfig, Recorder, RecorderConfig, Summary,
-};
+use crate::record::{Forwarder, Mode, ProxyBody, RecordConfig, Recorder, Summary};
 use crate::replay::{MISS_HEADER, ReplayConfig, Replayer};
 use crate::server::{Server, Tls};
 
@@ -41,33 +39,17 @@ impl EpisodesServer {
         config: RecordConfig,
         replay: &ReplayConfig,
     ) -> Result<EpisodesServer, Error> {
-        let mut recorder = Recorder::open(RecorderConfig {
-            cassette_path: config.cassette_path.clone(),
-            mode: Mode::Append,
-            redactor: config.redactor.clone(),
-            max_message_size: config.max_message_size,
-            max_cassette_size: config.max_cassette_size,
-            description: config.description,
-            journal_fault: config.journal_fault,
-        })?;
+        let mut recorder = Recorder::open(config.recorder(Mode::Append))?;
         let existing = recorder.take_existing();
         let recorded = existing.interactions.len();
         let origin = config.cassette_path.display().to_string();
-        let index = Index::new(vec![(origin, existing)], config.redactor)?;
+        let index = Index::new(vec![(origin, existing)], config.redactor.clone())?;
         let replayer = Replayer::new(index, replay)?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-        let forwarder = Forwarder::new(
-            &ForwardConfig {
-                upstreams: config.upstreams,
-                max_message_size: config.max_message_size,
-                advertise: config.advertise,
-            },
-            recorder.handle(),
-            local_addr,
-        )?;
+        let forwarder = Forwarder::new(&config.forward(), recorder.handle(), local_addr)?;
         let service = Episodes {
             replayer,
             forwarder,

@@ -81,6 +81,30 @@ impl RecordConfig {
     }
 }
 
+impl RecordConfig {
+    /// The recorder's part of this configuration, in `mode`.
+    pub fn recorder(&self, mode: Mode) -> RecorderConfig {
+        RecorderConfig {
+            cassette_path: self.cassette_path.clone(),
+            mode,
+            redactor: self.redactor.clone(),
+            max_message_size: self.max_message_size,
+            max_cassette_size: self.max_cassette_size,
+            description: self.description.clone(),
+            journal_fault: self.journal_fault,
+        }
+    }
+
+    /// The forwarder's part of this configuration.
+    pub fn forward(&self) -> ForwardConfig {
+        ForwardConfig {
+            upstreams: self.upstreams.clone(),
+            max_message_size: self.max_message_size,
+            advertise: self.advertise.clone(),
+        }
+    }
+}
+
 /// A running record server.
 #[derive(Debug)]
 pub struct RecordServer {
@@ -92,28 +116,12 @@ impl RecordServer {
     /// Opens the cassette as `config.mode` says (taking its lock; a second recorder fails here), binds `addr` and
     /// starts serving. No file is written until the first call completes.
     pub async fn start(addr: SocketAddr, config: RecordConfig) -> Result<RecordServer, Error> {
-        let recorder = Recorder::open(RecorderConfig {
-            cassette_path: config.cassette_path.clone(),
-            mode: config.mode,
-            redactor: config.redactor,
-            max_message_size: config.max_message_size,
-            max_cassette_size: config.max_cassette_size,
-            description: config.description,
-            journal_fault: config.journal_fault,
-        })?;
+        let recorder = Recorder::open(config.recorder(config.mode))?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
-        let forwarder = Forwarder::new(
-            &ForwardConfig {
-                upstreams: config.upstreams,
-                max_message_size: config.max_message_size,
-                advertise: config.advertise,
-            },
-            recorder.handle(),
-            local_addr,
-        )?;
+        let forwarder = Forwarder::new(&config.forward(), recorder.handle(), local_addr)?;
         let server = Server::serve(listener, forwarder, &config.server)?;
         Ok(RecordServer { server, recorder })
     }
