@@ -7,6 +7,8 @@
 
 mod locate;
 
+pub(crate) use locate::push_key;
+
 use serde_json::Value;
 
 use crate::decode::{MAX_DECODED_SIZE, decode_base64, decode_content};

@@ -7,10 +7,10 @@ use std::fmt;
 use serde_json::Value;
 
 use super::{
-    Closest, Difference, Index, LogicalForm, LogicalMiss, MatchRules, Miss, Normalised, Rules,
-    Slot, push_json_string,
+    Closest, Difference, Index, LogicalForm, LogicalMiss, MatchRules, Miss, Normalised, Rules, Slot,
 };
 use crate::model::Interaction;
+use crate::scan::push_key;
 
 impl Index {
     /// Builds the diagnostics: a scan, but misses are rare.
@@ -219,23 +219,6 @@ pub(super) fn count_differences(recorded: &Value, requested: &Value, limit: usiz
     let mut n = 0;
     walk(recorded, requested, &mut n, limit);
     n
-}
-
-fn push_key(path: &mut String, key: &str) {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'@');
-    if plain {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
-    } else {
-        path.push('[');
-        push_json_string(key, path);
-        path.push(']');
-    }
 }
 
 fn strip_meta(mut shape: Value) -> Value {

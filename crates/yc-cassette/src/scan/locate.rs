@@ -36,8 +36,9 @@ pub(super) fn find(positions: &Positions, location: &str) -> Option<(usize, usiz
     }
 }
 
-/// Appends one object key to a path: `.key` when it is plain, `["key"]` (JSON-escaped) otherwise.
-pub(super) fn push_key(path: &mut String, key: &str) {
+/// Appends one object key to a path: `.key` when it is plain, `["key"]` (JSON-escaped) otherwise. Miss
+/// diagnostics and scan findings spell paths with it alike.
+pub(crate) fn push_key(path: &mut String, key: &str) {
     let plain = !key.is_empty()
         && key
             .bytes()
