@@ -7,10 +7,26 @@ use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::Error;
 use crate::decode::Encoding;
-use crate::model::{Cassette, FORMAT_VERSION, Headers, Interaction, Message};
+use crate::model::{
+    Body, Cassette, FORMAT_VERSION, Headers, Interaction, MatchRules, Message, Meta,
+};
+
+/// What a reader keeps of the interactions it loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Keep {
+    /// Everything, as in the file: for readers that show, scan, match on or write the cassette again.
+    #[default]
+    All,
+    /// What a server answering from the cassette needs: requests whole, and responses as the bytes they are sent
+    /// as. A gRPC response message keeps `raw` (from its JSON) instead of its JSON, a REST response body its JSON
+    /// as text: a fifth of the memory, and nothing to encode when serving. Never write such a cassette back: the
+    /// file would hold base64 where it held JSON.
+    Replay,
+}
 
 impl Cassette {
     /// Reads and checks a cassette file (a regular file of at most [`crate::DEFAULT_MAX_CASSETTE_SIZE`] bytes), without
@@ -22,18 +38,52 @@ impl Cassette {
 
     /// Parses and checks a cassette; `origin` names it in errors (usually the file path).
     pub fn from_json_str(text: &str, origin: &str) -> Result<Cassette, Error> {
+        Cassette::from_json_str_keeping(text, origin, Keep::All)
+    }
+
+    /// [`Cassette::from_json_str`], keeping of each interaction what `keep` says.
+    ///
+    /// The file is read in two steps: its layout first, each interaction as a span of the text
+    /// ([`serde_json::value::RawValue`]), then the interactions, on several threads for a long cassette, each
+    /// parsed, checked and (for [`Keep::Replay`]) reduced before the next, so that the parsed form of the whole
+    /// file never sits in memory beside its text.
+    pub fn from_json_str_keeping(text: &str, origin: &str, keep: Keep) -> Result<Cassette, Error> {
         // Parse first; only when that fails look at the version, so another version's shape is reported as
         // a version error rather than as whatever field it renamed.
-        match serde_json::from_str::<Cassette>(text) {
-            Ok(cassette) => {
-                cassette.check(text, origin)?;
-                Ok(cassette)
-            }
+        let layout = match serde_json::from_str::<Layout<'_>>(text) {
+            Ok(layout) => layout,
             Err(e) => {
                 check_version(text, origin)?;
-                Err(parse_error(origin, &e))
+                return Err(parse_error(origin, &e));
             }
+        };
+        let interactions = match parse_interactions(&layout.interactions, keep) {
+            Ok(interactions) => interactions,
+            Err((i, Failure::Parse(e))) => {
+                check_version(text, origin)?;
+                return Err(parse_error_in(text, layout.interactions[i], origin, &e));
+            }
+            Err((i, Failure::Invalid(message))) => {
+                if layout.version != FORMAT_VERSION {
+                    return Err(version_error(text, origin, &layout.version.to_string()));
+                }
+                return Err(Error::Invalid {
+                    origin: origin.to_owned(),
+                    interaction: i,
+                    line: Some(position(text, offset_in(text, layout.interactions[i])).0),
+                    message,
+                });
+            }
+        };
+        if layout.version != FORMAT_VERSION {
+            return Err(version_error(text, origin, &layout.version.to_string()));
         }
+        Ok(Cassette {
+            version: layout.version,
+            meta: layout.meta,
+            matching: layout.matching,
+            interactions,
+        })
     }
 
     /// The file text: pretty JSON with two-space indents, fields in a fixed order, ending with a newline.
@@ -48,38 +98,100 @@ impl Cassette {
     pub fn save(&self, path: &Path) -> Result<(), Error> {
         write_atomic(path, &[self.to_json_string().as_bytes()])
     }
-
-    /// Semantic checks serde cannot do: message types exist and their JSON is that type.
-    fn check(&self, text: &str, origin: &str) -> Result<(), Error> {
-        if self.version != FORMAT_VERSION {
-            return Err(version_error(text, origin, &self.version.to_string()));
-        }
-        for (i, interaction) in self.interactions.iter().enumerate() {
-            let invalid = |message: String| Error::Invalid {
-                origin: origin.to_owned(),
-                interaction: i,
-                line: interaction_line(text, i),
-                message,
-            };
-            check_interaction(interaction).map_err(invalid)?;
-        }
-        Ok(())
-    }
 }
 
 /// The checks serde cannot do on one interaction: replay can send it, and its messages are of their types.
 pub(crate) fn check_interaction(interaction: &Interaction) -> Result<(), String> {
+    let mut interaction = std::borrow::Cow::Borrowed(interaction);
+    check_keeping(&mut interaction, Keep::All)
+}
+
+/// [`check_interaction`], then reduces the interaction to what `keep` says. The check encodes every message,
+/// which gives the reduced form its bytes for free.
+fn check_keeping(
+    interaction: &mut std::borrow::Cow<'_, Interaction>,
+    keep: Keep,
+) -> Result<(), String> {
     check_sendable(interaction)?;
-    let (request, response): (&[Message], &[Message]) = match interaction {
+    let (request, response): (&[Message], &[Message]) = match &**interaction {
         Interaction::Grpc(g) => (&g.request.messages, &g.response.messages),
-        Interaction::Rest(_) => return Ok(()),
-    };
-    for (side, messages) in [("request", request), ("response", response)] {
-        for (m, message) in messages.iter().enumerate() {
-            check_message(message).map_err(|e| format!("{side} message {m}: {e}"))?;
+        Interaction::Rest(_) => {
+            if keep == Keep::Replay {
+                shed_rest_body(interaction.to_mut());
+            }
+            return Ok(());
         }
+    };
+    for (m, message) in request.iter().enumerate() {
+        check_message(message).map_err(|e| format!("request message {m}: {e}"))?;
+    }
+    let mut wire = Vec::new();
+    for (m, message) in response.iter().enumerate() {
+        let bytes = check_message(message).map_err(|e| format!("response message {m}: {e}"))?;
+        wire.push(bytes);
+    }
+    if keep == Keep::Replay
+        && let Interaction::Grpc(g) = interaction.to_mut()
+    {
+        for (message, bytes) in g.response.messages.iter_mut().zip(wire) {
+            if let Some(bytes) = bytes
+                && message.raw.is_none()
+            {
+                message.raw = Some(bytes);
+            }
+            if message.raw.is_some() {
+                message.json = None;
+            }
+        }
+        shrink_grpc(g);
     }
     Ok(())
+}
+
+/// Gives back the room parsing left in what a replay keeps for its lifetime: a vector grown by pushes holds up to
+/// four elements for one (a message is 150 bytes), an object map room for more keys. A third of a kept interaction
+/// was such room.
+fn shrink_grpc(g: &mut crate::model::GrpcInteraction) {
+    for headers in [
+        &mut g.request.metadata,
+        &mut g.response.headers,
+        &mut g.response.trailers,
+    ] {
+        headers.0.shrink_to_fit();
+    }
+    for messages in [&mut g.request.messages, &mut g.response.messages] {
+        messages.shrink_to_fit();
+        for message in messages {
+            if let Some(json) = &mut message.json {
+                shrink_value(json);
+            }
+        }
+    }
+}
+
+fn shrink_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut exact: serde_json::Map<String, Value> =
+                std::mem::take(map).into_iter().collect();
+            exact.values_mut().for_each(shrink_value);
+            *map = exact;
+        }
+        Value::Array(items) => {
+            items.shrink_to_fit();
+            items.iter_mut().for_each(shrink_value);
+        }
+        _ => {}
+    }
+}
+
+/// A REST response body stored as JSON, kept as the text replay sends (it parses again when translated).
+fn shed_rest_body(interaction: &mut Interaction) {
+    if let Interaction::Rest(rest) = interaction
+        && let Body::Json(value) = &rest.response.body
+    {
+        rest.response.body = Body::Text(value.to_string());
+    }
 }
 
 /// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves:
@@ -139,12 +251,13 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
     Ok(())
 }
 
-fn check_message(message: &Message) -> Result<(), String> {
+/// Checks one message; its wire bytes when they come from its JSON (`None` when it has none).
+fn check_message(message: &Message) -> Result<Option<Vec<u8>>, String> {
     if message.json.is_none() && message.raw.is_none() && message.note.is_none() {
         return Err("expected `json` or `raw`".to_owned());
     }
     let Some(json) = &message.json else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(type_name) = &message.type_name else {
         return Err("`json` needs a `type`".to_owned());
@@ -153,7 +266,7 @@ fn check_message(message: &Message) -> Result<(), String> {
         return Err(format!("unknown message type `{type_name}`"));
     };
     ty.from_json_value(json, yc_proto::json::ParseOptions::default())
-        .map(drop)
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 
@@ -223,56 +336,95 @@ fn position(text: &str, at: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The line on which interaction `index` starts, found by a small scan of the JSON structure.
-/// Only runs on errors, so it may be slow; `None` if the structure is not what we write.
-fn interaction_line(text: &str, index: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut last_string: (usize, usize) = (0, 0);
-    let mut in_interactions = false;
-    let mut count = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => {
-                    in_string = false;
-                    last_string.1 = i;
-                }
-                _ => {}
-            }
-            continue;
+/// Where `raw` (a span of `text`) starts in it.
+fn offset_in(text: &str, raw: &RawValue) -> usize {
+    (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+}
+
+/// A parse error inside `raw` (a span of `text`), placed in the whole text.
+fn parse_error_in(text: &str, raw: &RawValue, origin: &str, e: &serde_json::Error) -> Error {
+    let base = offset_in(text, raw);
+    let base_line = text[..base].matches('\n').count() + 1;
+    let mut error = parse_error(origin, e);
+    if let Error::Parse { line, column, .. } = &mut error {
+        // serde_json counts bytes from the start of the line; the span's first line starts mid-line in the file.
+        if *line == 1 {
+            let line_start = text[..base].rfind('\n').map_or(0, |at| at + 1);
+            *column += base - line_start;
         }
-        match b {
-            b'"' => {
-                in_string = true;
-                last_string = (i + 1, i + 1);
-            }
-            b'[' | b'{' => {
-                if b == b'[' && depth == 1 && &text[last_string.0..last_string.1] == "interactions"
-                {
-                    in_interactions = true;
-                } else if in_interactions && depth == 2 && b == b'{' {
-                    if count == index {
-                        return Some(position(text, i).0);
-                    }
-                    count += 1;
-                }
-                depth += 1;
-            }
-            b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 1 {
-                    in_interactions = false;
-                }
-            }
-            _ => {}
-        }
+        *line += base_line - 1;
     }
-    None
+    error
+}
+
+/// The top level of the file, with each interaction left as its text, to be parsed on its own.
+/// The fields and attributes mirror [`Cassette`]'s; a test checks both read every file alike.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layout<'a> {
+    version: u32,
+    #[serde(default)]
+    meta: Meta,
+    #[serde(default)]
+    matching: MatchRules,
+    #[serde(default, borrow)]
+    interactions: Vec<&'a RawValue>,
+}
+
+enum Failure {
+    Parse(serde_json::Error),
+    Invalid(String),
+}
+
+/// Below this many interactions one thread parses them all: starting threads would cost more than it saves.
+const PARALLEL_FROM: usize = 2048;
+
+/// Parses and checks each interaction; on failure, the first failing one (by position) and why.
+fn parse_interactions(
+    raws: &[&RawValue],
+    keep: Keep,
+) -> Result<Vec<Interaction>, (usize, Failure)> {
+    let one = |i: usize, raw: &RawValue| -> Result<Interaction, (usize, Failure)> {
+        let interaction: Interaction =
+            serde_json::from_str(raw.get()).map_err(|e| (i, Failure::Parse(e)))?;
+        let mut interaction = std::borrow::Cow::Owned(interaction);
+        check_keeping(&mut interaction, keep).map_err(|m| (i, Failure::Invalid(m)))?;
+        Ok(interaction.into_owned())
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if raws.len() < PARALLEL_FROM || threads < 2 {
+        return raws
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| one(i, raw))
+            .collect();
+    }
+    let chunk = raws.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = raws
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, raws)| {
+                scope.spawn(move || {
+                    raws.iter()
+                        .enumerate()
+                        .map(|(i, raw)| one(c * chunk + i, raw))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut interactions = Vec::with_capacity(raws.len());
+        for worker in workers {
+            // A worker only panics if parsing does, which it does not on any input; say so rather than abort.
+            let parsed = worker.join().unwrap_or_else(|_| {
+                Err((0, Failure::Invalid("the parser thread failed".to_owned())))
+            })?;
+            interactions.extend(parsed);
+        }
+        Ok(interactions)
+    })
 }
 
 /// Writes `pieces` one after the other as the new content of `path`: a temporary file in the same directory,

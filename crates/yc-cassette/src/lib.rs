@@ -124,7 +124,7 @@ mod transcode;
 
 pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;
-pub use format::{CassetteFile, CassetteSnapshot};
+pub use format::{CassetteFile, CassetteSnapshot, Keep};
 pub use matching::{
     Closest, Cursors, Difference, Hit, Index, LogicalMiss, Miss, Request, VOLATILE_HEADERS,
 };

@@ -60,19 +60,14 @@ impl Redactor {
     /// any JSON (every string and key), else line by line: a file that does not load still gets its secrets
     /// reported.
     pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        if let Ok(cassette) = serde_json::from_str::<Cassette>(text) {
+            return self.scan_file(&cassette, text);
+        }
         let mut scanner = Scanner {
             redactor: self,
             out: Vec::new(),
         };
-        if let Ok(cassette) = serde_json::from_str::<Cassette>(text) {
-            for (i, interaction) in cassette.interactions.iter().enumerate() {
-                scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
-            }
-            scanner.json(
-                &serde_json::to_value(&cassette.meta).unwrap_or_default(),
-                &At::Root("meta"),
-            );
-        } else if let Ok(value) = serde_json::from_str::<Value>(text) {
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
             scanner.json(&value, &At::Root(""));
         } else {
             for (l, line) in text.lines().enumerate() {
@@ -87,16 +82,43 @@ impl Redactor {
             }
             return scanner.out;
         }
-        let positions = locate::positions(text);
-        for finding in &mut scanner.out {
+        scanner.locate(text)
+    }
+
+    /// [`Redactor::scan_text`] of a cassette already parsed from `text` (as `check` has it), each finding placed at
+    /// its line and column in `text`.
+    pub fn scan_file(&self, cassette: &Cassette, text: &str) -> Vec<Finding> {
+        let mut scanner = Scanner {
+            redactor: self,
+            out: Vec::new(),
+        };
+        for (i, interaction) in cassette.interactions.iter().enumerate() {
+            scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
+        }
+        scanner.json(
+            &serde_json::to_value(&cassette.meta).unwrap_or_default(),
+            &At::Root("meta"),
+        );
+        scanner.locate(text)
+    }
+}
+
+impl Scanner<'_> {
+    /// The findings, each with the line and column of its value in `text`, in file order.
+    fn locate(mut self, text: &str) -> Vec<Finding> {
+        if self.out.is_empty() {
+            return self.out;
+        }
+        let positions = locate::positions(text, self.out.iter().map(|f| f.location.as_str()));
+        for finding in &mut self.out {
             if let Some((line, column)) = locate::find(&positions, &finding.location) {
                 finding.line = Some(line);
                 finding.column = Some(column);
             }
         }
-        scanner.out.sort_by_key(|f| (f.line, f.column));
-        scanner.out.dedup();
-        scanner.out
+        self.out.sort_by_key(|f| (f.line, f.column));
+        self.out.dedup();
+        self.out
     }
 }
 

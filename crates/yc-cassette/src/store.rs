@@ -14,6 +14,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::format::Keep;
 use crate::model::Cassette;
 use journal::{Journal, JournalHeader};
 
@@ -174,6 +175,11 @@ impl Cassette {
     /// of a journal beside it that the file does not hold yet (a recording killed before it rewrote the file).
     /// A journal alone (killed before the first rewrite) is a cassette too. Never writes, never blocks on a lock.
     pub fn open(path: &Path, max_size: u64) -> Result<Opened, Error> {
+        Cassette::open_keeping(path, max_size, Keep::All)
+    }
+
+    /// [`Cassette::open`], keeping of each interaction what `keep` says (see [`Cassette::from_json_str_keeping`]).
+    pub fn open_keeping(path: &Path, max_size: u64, keep: Keep) -> Result<Opened, Error> {
         let journal_path = journal_path(path);
         let journal = match std::fs::symlink_metadata(&journal_path) {
             Ok(_) => Some(Journal::read(&journal_path, max_size)?),
@@ -182,9 +188,10 @@ impl Cassette {
         let file = match (&journal, std::fs::symlink_metadata(path)) {
             // No file yet: the journal is the whole recording.
             (Some(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
-            _ => Some(Cassette::from_json_str(
+            _ => Some(Cassette::from_json_str_keeping(
                 &read_text(path, max_size)?,
                 &path.display().to_string(),
+                keep,
             )?),
         };
         let Some(journal) = journal else {

@@ -150,7 +150,7 @@ struct Inner {
     /// `responses[cassette][interaction]`, in the order of `index.cassettes()`.
     responses: Vec<Vec<Prepared>>,
     /// The same answers in the other transport, prepared on first use (most recordings are never translated).
-    translated: Vec<Vec<OnceLock<Result<Prepared, String>>>>,
+    translated: Vec<Vec<Translated>>,
     limits: FrameLimits,
     max_rest_body: usize,
     /// Whether discovery answers point at the address each client reached (no fixed address was configured).
@@ -172,6 +172,9 @@ struct Inner {
     /// Summaries of the requests that matched nothing, for [`Replayer::misses`].
     misses: std::sync::Mutex<Vec<String>>,
 }
+
+/// One interaction's answer in the other transport, or why it has none; boxed, as nearly every cell stays empty.
+type Translated = OnceLock<Box<Result<Prepared, String>>>;
 
 /// How many misses [`Replayer::misses`] keeps.
 pub const MISSES_KEPT: usize = 1000;
@@ -429,7 +432,7 @@ impl Replayer {
                 "the index returned an interaction that was not prepared",
             ))?;
         let direction = translate::direction(hit.interaction);
-        match cell.get_or_init(|| translate::prepare(hit.interaction)) {
+        match &**cell.get_or_init(|| Box::new(translate::prepare(hit.interaction))) {
             Ok(prepared) => {
                 tracing::debug!(
                     origin = hit.origin,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use yc_cassette::Cassette;
+use yc_cassette::{Cassette, Keep};
 
 macro_rules! bundle {
     ($name:literal) => {
@@ -24,13 +24,13 @@ pub(crate) const BUNDLED: &[(&str, &str)] = &[
     bundle!("rest-error.json"),
 ];
 
-/// The bundled cassettes, parsed; each one's origin is `bundled:NAME`.
+/// The bundled cassettes, parsed for replay; each one's origin is `bundled:NAME`.
 pub(crate) fn bundled() -> Result<Vec<(String, Cassette)>> {
     BUNDLED
         .iter()
         .map(|(name, text)| {
             let origin = format!("bundled:{name}");
-            let cassette = Cassette::from_json_str(text, &origin)?;
+            let cassette = Cassette::from_json_str_keeping(text, &origin, Keep::Replay)?;
             Ok((origin, cassette))
         })
         .collect()
@@ -75,13 +75,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Loads every cassette (each a regular file of at most `max_size` bytes, with a journal a crashed recording left
-/// recovered and logged), or fails on the first that does not load (the error names file, line and column).
+/// Loads every cassette for replay (each a regular file of at most `max_size` bytes, with a journal a crashed
+/// recording left recovered and logged), or fails on the first that does not load (the error names file, line and
+/// column). Responses are kept as the bytes replay sends ([`Keep::Replay`]).
 pub(crate) fn load(files: &[PathBuf], max_size: u64) -> Result<Vec<(String, Cassette)>> {
     files
         .iter()
         .map(|path| {
-            let opened = Cassette::open(path, max_size)?;
+            let opened = Cassette::open_keeping(path, max_size, Keep::Replay)?;
             if let Some(recovery) = &opened.recovery {
                 tracing::warn!(cassette = %path.display(), "{recovery}");
             }

@@ -70,13 +70,24 @@ fn check(args: &Args) -> Result<Outcome> {
                 continue;
             }
         };
-        if let Err(problem) = replayable(&text, &shown, &redactor) {
-            println!("{problem}");
-            outcome.problems += 1;
-        }
-        // The scan reads the file as a cassette when it is one (else as any JSON, else as lines), so a file that
-        // does not load still has its secrets reported.
-        let findings = redactor.scan_text(&text);
+        // A file that loads is scanned as replay reads it; one that does not is scanned as any JSON, else as lines,
+        // so that its secrets are reported too.
+        let findings = match Cassette::from_json_str(&text, &shown) {
+            Ok(cassette) => {
+                let findings = redactor.scan_file(&cassette, &text);
+                drop(text);
+                if let Err(problem) = replayable(cassette, &shown, &redactor) {
+                    println!("{problem}");
+                    outcome.problems += 1;
+                }
+                findings
+            }
+            Err(problem) => {
+                println!("{problem}");
+                outcome.problems += 1;
+                redactor.scan_text(&text)
+            }
+        };
         for finding in &findings {
             println!("{}", describe(&shown, finding));
         }
@@ -138,9 +149,8 @@ fn check_journal(file: &std::path::Path, max_size: u64, redactor: &Redactor) -> 
     findings.len()
 }
 
-/// The cassette through the code `replay` runs at startup: load, index, prepare every answer.
-fn replayable(text: &str, shown: &str, redactor: &Redactor) -> Result<(), String> {
-    let cassette = Cassette::from_json_str(text, shown).map_err(|e| e.to_string())?;
+/// The loaded cassette through the rest of the code `replay` runs at startup: index, prepare every answer.
+fn replayable(cassette: Cassette, shown: &str, redactor: &Redactor) -> Result<(), String> {
     let index = Index::new(vec![(shown.to_owned(), cassette)], redactor.clone())
         .map_err(|e| e.to_string())?;
     let config = ReplayConfig {

@@ -16,6 +16,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than the system allocator: loading a cassette makes and frees millions of small JSON values, and
+/// a proxy allocates per frame; glibc's malloc spent about a quarter of `check`'s time of a 100k-interaction
+/// cassette in its free lists (`cargo xtask bench scale` shows the figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Record and replay Yandex Cloud API traffic (gRPC and REST) for offline tests.
 ///
 /// Point any client (a Yandex Cloud SDK, grpcurl, curl, tonic) at `yc-vcr record` to capture a scenario

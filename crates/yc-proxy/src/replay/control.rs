@@ -267,9 +267,13 @@ impl Replayer {
         };
         let mut cassettes = Vec::with_capacity(paths.len());
         for path in paths {
-            let cassette = yc_cassette::Cassette::load(std::path::Path::new(path))
-                .map_err(|error| refused(error.to_string()))?;
-            cassettes.push((path.clone(), cassette));
+            let opened = yc_cassette::Cassette::open_keeping(
+                std::path::Path::new(path),
+                yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
+                yc_cassette::Keep::Replay,
+            )
+            .map_err(|error| refused(error.to_string()))?;
+            cassettes.push((path.clone(), opened.cassette));
         }
         let index = Index::new(cassettes, self.inner.index.redactor().clone())
             .map_err(|error| refused(error.to_string()))?;
