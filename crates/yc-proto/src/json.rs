@@ -20,6 +20,7 @@
 //!
 //! This module does no IO and knows no message type by name.
 
+pub mod dynamic;
 pub(crate) mod parse;
 mod writer;
 

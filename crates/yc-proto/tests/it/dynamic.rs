@@ -1,0 +1,486 @@
+//! The dynamic codec (`json::dynamic`, types known only from descriptors) against the generated one: the same text
+//! byte for byte on every conformance vector in both styles and on random messages, the same messages parsed back,
+//! and the same errors.
+//!
+//! The generated path is the oracle here; the conformance tests tie it to the reference runtime.
+
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use prost::Message as _;
+use yc_proto::json::{ParseOptions, dynamic};
+use yc_proto::registry;
+
+use crate::roundtrip::message_strategy;
+use crate::support::{STYLES, decode, descriptor, error_chain, same_message, vectors};
+
+const STRICT: ParseOptions = ParseOptions {
+    ignore_unknown_fields: false,
+};
+const LENIENT: ParseOptions = ParseOptions {
+    ignore_unknown_fields: true,
+};
+
+fn report(failures: &[String], what: &str) {
+    assert!(
+        failures.is_empty(),
+        "{} cases fail {what}:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_vector_writes_the_generated_text_in_both_styles() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for v in vectors() {
+        let desc = descriptor(&v.type_name);
+        for style in STYLES {
+            let generated = v.message_type().to_json(&v.binary, style).unwrap();
+            match dynamic::to_json(&desc, &v.binary, style) {
+                Ok(text) if text == generated && text == v.reference_sorted(style) => checked += 1,
+                Ok(text) => failures.push(format!(
+                    "{} {style:?}:\n  dynamic:   {text}\n  generated: {generated}",
+                    v.name
+                )),
+                Err(e) => failures.push(format!("{} {style:?}: error {}", v.name, error_chain(&e))),
+            }
+        }
+    }
+    report(
+        &failures,
+        "dynamic output == generated output == reference text",
+    );
+    assert!(checked > 300, "only {checked} vector-style pairs checked");
+}
+
+#[test]
+fn every_vector_parses_back_from_both_styles() {
+    let mut failures = Vec::new();
+    for v in vectors() {
+        let desc = descriptor(&v.type_name);
+        let expected = decode(&v.type_name, &v.binary).unwrap();
+        for style in STYLES {
+            let text = v.reference(style);
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            for (how, result) in [
+                ("text", dynamic::from_json(&desc, text, STRICT)),
+                ("value", dynamic::from_json_value(&desc, &value, STRICT)),
+            ] {
+                let outcome = result
+                    .map_err(|e| format!("error {}", error_chain(&e)))
+                    .and_then(|bytes| decode(&v.type_name, &bytes))
+                    .and_then(|message| same_message(&expected, &message));
+                if let Err(e) = outcome {
+                    failures.push(format!(
+                        "{} from {style:?} {how}: {e}\n  input: {text}",
+                        v.name
+                    ));
+                }
+            }
+        }
+    }
+    report(&failures, "dynamic JSON input");
+}
+
+/// Random messages of every registered type: the dynamic writer's text is the generated writer's, and the dynamic
+/// parser reads that text (and its value) to the message the generated parser reads.
+#[test]
+fn random_messages_agree_with_the_generated_codec() {
+    let mut failures = Vec::new();
+    for message_type in registry::all() {
+        let name = message_type.full_name();
+        let desc = descriptor(name);
+        let mut runner = TestRunner::new(Config {
+            cases: 32,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&message_strategy(&desc, 0), |message| {
+            let bytes = message.encode_to_vec();
+            for style in STYLES {
+                let generated = message_type.to_json(&bytes, style);
+                let ours = dynamic::to_json(&desc, &bytes, style);
+                let text = match (generated, ours) {
+                    (Ok(a), Ok(b)) if a == b => a,
+                    (Ok(a), Ok(b)) => {
+                        return Err(TestCaseError::fail(format!(
+                            "{style:?}:\n  dynamic:   {b}\n  generated: {a}"
+                        )));
+                    }
+                    (Err(a), Err(b)) if a.to_string() == b.to_string() => continue,
+                    (a, b) => {
+                        return Err(TestCaseError::fail(format!(
+                            "{style:?}: generated {:?}, dynamic {:?}",
+                            a.map_err(|e| error_chain(&e)),
+                            b.map_err(|e| error_chain(&e))
+                        )));
+                    }
+                };
+                let expected = message_type
+                    .from_json(&text, STRICT)
+                    .map_err(|e| TestCaseError::fail(error_chain(&e)))?;
+                let expected = decode(name, &expected).map_err(TestCaseError::fail)?;
+                let value: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for (how, parsed) in [
+                    ("text", dynamic::from_json(&desc, &text, STRICT)),
+                    ("value", dynamic::from_json_value(&desc, &value, STRICT)),
+                ] {
+                    let parsed = parsed.map_err(|e| {
+                        TestCaseError::fail(format!(
+                            "{how} {style:?}: {}\n  json: {text}",
+                            error_chain(&e)
+                        ))
+                    })?;
+                    let parsed = decode(name, &parsed).map_err(TestCaseError::fail)?;
+                    same_message(&expected, &parsed).map_err(|e| {
+                        TestCaseError::fail(format!("{how} {style:?}: {e}\n  json: {text}"))
+                    })?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    report(&failures, "dynamic == generated on random messages");
+}
+
+/// Inputs either path accepts or refuses, with what each says: the same outcome, and for a failure the same text.
+#[test]
+fn parse_outcomes_and_errors_match_the_generated_parser() {
+    let cases: &[(&str, &str, ParseOptions)] = &[
+        ("yandex.cloud.compute.v1.Image", r#"{"id": "fd8", "#, STRICT),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"id": "fd8"} x"#,
+            STRICT,
+        ),
+        ("yandex.cloud.compute.v1.Image", "[1, 2]", STRICT),
+        ("yandex.cloud.compute.v1.Image", r#"{"id": 5}"#, STRICT),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"pooled": "yes"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"size": "12abc"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"size": "9223372036854775808"}"#,
+            STRICT,
+        ),
+        ("yandex.cloud.compute.v1.Image", r#"{"size": 1.5}"#, STRICT),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"size": 1e3, "min_disk_size": "7"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"minDiskSize": "x"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"labels": ["a"]}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"labels": {"env": 1}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"labels": {"a.b": 1}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"product_ids": "p"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"product_ids": ["p", 5]}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"status": "BOGUS"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"status": "2"}"#,
+            STRICT,
+        ),
+        ("yandex.cloud.compute.v1.Image", r#"{"status": 99}"#, STRICT),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"status": 4294967296}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"os": {"type": "MAC"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"os": {"kind": "LINUX"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"os": {"type": "LINUX", "type": "WINDOWS"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"id": null, "os": {"type": "MAC"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"id": null, "os": null, "labels": null}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"created_at": "2024-13-01T00:00:00Z"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"created_at": "2024-03-11T10:02:03"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"created_at": "2024-03-11T10:02:03+03:00"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"bogus_field": 1}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"bogus_field": 1, "id": "x"}"#,
+            LENIENT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"bogus": 1, "size": 1.5}"#,
+            LENIENT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"folder_id": "a", "folderId": "b"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.CreateImageRequest",
+            r#"{"image_id": "a", "disk_id": "b"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.CreateImageRequest",
+            r#"{"imageId": ""}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.CreateImageRequest",
+            r#"{"imageId": "", "bogus": 1}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.CreateImageRequest",
+            r#"{"imageId": null, "diskId": "d"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.UpdateImageRequest",
+            r#"{"update_mask": "name,minDiskSize"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.UpdateImageRequest",
+            r#"{"update_mask": "min_disk_size"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.ListImagesResponse",
+            r#"{"images": [{}, {"size": 1.5}]}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.ListImagesResponse",
+            r#"{"images": [null]}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/no.such.Type", "x": 1}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"id": "fd8"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.operation.Operation", "created_at": "2024-13-01T00:00:00Z"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1m"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1.5s"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1.5s", "x": 1}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1.5s", "x": 1}}"#,
+            LENIENT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"metadata": {"@type": "type.googleapis.com/google.protobuf.Duration"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/google.protobuf.Empty"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": 5}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.operation.Operation", "response": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "os": {"type": "MAC"}}}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "bogus": 1}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"response": {"@type": "type.googleapis.com/yandex.cloud.compute.v1.Image", "bogus": 1}}"#,
+            LENIENT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"error": {"code": 5, "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "r"}]}, "done": true}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.operation.Operation",
+            r#"{"done": "true"}"#,
+            STRICT,
+        ),
+        ("google.rpc.Status", r#"{"code": 2147483648}"#, STRICT),
+        ("google.rpc.Status", r#"{"code": "-2147483648"}"#, STRICT),
+        (
+            "google.protobuf.Timestamp",
+            r#""1970-01-01T00:00:00Z""#,
+            STRICT,
+        ),
+        ("google.protobuf.Timestamp", r#"{}"#, STRICT),
+        ("google.protobuf.FieldMask", r#""a.bC,d""#, STRICT),
+        ("google.protobuf.Empty", r#"{"x": 1}"#, STRICT),
+    ];
+    let mut failures = Vec::new();
+    for &(type_name, json, options) in cases {
+        let message_type = registry::get(type_name).unwrap();
+        let desc = descriptor(type_name);
+        let outcome = |result: Result<Vec<u8>, yc_proto::Error>| match result {
+            Ok(bytes) => Ok(decode(type_name, &bytes).unwrap()),
+            Err(e) => Err(error_chain(&e)),
+        };
+        let generated = outcome(message_type.from_json(json, options));
+        let mut text = outcome(dynamic::from_json(&desc, json, options));
+        // The generated path loses the position when its pre-pass (for `null` or ignored fields) parsed a value
+        // first; the dynamic path never needs one and keeps it. Anything else must match exactly.
+        if let (Err(theirs), Err(ours)) = (&generated, &mut text)
+            && !theirs.ends_with(')')
+            && let Some(cut) = ours.rfind(" (line ")
+        {
+            ours.truncate(cut);
+        }
+        let mut compare = |how: &str, ours: &Result<prost_reflect::DynamicMessage, String>| {
+            let same = match (&generated, ours) {
+                (Ok(a), Ok(b)) => same_message(a, b),
+                (Err(a), Err(b)) if a == b => Ok(()),
+                (a, b) => Err(format!("generated {a:?}\n  dynamic   {b:?}")),
+            };
+            if let Err(e) = same {
+                failures.push(format!("{type_name} {how} {json}:\n  {e}"));
+            }
+        };
+        compare("text", &text);
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
+            let generated_value = outcome(message_type.from_json_value(&value, options));
+            let ours = outcome(dynamic::from_json_value(&desc, &value, options));
+            let same = match (&generated_value, &ours) {
+                (Ok(a), Ok(b)) => same_message(a, b),
+                (Err(a), Err(b)) if a == b => Ok(()),
+                (a, b) => Err(format!("generated {a:?}\n  dynamic   {b:?}")),
+            };
+            if let Err(e) = same {
+                failures.push(format!("{type_name} value {json}:\n  {e}"));
+            }
+        }
+    }
+    report(&failures, "the same parse outcome as the generated parser");
+}
+
+/// Bytes that do not decode are an error naming the type, as on the generated path; nothing panics.
+#[test]
+fn bad_bytes_are_errors() {
+    let desc = descriptor("yandex.cloud.compute.v1.Image");
+    let generated = registry::get("yandex.cloud.compute.v1.Image").unwrap();
+    for bytes in [&[0x0f, 0x01][..], &[0x0a, 0x05, b'a'], &[0xff; 11]] {
+        for style in STYLES {
+            let ours = dynamic::to_json(&desc, bytes, style).unwrap_err();
+            let theirs = generated.to_json(bytes, style).unwrap_err();
+            assert!(
+                ours.to_string().contains("yandex.cloud.compute.v1.Image"),
+                "{ours}"
+            );
+            assert_eq!(ours.to_string(), theirs.to_string(), "{bytes:?}");
+        }
+    }
+}
