@@ -6,7 +6,7 @@
 
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use prost::Message as _;
-use yc_proto::json::{ParseOptions, dynamic};
+use yc_proto::json::{ParseOptions, Style, dynamic};
 use yc_proto::registry;
 
 use crate::roundtrip::message_strategy;
@@ -483,4 +483,139 @@ fn bad_bytes_are_errors() {
             assert_eq!(ours.to_string(), theirs.to_string(), "{bytes:?}");
         }
     }
+}
+
+/// The descriptor pool of `tests/it/protos/usertest/widget.proto`, compiled as `--proto-path` would: a type no
+/// generated code knows, its own type inside an `Any`, and the wrappers, `Struct`, `Value` and `ListValue`.
+fn user_types() -> prost_reflect::DescriptorPool {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/protos");
+    let set = protox::compile(["usertest/widget.proto"], [root]).unwrap();
+    // The Python script that writes the reference vectors reads this set (see its docstring).
+    if let Some(path) = std::env::var_os("YC_PROTO_WRITE_USERTEST_FDS") {
+        std::fs::write(path, set.encode_to_vec()).unwrap();
+    }
+    prost_reflect::DescriptorPool::from_file_descriptor_set(set).unwrap()
+}
+
+/// Vectors the Python runtime wrote for the user's type (`tests/it/protos/usertest/make_vectors.py`): our text equals
+/// its text (map entries sorted) in both styles, and every spelling of the input reads back to the same message.
+#[test]
+fn user_types_match_the_reference_runtime() {
+    use base64::Engine as _;
+
+    let pool = user_types();
+    let desc = pool.get_message_by_name("yc.usertest.Widget").unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/protos/usertest/vectors.json"
+    );
+    let vectors: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(vectors.len(), 3);
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let field = |key: &str| v[key].as_str().unwrap();
+        let name = field("name");
+        let binary = base64::engine::general_purpose::STANDARD
+            .decode(field("binary"))
+            .unwrap();
+        for (style, key) in [
+            (Style::Snake, "snake_sorted"),
+            (Style::Camel, "camel_sorted"),
+        ] {
+            match dynamic::to_json(&desc, &binary, style) {
+                Ok(text) if text == field(key) => {}
+                Ok(text) => failures.push(format!(
+                    "{name} {style:?}:\n  dynamic:   {text}\n  reference: {}",
+                    field(key)
+                )),
+                Err(e) => failures.push(format!("{name} {style:?}: {}", error_chain(&e))),
+            }
+        }
+        let canonical = dynamic::to_json(&desc, &binary, Style::Snake).ok();
+        for source in ["input", "snake", "camel"] {
+            let json = field(source);
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            for (how, parsed) in [
+                ("text", dynamic::from_json(&desc, json, STRICT)),
+                ("value", dynamic::from_json_value(&desc, &value, STRICT)),
+            ] {
+                let again = parsed.map_err(|e| error_chain(&e)).and_then(|bytes| {
+                    dynamic::to_json(&desc, &bytes, Style::Snake).map_err(|e| error_chain(&e))
+                });
+                if again.as_ref().ok() != canonical.as_ref() {
+                    failures.push(format!("{name} from {source} {how}: {again:?}"));
+                }
+            }
+        }
+    }
+    report(
+        &failures,
+        "the reference runtime's text for a user's own type",
+    );
+}
+
+/// `Any` resolves its payload in the pool of the message being read or written, not in the embedded one.
+#[test]
+fn user_types_inside_any_resolve_through_their_own_pool() {
+    let pool = user_types();
+    let desc = pool.get_message_by_name("yc.usertest.Widget").unwrap();
+    let json =
+        r#"{"payload":{"@type":"type.googleapis.com/yc.usertest.Widget","colors":["GREEN",12]}}"#;
+    let bytes = dynamic::from_json(&desc, json, STRICT).unwrap();
+    assert_eq!(dynamic::to_json(&desc, &bytes, Style::Camel).unwrap(), json);
+    // The embedded pool's `Any` cannot name the user's type.
+    let operation = descriptor("yandex.cloud.operation.Operation");
+    let error = dynamic::from_json(
+        &operation,
+        r#"{"response":{"@type":"type.googleapis.com/yc.usertest.Widget"}}"#,
+        STRICT,
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("unknown `Any` type `type.googleapis.com/yc.usertest.Widget`"),
+        "{error}"
+    );
+}
+
+/// What the reference refuses to write or read for the user's type, refused here too, with the field named.
+#[test]
+fn user_type_errors() {
+    let pool = user_types();
+    let desc = pool.get_message_by_name("yc.usertest.Widget").unwrap();
+    let check = |json: &str, needle: &str| {
+        let error = error_chain(&dynamic::from_json(&desc, json, STRICT).unwrap_err());
+        assert!(error.contains(needle), "{json}: {error}");
+    };
+    check(r#"{"by_id": {"x": "a"}}"#, "at `by_id`");
+    check(
+        r#"{"colors": ["RED", "BLUE"]}"#,
+        "at `colors[1]`: unknown enum value `BLUE`",
+    );
+    check(
+        r#"{"color_by_name": {"k": "BLUE"}}"#,
+        "at `color_by_name.k`",
+    );
+    check(r#"{"count": "x"}"#, "at `count`");
+    check(
+        r#"{"picked": "RED", "other": "x"}"#,
+        "duplicate field `other`",
+    );
+    check(r#"{"attrs": [1]}"#, "at `attrs`");
+    check(r#"{"rawBytes": "!!"}"#, "at `raw`");
+    // A `Value` holding NaN has no JSON form (it would read back as a string).
+    let nan = dynamic::from_json(&desc, r#"{"ratio": "NaN"}"#, STRICT).unwrap();
+    assert!(dynamic::to_json(&desc, &nan, Style::Snake).is_ok());
+    let loose_nan = {
+        let mut message = prost_reflect::DynamicMessage::new(desc.clone());
+        let value_desc = pool.get_message_by_name("google.protobuf.Value").unwrap();
+        let mut value = prost_reflect::DynamicMessage::new(value_desc);
+        value.set_field_by_name("number_value", prost_reflect::Value::F64(f64::NAN));
+        message.set_field_by_name("loose", prost_reflect::Value::Message(value));
+        message.encode_to_vec()
+    };
+    let error = dynamic::to_json(&desc, &loose_nan, Style::Snake).unwrap_err();
+    assert!(error.to_string().contains("number_value"), "{error}");
 }
