@@ -43,8 +43,8 @@ pub(crate) fn generate(
     Ok(files)
 }
 
-/// Adjusts pbjson's parsers to the reference: singular enum fields accept numbers the schema does not know,
-/// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), numbers are read
+/// Adjusts pbjson's parsers to the reference: enum fields, in every shape, accept numbers the schema does not know,
+/// as proto3's open enums require (`E` read as `OpenEnum<E>`, see [`open_enums`]), numbers are read
 /// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type), and
 /// every field's error names where it happened (see [`field_paths`]).
 ///
