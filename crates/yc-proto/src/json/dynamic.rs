@@ -1,11 +1,11 @@
 //! The same JSON mapping for message types known only from descriptors: a user's own `.proto` files, a
 //! descriptor set, a service this crate has no generated code for.
 //!
-//! Output is the generated writer's text, byte for byte, in both styles: the bytes are decoded into a
-//! `prost_reflect::DynamicMessage` and walked in field-number order into the same [`Writer`], so escaping,
-//! number formatting and the well-known types' forms are shared, not copied (`Timestamp`, `Duration`,
-//! `FieldMask` and `Empty` are written by their `wkt` impls). Fields the descriptor does not know are dropped,
-//! as the generated path drops them.
+//! Output is the generated writer's text, byte for byte, in both styles, written into the same [`Writer`], so
+//! escaping, number formatting and the well-known types' forms are shared, not copied (`Timestamp`, `Duration`,
+//! `FieldMask` and `Empty` are written by their `wkt` impls). The bytes are read straight from the wire when they
+//! are in the form encoders produce (`wire`), else decoded into a `prost_reflect::DynamicMessage` and walked in
+//! field-number order. Fields the descriptor does not know are dropped, as the generated path drops them.
 //! Input is a descriptor-driven `serde` walk, so text and `serde_json::Value` take one path: it reads what the
 //! generated parsers read (both spellings, numbers as strings, `null` as the default, unknown fields only when
 //! asked to ignore them) with the same number, enum, bytes and well-known-type readers, and errors that put the
@@ -33,10 +33,16 @@ use crate::wkt::{self, json::payload_error};
 
 /// Binary to JSON text in `style`, for a message of type `desc`.
 pub fn to_json(desc: &MessageDescriptor, bytes: &[u8], style: Style) -> Result<String, Error> {
+    // As the generated path sizes it: JSON is rarely more than twice the binary size.
+    let capacity = bytes.len() * 2 + 64;
+    let mut w = Writer::with_capacity(style, capacity);
+    if wire::message(&mut w, desc, bytes, 0).is_ok() {
+        return w.finish();
+    }
+    // Bytes the fast path does not take (see `wire`) are decoded in full, then written; same text either way.
     let message = DynamicMessage::decode(desc.clone(), bytes)
         .map_err(|e| Error::decode(desc.full_name(), e))?;
-    // As the generated path sizes it: JSON is rarely more than twice the binary size.
-    let mut w = Writer::with_capacity(style, bytes.len() * 2 + 64);
+    let mut w = Writer::with_capacity(style, capacity);
     write_message(&mut w, &message);
     w.finish()
 }
@@ -1017,6 +1023,8 @@ fn try_set<E: de::Error>(
         .try_set_field(field, value)
         .map_err(|e| E::custom(format_args!("field `{}`: {e}", field.name())))
 }
+
+mod wire;
 
 #[cfg(test)]
 mod tests;

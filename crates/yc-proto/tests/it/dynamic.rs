@@ -619,3 +619,50 @@ fn user_type_errors() {
     let error = dynamic::to_json(&desc, &loose_nan, Style::Snake).unwrap_err();
     assert!(error.to_string().contains("number_value"), "{error}");
 }
+
+/// Bytes no encoder writes but every decoder reads (a field twice, fields out of order, a repeated field split, a
+/// map key twice, two members of a oneof, a message field merged from two records, unknown fields and groups):
+/// the dynamic writer's text is still the generated one's.
+#[test]
+fn non_canonical_bytes_write_the_generated_text() {
+    let image = |bytes: &[u8]| ("yandex.cloud.compute.v1.Image", bytes.to_vec());
+    let concat = |parts: &[&[u8]]| parts.concat();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // id = "a", id = "b": the last one wins.
+        image(&[0x0a, 0x01, b'a', 0x0a, 0x01, b'b']),
+        // name (4) before id (1).
+        image(&[0x22, 0x01, b'n', 0x0a, 0x01, b'i']),
+        // product_ids (10) split around family (8).
+        image(&[0x52, 0x01, b'p', 0x42, 0x01, b'f', 0x52, 0x01, b'q']),
+        // labels {"k": "1"}, {"k": "2"}, {"a": ""}: the last "k" wins, keys sorted.
+        image(&concat(&[
+            &[0x32, 0x06, 0x0a, 0x01, b'k', 0x12, 0x01, b'1'],
+            &[0x32, 0x06, 0x0a, 0x01, b'k', 0x12, 0x01, b'2'],
+            &[0x32, 0x03, 0x0a, 0x01, b'a'],
+        ])),
+        // os (13) given twice: the two records merge (type, then nvidia).
+        image(&[0x6a, 0x02, 0x08, 0x01, 0x6a, 0x04, 0x12, 0x02, 0x0a, 0x00]),
+        // size (16) = 0 encoded explicitly, then status (11) out of order.
+        image(&[0x80, 0x01, 0x00, 0x58, 0x02]),
+        // an unknown varint field 99 and an unknown group 98.
+        image(&[
+            0x98, 0x06, 0x05, 0x93, 0x06, 0x08, 0x01, 0x94, 0x06, 0x0a, 0x01, b'x',
+        ]),
+        // CreateImageRequest image_id (8) then disk_id (9): the oneof keeps the last.
+        (
+            "yandex.cloud.compute.v1.CreateImageRequest",
+            vec![0x42, 0x01, b'i', 0x4a, 0x01, b'd'],
+        ),
+        // A string that is not UTF-8: an error either way.
+        image(&[0x0a, 0x02, 0xc3, 0x28]),
+    ];
+    for (type_name, bytes) in cases {
+        let desc = descriptor(type_name);
+        let generated = registry::get(type_name).unwrap();
+        for style in STYLES {
+            let ours = dynamic::to_json(&desc, &bytes, style).map_err(|e| e.to_string());
+            let theirs = generated.to_json(&bytes, style).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{type_name} {bytes:02x?} {style:?}");
+        }
+    }
+}

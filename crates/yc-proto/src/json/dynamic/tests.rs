@@ -27,3 +27,31 @@ fn any_value_form_agrees_with_the_registry() {
     assert_eq!(well_known(&empty), Some(WellKnown::Empty));
     assert!(!is_any_value_form(&empty));
 }
+
+/// The fast path takes what encoders write and leaves the rest to the general one.
+#[test]
+fn wire_fast_path_takes_canonical_bytes_only() {
+    use prost::Message as _;
+
+    use crate::compute::v1::{Image, Os};
+    use crate::json::{Style, Writer};
+
+    let desc = registry::get("yandex.cloud.compute.v1.Image")
+        .unwrap()
+        .descriptor();
+    let image = Image {
+        id: "fd8".into(),
+        labels: [("b".into(), "2".into()), ("a".into(), "1".into())].into(),
+        product_ids: vec!["p".into(), "q".into()],
+        os: Some(Os {
+            r#type: 1,
+            nvidia: None,
+        }),
+        size: 5,
+        ..Default::default()
+    };
+    let mut w = Writer::new(Style::Snake);
+    assert!(super::wire::message(&mut w, &desc, &image.encode_to_vec(), 0).is_ok());
+    let mut w = Writer::new(Style::Snake);
+    assert!(super::wire::message(&mut w, &desc, &[0x0a, 0x01, b'a', 0x0a, 0x01, b'b'], 0).is_err());
+}
