@@ -9,7 +9,8 @@
 //! Input is a descriptor-driven `serde` walk, so text and `serde_json::Value` take one path: it reads what the
 //! generated parsers read (both spellings, numbers as strings, `null` as the default, unknown fields only when
 //! asked to ignore them) with the same number, enum, bytes and well-known-type readers, and errors that put the
-//! field path in front of the message the same way (`os.type`, `layers[1].size`, `labels.env`).
+//! field path in front of the message the same way (`os.type`, `layers[1].size`, `labels.env`); it encodes
+//! straight to the bytes prost writes for the generated types.
 //! `Any` resolves its payload type in the descriptor's own pool ([`MessageDescriptor::parent_pool`]), so a
 //! user-supplied type inside an `Any` works; the well-known types the generated path lacks (the wrappers,
 //! `Struct`, `Value`, `ListValue`) follow the reference mapping.
@@ -18,8 +19,6 @@
 
 use std::fmt;
 
-use prost::Message as _;
-use prost::bytes::Bytes;
 use prost_reflect::{
     DynamicMessage, EnumDescriptor, FieldDescriptor, Kind, MapKey, MessageDescriptor,
     ReflectMessage as _, Value,
@@ -54,11 +53,10 @@ pub fn from_json(
     options: ParseOptions,
 ) -> Result<Vec<u8>, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let message = MessageSeed { desc, options }
+    MessageSeed { desc, options }
         .deserialize(&mut de)
-        .and_then(|message| de.end().map(|()| message))
-        .map_err(|e| Error::json_parse(desc.full_name(), &e))?;
-    Ok(message.encode_to_vec())
+        .and_then(|bytes| de.end().map(|()| bytes))
+        .map_err(|e| Error::json_parse(desc.full_name(), &e))
 }
 
 /// A JSON value in either style to binary, for a message of type `desc`.
@@ -67,10 +65,9 @@ pub fn from_json_value(
     value: &serde_json::Value,
     options: ParseOptions,
 ) -> Result<Vec<u8>, Error> {
-    let message = MessageSeed { desc, options }
+    MessageSeed { desc, options }
         .deserialize(value)
-        .map_err(|e| Error::json_parse(desc.full_name(), &e))?;
-    Ok(message.encode_to_vec())
+        .map_err(|e| Error::json_parse(desc.full_name(), &e))
 }
 
 /// The `google.protobuf` types with a JSON form of their own.
@@ -338,8 +335,13 @@ fn write_list_value(w: &mut Writer, message: &DynamicMessage) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing
+//
+// JSON is encoded straight to bytes, laid out as prost lays out the generated types (fields by tag, a oneof at its
+// lowest tag, repeated scalars packed as the descriptor says, map entries sorted by key with default keys and values
+// left out, implicit-presence defaults left out), so both paths give the same bytes for the same JSON: a cassette's
+// "does the JSON encode back to the recorded bytes" check answers the same either way.
 
-/// A message of type `desc`, from a JSON object (or a well-known type's own form).
+/// A message of type `desc`, from a JSON object (or a well-known type's own form), as its encoded bytes.
 #[derive(Clone, Copy)]
 struct MessageSeed<'a> {
     desc: &'a MessageDescriptor,
@@ -347,62 +349,66 @@ struct MessageSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
-    type Value = DynamicMessage;
+    type Value = Vec<u8>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DynamicMessage, D::Error> {
-        let desc = self.desc;
-        let Some(kind) = well_known(desc) else {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
+        let Some(kind) = well_known(self.desc) else {
             // `deserialize_struct`, as pbjson calls it, so that a wrong JSON type fails at the same position.
             return d.deserialize_struct("", &[], MessageVisitor(self));
         };
-        let mut message = DynamicMessage::new(desc.clone());
+        let mut out = Vec::new();
         match kind {
             WellKnown::Timestamp => {
                 let t = wkt::Timestamp::deserialize(d)?;
-                set_seconds_nanos(&mut message, t.seconds, t.nanos)?;
+                encode_seconds_nanos(&mut out, t.seconds, t.nanos);
             }
             WellKnown::Duration => {
                 let t = wkt::Duration::deserialize(d)?;
-                set_seconds_nanos(&mut message, t.seconds, t.nanos)?;
+                encode_seconds_nanos(&mut out, t.seconds, t.nanos);
             }
             WellKnown::FieldMask => {
-                let mask = wkt::FieldMask::deserialize(d)?;
-                let paths = mask.paths.into_iter().map(Value::String).collect();
-                set(&mut message, 1, Value::List(paths))?;
+                for path in wkt::FieldMask::deserialize(d)?.paths {
+                    encode_len(&mut out, 1, path.as_bytes());
+                }
             }
             WellKnown::Empty => {
                 wkt::Empty::deserialize(d)?;
             }
             WellKnown::Any => return AnySeed(self).deserialize(d),
-            WellKnown::Struct => return d.deserialize_map(StructVisitor(desc)),
-            WellKnown::Value => return d.deserialize_any(StructValueVisitor(desc)),
-            WellKnown::ListValue => return d.deserialize_seq(ListValueVisitor(desc)),
+            WellKnown::Struct => return d.deserialize_map(StructVisitor),
+            WellKnown::Value => return d.deserialize_any(StructValueVisitor),
+            WellKnown::ListValue => return d.deserialize_seq(ListValueVisitor),
             WellKnown::Wrapper => {
-                let field = field_by_number::<D::Error>(desc, 1)?;
+                let field = self.desc.get_field(1).ok_or_else(|| {
+                    de::Error::custom(format_args!("`{}` has no field 1", self.desc.full_name()))
+                })?;
+                let kind = field.kind();
                 let value = SingleSeed {
-                    kind: field.kind(),
+                    kind: &kind,
                     options: self.options,
                 }
                 .deserialize(d)?;
-                try_set(&mut message, &field, value)?;
+                encode_value(&mut out, 1, &kind, &value, SKIP_DEFAULT);
             }
         }
-        Ok(message)
+        Ok(out)
     }
 }
 
 struct MessageVisitor<'a>(MessageSeed<'a>);
 
 impl<'de> Visitor<'de> for MessageVisitor<'_> {
-    type Value = DynamicMessage;
+    type Value = Vec<u8>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "struct {}", self.0.desc.full_name())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DynamicMessage, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<u8>, A::Error> {
         let MessageSeed { desc, options } = self.0;
-        let mut message = DynamicMessage::new(desc.clone());
+        let mut out = Vec::new();
+        // Each field's records, by where prost puts the field; sorted at the end if the input had another order.
+        let mut spans: Vec<(u32, usize, usize)> = Vec::new();
         // Field numbers given a value so far: a key twice (even in both spellings) is an error, as is a second
         // member of one oneof. `null` gives no value, as pbjson sees it after the pre-pass removed it.
         let mut seen: Vec<u32> = Vec::new();
@@ -411,8 +417,9 @@ impl<'de> Visitor<'de> for MessageVisitor<'_> {
                 map.next_value::<de::IgnoredAny>()?;
                 continue;
             };
+            let oneof = field.containing_oneof().filter(|o| !o.is_synthetic());
             let clash = seen.contains(&field.number())
-                || field.containing_oneof().is_some_and(|oneof| {
+                || oneof.as_ref().is_some_and(|oneof| {
                     oneof.fields().any(|other| {
                         other.number() != field.number() && seen.contains(&other.number())
                     })
@@ -423,18 +430,34 @@ impl<'de> Visitor<'de> for MessageVisitor<'_> {
                     field.json_name()
                 )));
             }
-            let value = map
+            let start = out.len();
+            let present = map
                 .next_value_seed(FieldSeed {
                     field: &field,
                     options,
+                    out: &mut out,
                 })
                 .map_err(|e| at_field(field.name(), e))?;
-            if let Some(value) = value {
+            if present {
                 seen.push(field.number());
-                try_set(&mut message, &field, value)?;
+            }
+            if out.len() > start {
+                // prost-derive orders fields by their lowest tag; a oneof's is its members' lowest.
+                let order = oneof
+                    .and_then(|o| o.fields().map(|f| f.number()).min())
+                    .unwrap_or(field.number());
+                spans.push((order, start, out.len()));
             }
         }
-        Ok(message)
+        if spans.windows(2).all(|pair| pair[0].0 <= pair[1].0) {
+            return Ok(out);
+        }
+        spans.sort_by_key(|span| span.0);
+        let mut sorted = Vec::with_capacity(out.len());
+        for (_, start, end) in spans {
+            sorted.extend_from_slice(&out[start..end]);
+        }
+        Ok(sorted)
     }
 }
 
@@ -532,107 +555,149 @@ impl<S: AsRef<str>> fmt::Display for OneOf<'_, S> {
     }
 }
 
-/// A field's value; `None` for `null`, which leaves the field at its default (but is a `NULL_VALUE` for a
-/// `google.protobuf.Value` field, as the reference reads it).
+/// A field's value, encoded into `out` as its records; `false` for `null`, which leaves the field at its default
+/// (but is a `NULL_VALUE` for a `google.protobuf.Value` field, as the reference reads it).
 struct FieldSeed<'a> {
     field: &'a FieldDescriptor,
     options: ParseOptions,
+    out: &'a mut Vec<u8>,
 }
 
 impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
-    type Value = Option<Value>;
+    type Value = bool;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
         d.deserialize_option(self)
     }
 }
 
 impl<'de> Visitor<'de> for FieldSeed<'_> {
-    type Value = Option<Value>;
+    type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a value of field {}", self.field.name())
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Option<Value>, E> {
-        match self.field.kind() {
-            Kind::Message(m)
-                if !self.field.is_list()
-                    && !self.field.is_map()
-                    && well_known(&m) == Some(WellKnown::Value) =>
-            {
-                let mut value = DynamicMessage::new(m.clone());
-                set(&mut value, 1, Value::EnumNumber(0))?;
-                Ok(Some(Value::Message(value)))
-            }
-            _ => Ok(None),
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        let field = self.field;
+        if let Kind::Message(m) = field.kind()
+            && !field.is_list()
+            && !field.is_map()
+            && well_known(&m) == Some(WellKnown::Value)
+        {
+            encode_len(self.out, field.number(), &[0x08, 0x00]);
+            return Ok(true);
         }
+        Ok(false)
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Option<Value>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
         self.visit_none()
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
-        let field = self.field;
-        let options = self.options;
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        let FieldSeed {
+            field,
+            options,
+            out,
+        } = self;
+        let kind = field.kind();
         if field.is_map() {
-            let Kind::Message(entry) = field.kind() else {
+            let Kind::Message(entry) = &kind else {
                 return Err(de::Error::custom("a map field without an entry type"));
             };
             d.deserialize_map(MapVisitor {
+                number: field.number(),
                 key: entry.map_entry_key_field().kind(),
                 value: entry.map_entry_value_field().kind(),
                 options,
-            })
-            .map(Some)
+                out,
+            })?;
         } else if field.is_list() {
             d.deserialize_seq(ListVisitor {
-                kind: field.kind(),
+                number: field.number(),
+                kind: &kind,
+                packed: field.is_packed(),
                 options,
-            })
-            .map(Some)
+                out,
+            })?;
         } else {
-            SingleSeed {
-                kind: field.kind(),
+            let value = SingleSeed {
+                kind: &kind,
                 options,
             }
-            .deserialize(d)
-            .map(Some)
+            .deserialize(d)?;
+            let skip_default = !field.supports_presence();
+            encode_value(out, field.number(), &kind, &value, skip_default);
+        }
+        Ok(true)
+    }
+}
+
+/// One parsed value of a singular field, a list element or a map key or value.
+#[derive(Debug)]
+enum Parsed {
+    Bool(bool),
+    I32(i32),
+    I64(i64),
+    U32(u32),
+    U64(u64),
+    F32(f32),
+    F64(f64),
+    Enum(i32),
+    Str(String),
+    Bytes(Vec<u8>),
+    /// An encoded message.
+    Message(Vec<u8>),
+}
+
+impl Parsed {
+    /// Whether prost leaves this value out of an implicit-presence field or a map entry.
+    fn is_default(&self) -> bool {
+        match self {
+            Parsed::Bool(v) => !v,
+            Parsed::I32(v) | Parsed::Enum(v) => *v == 0,
+            Parsed::I64(v) => *v == 0,
+            Parsed::U32(v) => *v == 0,
+            Parsed::U64(v) => *v == 0,
+            Parsed::F32(v) => *v == 0.0,
+            Parsed::F64(v) => *v == 0.0,
+            Parsed::Str(v) => v.is_empty(),
+            Parsed::Bytes(v) | Parsed::Message(v) => v.is_empty(),
         }
     }
 }
 
 /// One value of a kind: a singular field, a list element or a map value.
-struct SingleSeed {
-    kind: Kind,
+struct SingleSeed<'a> {
+    kind: &'a Kind,
     options: ParseOptions,
 }
 
-impl<'de> DeserializeSeed<'de> for SingleSeed {
-    type Value = Value;
+impl<'de> DeserializeSeed<'de> for SingleSeed<'_> {
+    type Value = Parsed;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
         Ok(match self.kind {
-            Kind::Double => Value::F64(Number::<f64>::deserialize(d)?.0),
-            Kind::Float => Value::F32(Number::<f32>::deserialize(d)?.0),
+            Kind::Double => Parsed::F64(Number::<f64>::deserialize(d)?.0),
+            Kind::Float => Parsed::F32(Number::<f32>::deserialize(d)?.0),
             Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-                Value::I32(Number::<i32>::deserialize(d)?.0)
+                Parsed::I32(Number::<i32>::deserialize(d)?.0)
             }
             Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-                Value::I64(Number::<i64>::deserialize(d)?.0)
+                Parsed::I64(Number::<i64>::deserialize(d)?.0)
             }
-            Kind::Uint32 | Kind::Fixed32 => Value::U32(Number::<u32>::deserialize(d)?.0),
-            Kind::Uint64 | Kind::Fixed64 => Value::U64(Number::<u64>::deserialize(d)?.0),
-            Kind::Bool => Value::Bool(bool::deserialize(d)?),
-            Kind::String => Value::String(String::deserialize(d)?),
-            Kind::Bytes => Value::Bytes(Bytes::from(
-                pbjson::private::BytesDeserialize::<Vec<u8>>::deserialize(d)?.0,
-            )),
-            Kind::Enum(e) => Value::EnumNumber(d.deserialize_any(EnumVisitor(&e))?),
-            Kind::Message(m) => Value::Message(
+            Kind::Uint32 | Kind::Fixed32 => Parsed::U32(Number::<u32>::deserialize(d)?.0),
+            Kind::Uint64 | Kind::Fixed64 => Parsed::U64(Number::<u64>::deserialize(d)?.0),
+            Kind::Bool => Parsed::Bool(bool::deserialize(d)?),
+            Kind::String => Parsed::Str(String::deserialize(d)?),
+            Kind::Bytes => {
+                Parsed::Bytes(pbjson::private::BytesDeserialize::<Vec<u8>>::deserialize(d)?.0)
+            }
+            Kind::Enum(e) => Parsed::Enum(d.deserialize_any(EnumVisitor(e))?),
+            Kind::Message(m) => Parsed::Message(
                 MessageSeed {
-                    desc: &m,
+                    desc: m,
                     options: self.options,
                 }
                 .deserialize(d)?,
@@ -644,12 +709,6 @@ impl<'de> DeserializeSeed<'de> for SingleSeed {
 /// An enum value as the generated parsers read it (`OpenEnum`): a known name, or any 32-bit number, also as a
 /// string.
 struct EnumVisitor<'a>(&'a EnumDescriptor);
-
-impl EnumVisitor<'_> {
-    fn is_null_value(&self) -> bool {
-        self.0.full_name() == "google.protobuf.NullValue"
-    }
-}
 
 impl Visitor<'_> for EnumVisitor<'_> {
     type Value = i32;
@@ -680,7 +739,7 @@ impl Visitor<'_> for EnumVisitor<'_> {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
-        if self.is_null_value() {
+        if self.0.full_name() == "google.protobuf.NullValue" {
             Ok(0)
         } else {
             Err(E::invalid_type(de::Unexpected::Unit, &self))
@@ -688,99 +747,137 @@ impl Visitor<'_> for EnumVisitor<'_> {
     }
 }
 
-/// A repeated field: every element of its kind; a failing element's index goes into the path (`[1].size`).
-struct ListVisitor {
-    kind: Kind,
+/// A repeated field: every element of its kind, packed when the descriptor says so; a failing element's index goes
+/// into the path (`[1].size`).
+struct ListVisitor<'a> {
+    number: u32,
+    kind: &'a Kind,
+    packed: bool,
     options: ParseOptions,
+    out: &'a mut Vec<u8>,
 }
 
-impl<'de> Visitor<'de> for ListVisitor {
-    type Value = Value;
+impl<'de> Visitor<'de> for ListVisitor<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut packed = Vec::new();
+        let mut index = 0;
         loop {
             let seed = SingleSeed {
-                kind: self.kind.clone(),
+                kind: self.kind,
                 options: self.options,
             };
             match seq.next_element_seed(seed) {
-                Ok(Some(item)) => items.push(item),
-                Ok(None) => return Ok(Value::List(items)),
+                Ok(Some(item)) => {
+                    if self.packed {
+                        encode_payload(&mut packed, self.kind, &item);
+                    } else {
+                        encode_value(self.out, self.number, self.kind, &item, KEEP_DEFAULT);
+                    }
+                    index += 1;
+                }
+                Ok(None) => break,
                 Err(e) => {
-                    return Err(de::Error::custom(nest(
-                        Step::Index(items.len()),
-                        &e.to_string(),
-                    )));
+                    return Err(de::Error::custom(nest(Step::Index(index), &e.to_string())));
                 }
             }
         }
+        if !packed.is_empty() {
+            encode_len(self.out, self.number, &packed);
+        }
+        Ok(())
     }
 }
 
-/// A map field: keys from their JSON strings, values of the value kind; a failing value's key goes into the
-/// path (`labels.env`).
-struct MapVisitor {
+/// A map key, ordered as the generated maps' key types order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Bool(bool),
+    Signed(i64),
+    Unsigned(u64),
+    Text(String),
+}
+
+/// A map field: keys from their JSON strings, values of the value kind, entries sorted by key, the last of equal
+/// keys winning (as `BTreeMap::insert` has it); a failing value's key goes into the path (`labels.env`).
+struct MapVisitor<'a> {
+    number: u32,
     key: Kind,
     value: Kind,
     options: ParseOptions,
+    out: &'a mut Vec<u8>,
 }
 
-impl<'de> Visitor<'de> for MapVisitor {
-    type Value = Value;
+impl<'de> Visitor<'de> for MapVisitor<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = std::collections::HashMap::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut entries: Vec<(SortKey, Vec<u8>)> = Vec::new();
         while let Some(text) = map.next_key::<String>()? {
-            let key = map_key::<A::Error>(&self.key, &text)?;
+            let (sort, key) = map_key::<A::Error>(&self.key, text.clone())?;
             let seed = SingleSeed {
-                kind: self.value.clone(),
+                kind: &self.value,
                 options: self.options,
             };
-            match map.next_value_seed(seed) {
-                Ok(value) => {
-                    entries.insert(key, value);
-                }
-                Err(e) => {
-                    return Err(de::Error::custom(nest(Step::Key(&text), &e.to_string())));
-                }
-            }
+            let value = map
+                .next_value_seed(seed)
+                .map_err(|e| de::Error::custom(nest(Step::Key(&text), &e.to_string())))?;
+            let mut entry = Vec::new();
+            encode_value(&mut entry, 1, &self.key, &key, SKIP_DEFAULT);
+            encode_value(&mut entry, 2, &self.value, &value, SKIP_DEFAULT);
+            entries.push((sort, entry));
         }
-        Ok(Value::Map(entries))
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (i, (key, entry)) in entries.iter().enumerate() {
+            if entries.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
+            encode_len(self.out, self.number, entry);
+        }
+        Ok(())
     }
 }
 
 /// A map key from its JSON string, read as the generated parsers read keys of its type.
-fn map_key<E: de::Error>(kind: &Kind, text: &str) -> Result<MapKey, E> {
-    let number = de::value::StrDeserializer::<E>::new(text);
+fn map_key<E: de::Error>(kind: &Kind, text: String) -> Result<(SortKey, Parsed), E> {
+    let number = de::value::StrDeserializer::<E>::new(&text);
     Ok(match kind {
-        Kind::String => MapKey::String(text.to_owned()),
-        Kind::Bool => match text {
-            "true" => MapKey::Bool(true),
-            "false" => MapKey::Bool(false),
+        Kind::Bool => match text.as_str() {
+            "true" => (SortKey::Bool(true), Parsed::Bool(true)),
+            "false" => (SortKey::Bool(false), Parsed::Bool(false)),
             _ => {
                 return Err(E::invalid_value(
-                    de::Unexpected::Str(text),
+                    de::Unexpected::Str(&text),
                     &"`true` or `false`",
                 ));
             }
         },
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            MapKey::I32(Number::<i32>::deserialize(number)?.0)
+            let v = Number::<i32>::deserialize(number)?.0;
+            (SortKey::Signed(i64::from(v)), Parsed::I32(v))
         }
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            MapKey::I64(Number::<i64>::deserialize(number)?.0)
+            let v = Number::<i64>::deserialize(number)?.0;
+            (SortKey::Signed(v), Parsed::I64(v))
         }
-        Kind::Uint32 | Kind::Fixed32 => MapKey::U32(Number::<u32>::deserialize(number)?.0),
-        Kind::Uint64 | Kind::Fixed64 => MapKey::U64(Number::<u64>::deserialize(number)?.0),
+        Kind::Uint32 | Kind::Fixed32 => {
+            let v = Number::<u32>::deserialize(number)?.0;
+            (SortKey::Unsigned(u64::from(v)), Parsed::U32(v))
+        }
+        Kind::Uint64 | Kind::Fixed64 => {
+            let v = Number::<u64>::deserialize(number)?.0;
+            (SortKey::Unsigned(v), Parsed::U64(v))
+        }
+        Kind::String => (SortKey::Text(text.clone()), Parsed::Str(text)),
         other => {
             return Err(E::custom(format_args!("{other:?} cannot be a map key")));
         }
@@ -791,14 +888,13 @@ fn map_key<E: de::Error>(kind: &Kind, text: &str) -> Result<MapKey, E> {
 struct AnySeed<'a>(MessageSeed<'a>);
 
 impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
-    type Value = DynamicMessage;
+    type Value = Vec<u8>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DynamicMessage, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
         let MessageSeed { desc, options } = self.0;
-        let mut any = DynamicMessage::new(desc.clone());
         let mut object = serde_json::Map::deserialize(d)?;
         if object.is_empty() {
-            return Ok(any);
+            return Ok(Vec::new());
         }
         let url = match object.shift_remove("@type") {
             Some(serde_json::Value::String(url)) => url,
@@ -835,193 +931,223 @@ impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
             seed.deserialize(serde_json::Value::Object(object))
                 .map_err(|e| payload_error(inner.full_name(), None, &e))?
         };
-        set(&mut any, 1, Value::String(url))?;
-        set(&mut any, 2, Value::Bytes(payload.encode_to_vec().into()))?;
-        Ok(any)
+        let mut out = Vec::with_capacity(url.len() + payload.len() + 8);
+        encode_len(&mut out, 1, url.as_bytes());
+        if !payload.is_empty() {
+            encode_len(&mut out, 2, &payload);
+        }
+        Ok(out)
     }
 }
 
-/// `Struct`: a JSON object of `Value`s.
-struct StructVisitor<'a>(&'a MessageDescriptor);
+// `Struct`, `Value` and `ListValue` have one layout everywhere: `Struct.fields` (1) maps strings to `Value`s;
+// `Value` is a oneof of `null_value` (1), `number_value` (2), `string_value` (3), `bool_value` (4),
+// `struct_value` (5) and `list_value` (6); `ListValue.values` (1) is a repeated `Value`.
 
-impl<'de> Visitor<'de> for StructVisitor<'_> {
-    type Value = DynamicMessage;
+/// `Struct`: a JSON object of `Value`s.
+struct StructVisitor;
+
+impl<'de> Visitor<'de> for StructVisitor {
+    type Value = Vec<u8>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DynamicMessage, A::Error> {
-        let field = field_by_number::<A::Error>(self.0, 1)?;
-        let value_desc = match field.kind() {
-            Kind::Message(entry) => match entry.map_entry_value_field().kind() {
-                Kind::Message(value) => value,
-                _ => return Err(de::Error::custom("`Struct` values are not messages")),
-            },
-            _ => return Err(de::Error::custom("`Struct.fields` is not a map")),
-        };
-        let mut entries = std::collections::HashMap::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<u8>, A::Error> {
+        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map
-                .next_value_seed(StructValueSeed(&value_desc))
+                .next_value_seed(StructValueSeed)
                 .map_err(|e| de::Error::custom(nest(Step::Key(&key), &e.to_string())))?;
-            entries.insert(MapKey::String(key), Value::Message(value));
+            entries.push((key, value));
         }
-        let mut message = DynamicMessage::new(self.0.clone());
-        try_set(&mut message, &field, Value::Map(entries))?;
-        Ok(message)
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        for (i, (key, value)) in entries.iter().enumerate() {
+            if entries.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
+            let mut entry = Vec::new();
+            if !key.is_empty() {
+                encode_len(&mut entry, 1, key.as_bytes());
+            }
+            if !value.is_empty() {
+                encode_len(&mut entry, 2, value);
+            }
+            encode_len(&mut out, 1, &entry);
+        }
+        Ok(out)
     }
 }
 
-struct StructValueSeed<'a>(&'a MessageDescriptor);
+struct StructValueSeed;
 
-impl<'de> DeserializeSeed<'de> for StructValueSeed<'_> {
-    type Value = DynamicMessage;
+impl<'de> DeserializeSeed<'de> for StructValueSeed {
+    type Value = Vec<u8>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DynamicMessage, D::Error> {
-        d.deserialize_any(StructValueVisitor(self.0))
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_any(StructValueVisitor)
     }
 }
 
 /// `Value`: any JSON value, into the member of its `kind` oneof that holds that JSON type.
-struct StructValueVisitor<'a>(&'a MessageDescriptor);
+struct StructValueVisitor;
 
-impl StructValueVisitor<'_> {
-    fn with<E: de::Error>(&self, number: u32, value: Value) -> Result<DynamicMessage, E> {
-        let mut message = DynamicMessage::new(self.0.clone());
-        set(&mut message, number, value)?;
-        Ok(message)
-    }
-
-    fn nested<E: de::Error>(&self, number: u32) -> Result<MessageDescriptor, E> {
-        match field_by_number::<E>(self.0, number)?.kind() {
-            Kind::Message(m) => Ok(m),
-            _ => Err(E::custom("`Value` member is not a message")),
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for StructValueVisitor<'_> {
-    type Value = DynamicMessage;
+impl<'de> Visitor<'de> for StructValueVisitor {
+    type Value = Vec<u8>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<DynamicMessage, E> {
-        self.with(1, Value::EnumNumber(0))
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<u8>, E> {
+        Ok(vec![0x08, 0x00])
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<DynamicMessage, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Vec<u8>, E> {
         self.visit_unit()
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<DynamicMessage, E> {
-        self.with(2, Value::F64(v))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<u8>, E> {
+        let mut out = Vec::with_capacity(9);
+        encode_value(&mut out, 2, &Kind::Double, &Parsed::F64(v), KEEP_DEFAULT);
+        Ok(out)
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<DynamicMessage, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<u8>, E> {
         self.visit_f64(v as f64)
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<DynamicMessage, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<u8>, E> {
         self.visit_f64(v as f64)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<DynamicMessage, E> {
-        self.with(3, Value::String(v.to_owned()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+        let mut out = Vec::with_capacity(v.len() + 6);
+        encode_len(&mut out, 3, v.as_bytes());
+        Ok(out)
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<DynamicMessage, E> {
-        self.with(3, Value::String(v))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<u8>, E> {
+        Ok(vec![0x20, u8::from(v)])
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<DynamicMessage, E> {
-        self.with(4, Value::Bool(v))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<u8>, A::Error> {
+        let inner = StructVisitor.visit_map(map)?;
+        let mut out = Vec::with_capacity(inner.len() + 6);
+        encode_len(&mut out, 5, &inner);
+        Ok(out)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DynamicMessage, A::Error> {
-        let inner = self.nested::<A::Error>(5)?;
-        let value = StructVisitor(&inner).visit_map(map)?;
-        self.with(5, Value::Message(value))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<DynamicMessage, A::Error> {
-        let inner = self.nested::<A::Error>(6)?;
-        let value = ListValueVisitor(&inner).visit_seq(seq)?;
-        self.with(6, Value::Message(value))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<u8>, A::Error> {
+        let inner = ListValueVisitor.visit_seq(seq)?;
+        let mut out = Vec::with_capacity(inner.len() + 6);
+        encode_len(&mut out, 6, &inner);
+        Ok(out)
     }
 }
 
 /// `ListValue`: a JSON array of `Value`s.
-struct ListValueVisitor<'a>(&'a MessageDescriptor);
+struct ListValueVisitor;
 
-impl<'de> Visitor<'de> for ListValueVisitor<'_> {
-    type Value = DynamicMessage;
+impl<'de> Visitor<'de> for ListValueVisitor {
+    type Value = Vec<u8>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DynamicMessage, A::Error> {
-        let field = field_by_number::<A::Error>(self.0, 1)?;
-        let Kind::Message(value_desc) = field.kind() else {
-            return Err(de::Error::custom("`ListValue.values` is not a message"));
-        };
-        let mut items = Vec::new();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let mut out = Vec::new();
+        let mut index = 0;
         loop {
-            match seq.next_element_seed(StructValueSeed(&value_desc)) {
-                Ok(Some(item)) => items.push(Value::Message(item)),
-                Ok(None) => break,
+            match seq.next_element_seed(StructValueSeed) {
+                Ok(Some(item)) => encode_len(&mut out, 1, &item),
+                Ok(None) => return Ok(out),
                 Err(e) => {
-                    return Err(de::Error::custom(nest(
-                        Step::Index(items.len()),
-                        &e.to_string(),
-                    )));
+                    return Err(de::Error::custom(nest(Step::Index(index), &e.to_string())));
                 }
             }
+            index += 1;
         }
-        let mut message = DynamicMessage::new(self.0.clone());
-        try_set(&mut message, &field, Value::List(items))?;
-        Ok(message)
     }
 }
 
-fn set_seconds_nanos<E: de::Error>(
-    message: &mut DynamicMessage,
-    seconds: i64,
-    nanos: i32,
-) -> Result<(), E> {
-    set(message, 1, Value::I64(seconds))?;
-    set(message, 2, Value::I32(nanos))
+// Encoding, as prost encodes.
+
+const SKIP_DEFAULT: bool = true;
+const KEEP_DEFAULT: bool = false;
+
+fn encode_seconds_nanos(out: &mut Vec<u8>, seconds: i64, nanos: i32) {
+    encode_value(out, 1, &Kind::Int64, &Parsed::I64(seconds), SKIP_DEFAULT);
+    encode_value(out, 2, &Kind::Int32, &Parsed::I32(nanos), SKIP_DEFAULT);
 }
 
-fn field_by_number<E: de::Error>(
-    desc: &MessageDescriptor,
-    number: u32,
-) -> Result<FieldDescriptor, E> {
-    desc.get_field(number).ok_or_else(|| {
-        E::custom(format_args!(
-            "`{}` has no field number {number}",
-            desc.full_name()
-        ))
-    })
+/// One record of field `number`: its key and value, or nothing for a default when `skip_default`.
+fn encode_value(out: &mut Vec<u8>, number: u32, kind: &Kind, value: &Parsed, skip_default: bool) {
+    if skip_default && value.is_default() {
+        return;
+    }
+    match value {
+        Parsed::Str(v) => encode_len(out, number, v.as_bytes()),
+        Parsed::Bytes(v) | Parsed::Message(v) => encode_len(out, number, v),
+        _ => {
+            encode_varint(out, u64::from(number) << 3 | u64::from(wire_type(kind)));
+            encode_payload(out, kind, value);
+        }
+    }
 }
 
-/// Sets field `number`; an error, never a panic, when the descriptor disagrees with the well-known shape.
-fn set<E: de::Error>(message: &mut DynamicMessage, number: u32, value: Value) -> Result<(), E> {
-    let field = field_by_number::<E>(&message.descriptor(), number)?;
-    try_set(message, &field, value)
+/// The value without a key: a packed element, or the payload after a key.
+fn encode_payload(out: &mut Vec<u8>, kind: &Kind, value: &Parsed) {
+    match (value, kind) {
+        (Parsed::Bool(v), _) => out.push(u8::from(*v)),
+        (Parsed::I32(v), Kind::Sint32) => {
+            encode_varint(out, u64::from(((v << 1) ^ (v >> 31)) as u32))
+        }
+        (Parsed::I32(v), Kind::Sfixed32) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::I32(v) | Parsed::Enum(v), _) => encode_varint(out, i64::from(*v) as u64),
+        (Parsed::I64(v), Kind::Sint64) => encode_varint(out, ((v << 1) ^ (v >> 63)) as u64),
+        (Parsed::I64(v), Kind::Sfixed64) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::I64(v), _) => encode_varint(out, *v as u64),
+        (Parsed::U32(v), Kind::Fixed32) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::U32(v), _) => encode_varint(out, u64::from(*v)),
+        (Parsed::U64(v), Kind::Fixed64) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::U64(v), _) => encode_varint(out, *v),
+        (Parsed::F32(v), _) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::F64(v), _) => out.extend_from_slice(&v.to_le_bytes()),
+        (Parsed::Str(v), _) => encode_bytes(out, v.as_bytes()),
+        (Parsed::Bytes(v) | Parsed::Message(v), _) => encode_bytes(out, v),
+    }
 }
 
-fn try_set<E: de::Error>(
-    message: &mut DynamicMessage,
-    field: &FieldDescriptor,
-    value: Value,
-) -> Result<(), E> {
-    message
-        .try_set_field(field, value)
-        .map_err(|e| E::custom(format_args!("field `{}`: {e}", field.name())))
+fn wire_type(kind: &Kind) -> u8 {
+    match kind {
+        Kind::Fixed64 | Kind::Sfixed64 | Kind::Double => 1,
+        Kind::String | Kind::Bytes | Kind::Message(_) => 2,
+        Kind::Fixed32 | Kind::Sfixed32 | Kind::Float => 5,
+        _ => 0,
+    }
+}
+
+/// A length-delimited record of field `number`.
+fn encode_len(out: &mut Vec<u8>, number: u32, bytes: &[u8]) {
+    encode_varint(out, u64::from(number) << 3 | 2);
+    encode_bytes(out, bytes);
+}
+
+fn encode_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    encode_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+fn encode_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 mod wire;
