@@ -621,6 +621,12 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
                 options,
                 out,
             })?;
+        } else if kind == Kind::String {
+            d.deserialize_str(StrRecord {
+                number: field.number(),
+                skip_empty: !field.supports_presence(),
+                out,
+            })?;
         } else {
             let value = SingleSeed {
                 kind: &kind,
@@ -631,6 +637,29 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
             encode_value(out, field.number(), &kind, &value, skip_default);
         }
         Ok(true)
+    }
+}
+
+/// A singular string field's record, encoded from the input text as it is read (the common field, spared a
+/// `String`); as `String`'s own reader, it takes a JSON string only.
+struct StrRecord<'a> {
+    number: u32,
+    skip_empty: bool,
+    out: &'a mut Vec<u8>,
+}
+
+impl Visitor<'_> for StrRecord<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if !(self.skip_empty && v.is_empty()) {
+            encode_len(self.out, self.number, v.as_bytes());
+        }
+        Ok(())
     }
 }
 
@@ -805,6 +834,7 @@ enum SortKey {
 
 /// A map field: keys from their JSON strings, values of the value kind, entries sorted by key, the last of equal
 /// keys winning (as `BTreeMap::insert` has it); a failing value's key goes into the path (`labels.env`).
+/// Entries are written into `out` as they come and reordered only if the input's keys were not already in order.
 struct MapVisitor<'a> {
     number: u32,
     key: Kind,
@@ -821,9 +851,12 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut entries: Vec<(SortKey, Vec<u8>)> = Vec::new();
+        let base = self.out.len();
+        let mut spans: Vec<(SortKey, usize, usize)> = Vec::new();
+        let mut entry = Vec::new();
         while let Some(text) = map.next_key::<String>()? {
-            let (sort, key) = map_key::<A::Error>(&self.key, text.clone())?;
+            entry.clear();
+            let sort = map_key::<A::Error>(&self.key, &text, &mut entry)?;
             let seed = SingleSeed {
                 kind: &self.value,
                 options: self.options,
@@ -831,32 +864,49 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
             let value = map
                 .next_value_seed(seed)
                 .map_err(|e| de::Error::custom(nest(Step::Key(&text), &e.to_string())))?;
-            let mut entry = Vec::new();
-            encode_value(&mut entry, 1, &self.key, &key, SKIP_DEFAULT);
             encode_value(&mut entry, 2, &self.value, &value, SKIP_DEFAULT);
-            entries.push((sort, entry));
+            let start = self.out.len();
+            encode_len(self.out, self.number, &entry);
+            let sort = sort.unwrap_or(SortKey::Text(text));
+            spans.push((sort, start, self.out.len()));
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (i, (key, entry)) in entries.iter().enumerate() {
-            if entries.get(i + 1).is_some_and(|next| next.0 == *key) {
+        if spans.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return Ok(());
+        }
+        spans.sort_by(|a, b| a.0.cmp(&b.0));
+        let written = self.out.split_off(base);
+        for (i, (key, start, end)) in spans.iter().enumerate() {
+            if spans.get(i + 1).is_some_and(|next| next.0 == *key) {
                 continue;
             }
-            encode_len(self.out, self.number, entry);
+            self.out
+                .extend_from_slice(&written[start - base..end - base]);
         }
         Ok(())
     }
 }
 
-/// A map key from its JSON string, read as the generated parsers read keys of its type.
-fn map_key<E: de::Error>(kind: &Kind, text: String) -> Result<(SortKey, Parsed), E> {
-    let number = de::value::StrDeserializer::<E>::new(&text);
-    Ok(match kind {
-        Kind::Bool => match text.as_str() {
+/// A map key from its JSON string, read as the generated parsers read keys of its type and encoded into `entry` as
+/// field 1 (left out when it is the default); its sort key, `None` for a string key (the caller moves the text in).
+fn map_key<E: de::Error>(
+    kind: &Kind,
+    text: &str,
+    entry: &mut Vec<u8>,
+) -> Result<Option<SortKey>, E> {
+    let number = de::value::StrDeserializer::<E>::new(text);
+    let (sort, key) = match kind {
+        Kind::String => {
+            if !text.is_empty() {
+                encode_len(entry, 1, text.as_bytes());
+            }
+            return Ok(None);
+        }
+        Kind::Bool => match text {
             "true" => (SortKey::Bool(true), Parsed::Bool(true)),
             "false" => (SortKey::Bool(false), Parsed::Bool(false)),
             _ => {
                 return Err(E::invalid_value(
-                    de::Unexpected::Str(&text),
+                    de::Unexpected::Str(text),
                     &"`true` or `false`",
                 ));
             }
@@ -877,11 +927,12 @@ fn map_key<E: de::Error>(kind: &Kind, text: String) -> Result<(SortKey, Parsed),
             let v = Number::<u64>::deserialize(number)?.0;
             (SortKey::Unsigned(v), Parsed::U64(v))
         }
-        Kind::String => (SortKey::Text(text.clone()), Parsed::Str(text)),
         other => {
             return Err(E::custom(format_args!("{other:?} cannot be a map key")));
         }
-    })
+    };
+    encode_value(entry, 1, kind, &key, SKIP_DEFAULT);
+    Ok(Some(sort))
 }
 
 /// `{"@type": url, ...}`, read as `wkt::Any` reads it, with the payload type from the descriptor's own pool.

@@ -196,6 +196,21 @@ fn parse_outcomes_and_errors_match_the_generated_parser() {
         ),
         (
             "yandex.cloud.compute.v1.Image",
+            r#"{"labels": {"b": "1", "a": "2", "b": "3"}}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"labels": {"": "", "a": "", "c": "x"}, "name": ""}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
+            r#"{"labels": {"b": "1", "a": "2"}, "name": "n", "id": "i"}"#,
+            STRICT,
+        ),
+        (
+            "yandex.cloud.compute.v1.Image",
             r#"{"labels": {"env": 1}}"#,
             STRICT,
         ),
