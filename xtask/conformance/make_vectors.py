@@ -2,7 +2,7 @@
 """Conformance vectors for yc-proto's JSON, written by protobuf's reference runtime.
 
 Loads crates/yc-proto/src/generated/descriptor_set.bin into a descriptor pool (no protoc), builds the documented
-message shapes plus a filled and an empty message of every yandex.* and google.rpc type, and writes one file per
+message shapes plus a filled and an empty message of every yandex.*, google.rpc and yc.test (test-only) type, and writes one file per
 vector into crates/yc-proto/tests/it/vectors/:
 
     {"name": ..., "type": <full message name>, "binary": <base64, deterministic encoding>,
@@ -76,7 +76,12 @@ def sort_maps(value, desc, snake):
             continue
         if field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
-            entries = sorted(out[key].items())
+            # By key value, as our btree maps order them: integer keys as numbers, not as strings.
+            key_field = field.message_type.fields_by_name["key"]
+            numeric = key_field.cpp_type in (
+                descriptor.FieldDescriptor.CPPTYPE_INT32, descriptor.FieldDescriptor.CPPTYPE_INT64,
+                descriptor.FieldDescriptor.CPPTYPE_UINT32, descriptor.FieldDescriptor.CPPTYPE_UINT64)
+            entries = sorted(out[key].items(), key=lambda kv: int(kv[0]) if numeric else kv[0])
             if value_field.message_type is not None:
                 entries = [(k, sort_maps(v, value_field.message_type, snake)) for k, v in entries]
             out[key] = dict(entries)
@@ -331,6 +336,25 @@ vector("wkt_any_image", "google.protobuf.Any", {"@type": ANY_PREFIX + C + "Image
 vector("wkt_any_timestamp", "google.protobuf.Any",
        {"@type": ANY_PREFIX + "google.protobuf.Timestamp", "value": "2024-03-11T10:02:03Z"})
 
+# --- Enum fields in every shape (test-only `yc.test`, proto/yc/test/enum_shapes.proto) ----------------------------
+# pbjson reads plain, optional, oneof, repeated and map-valued enums in different code; each must take names and
+# numbers the schema does not know.
+
+T = "yc.test."
+vector("enum_shapes_known_names", T + "EnumShapes", {
+    "plain": "LIGHT", "optional_shade": "DARK", "repeated_shades": ["LIGHT", "DARK", "SHADE_UNSPECIFIED"],
+    "shade_by_name": {"b": "DARK", "a": "LIGHT"}, "shade_by_number": {"10": "DARK", "-1": "LIGHT", "2": "DARK"},
+    "picked_shade": "DARK", "nested": {"shades": ["DARK"]},
+})
+vector("enum_shapes_unknown_numbers", T + "EnumShapes", {
+    "plain": 7, "optional_shade": 8, "repeated_shades": [1, 9, 2147483647], "shade_by_name": {"x": 11, "y": "DARK"},
+    "shade_by_number": {"3": -12, "1": "LIGHT"}, "picked_shade": 13, "nested": {"shades": [-2147483648]},
+})
+vector("enum_shapes_present_defaults", T + "EnumShapes", {
+    "optional_shade": "SHADE_UNSPECIFIED", "picked_shade": 0, "shade_by_name": {"z": 0},
+})
+vector("enum_shapes_oneof_other_member", T + "EnumShapes", {"picked_name": "", "optional_shade": 0})
+
 # --- Every other yandex.* and google.rpc type: empty, and filled by a generic filler ---------------------------
 
 def fill(message, depth=0):
@@ -362,8 +386,12 @@ def fill(message, depth=0):
         if is_map:
             value_field = field.message_type.fields_by_name["value"]
             container = getattr(message, field.name)
+            key_field = field.message_type.fields_by_name["key"]
             for i in range(2):
-                key = f"{field.name}-key-{i}"
+                if key_field.type == descriptor.FieldDescriptor.TYPE_STRING:
+                    key = f"{field.name}-key-{i}"
+                else:
+                    key = scalar(key_field, i)
                 if value_field.message_type is not None:
                     if depth < 2:
                         fill(container[key], depth + 1)
@@ -422,7 +450,7 @@ def all_messages():
 
 
 for type_name in sorted(all_messages()):
-    if not (type_name.startswith("yandex.") or type_name.startswith("google.rpc.")):
+    if not type_name.startswith(("yandex.", "google.rpc.", "yc.test.")):
         continue
     slug = type_name.replace(".", "_")
     vector(f"empty_{slug}", type_name, message=new(type_name))

@@ -30,7 +30,7 @@ const EXTRA_WELL_KNOWN: &[&str] = &[
 ];
 
 /// Packages whose Rust types we generate; `google.protobuf` is hand-written in `yc_proto::wkt`.
-const PACKAGE_PREFIXES: &[&str] = &[".yandex", ".google.rpc", ".google.api"];
+const PACKAGE_PREFIXES: &[&str] = &[".yandex", ".google.rpc", ".google.api", ".yc.test"];
 
 pub(crate) fn run(root: &Path, check: bool) -> Result<()> {
     let files = generate(root)?;

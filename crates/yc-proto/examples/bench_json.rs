@@ -1,9 +1,12 @@
 //! `cargo xtask bench json`: JSON throughput of the typed path (`yc_proto::json`) against prost-reflect's
-//! `DynamicMessage` serde, measured side by side in one run, for an `Image`, an `Operation` with `Any` metadata and
-//! response, and a `ListImagesResponse` of 100 images, in both styles, to and from JSON.
+//! `DynamicMessage` serde, and of the generated binary <-> JSON path (`registry`) against the dynamic codec
+//! (`json::dynamic`, descriptors only), measured side by side in one run, for an `Image`, an `Operation` with `Any`
+//! metadata and response, and a `ListImagesResponse` of 100 images, in both styles, to and from JSON.
 //!
-//! The baseline is given every advantage: its `DynamicMessage` is built before timing, so only its serde cost counts.
-//! Both sides parse the same text (the typed path's output). MB/s counts JSON bytes. Each cell runs about 0.5 s.
+//! Two comparisons per row. Typed vs reflect: the baseline is given every advantage, its `DynamicMessage` is built
+//! before timing, so only its serde cost counts. Generated vs dynamic: both start from the same bytes (to JSON) or
+//! the same text (from JSON) and end at text or bytes, so decoding and encoding count on both sides.
+//! Every side parses the same text (the typed path's output). MB/s counts JSON bytes. Each cell runs about 0.5 s.
 //! This program only prints figures; nothing asserts on time.
 
 use std::hint::black_box;
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant};
 use prost::Message as _;
 use prost_reflect::{DeserializeOptions, DynamicMessage, SerializeOptions};
 use yc_proto::compute::v1::{Image, ListImagesResponse};
-use yc_proto::json::{self, ParseOptions, Style};
+use yc_proto::json::{self, ParseOptions, Style, dynamic};
 use yc_proto::operation::Operation;
 
 const CELL: Duration = Duration::from_millis(500);
@@ -31,16 +34,18 @@ fn main() {
     };
 
     println!(
-        "{:<20} {:<6} {:<10} {:>9} {:>13} {:>9} {:>13} {:>9} {:>7}",
+        "{:<20} {:<6} {:<10} {:>7} {:>11} {:>8} {:>11} {:>7} {:>11} {:>11} {:>8}",
         "message",
         "style",
         "direction",
         "JSON B",
-        "typed msg/s",
+        "typed/s",
         "MB/s",
-        "reflect msg/s",
-        "MB/s",
-        "ratio"
+        "reflect/s",
+        "ratio",
+        "generated/s",
+        "dynamic/s",
+        "dyn cost"
     );
     macro_rules! rows {
         ($label:literal, $ty:ty, $message:expr) => {{
@@ -49,9 +54,10 @@ fn main() {
             let descriptor = yc_proto::registry::descriptor_pool()
                 .get_message_by_name(&name)
                 .expect("registered");
+            let bytes = message.encode_to_vec();
+            let generated = yc_proto::registry::get(&name).expect("registered");
             let dynamic =
-                DynamicMessage::decode(descriptor.clone(), message.encode_to_vec().as_slice())
-                    .expect("decodes");
+                DynamicMessage::decode(descriptor.clone(), bytes.as_slice()).expect("decodes");
             for style in [Style::Snake, Style::Camel] {
                 let text = json::to_string(message, style).expect("writes");
                 let reflect_text = reflect_to_json(&dynamic, style);
@@ -60,9 +66,27 @@ fn main() {
                     serde_json::from_str::<serde_json::Value>(&reflect_text).unwrap(),
                     "{name} {style:?}: the two paths disagree, so the comparison would be unfair"
                 );
+                assert_eq!(
+                    dynamic::to_json(&descriptor, &bytes, style).unwrap(),
+                    text,
+                    "{name} {style:?}: the dynamic codec writes other text"
+                );
                 let typed = measure(|| json::to_string(black_box(message), style).unwrap().len());
                 let reflect = measure(|| reflect_to_json(black_box(&dynamic), style).len());
-                row($label, style, "to JSON", text.len(), typed, reflect);
+                let from_bytes =
+                    measure(|| generated.to_json(black_box(&bytes), style).unwrap().len());
+                let dyn_from_bytes = measure(|| {
+                    dynamic::to_json(&descriptor, black_box(&bytes), style)
+                        .unwrap()
+                        .len()
+                });
+                row(
+                    $label,
+                    style,
+                    "to JSON",
+                    text.len(),
+                    [typed, reflect, from_bytes, dyn_from_bytes],
+                );
 
                 let typed = measure(|| {
                     let parsed: $ty =
@@ -81,7 +105,24 @@ fn main() {
                     black_box(parsed);
                     text.len()
                 });
-                row($label, style, "from JSON", text.len(), typed, reflect);
+                let to_bytes = measure(|| {
+                    generated
+                        .from_json(black_box(&text), ParseOptions::default())
+                        .unwrap()
+                        .len()
+                });
+                let dyn_to_bytes = measure(|| {
+                    dynamic::from_json(&descriptor, black_box(&text), ParseOptions::default())
+                        .unwrap()
+                        .len()
+                });
+                row(
+                    $label,
+                    style,
+                    "from JSON",
+                    text.len(),
+                    [typed, reflect, to_bytes, dyn_to_bytes],
+                );
             }
         }};
     }
@@ -89,7 +130,9 @@ fn main() {
     rows!("Operation (Any)", Operation, &operation);
     rows!("ListImages (100)", ListImagesResponse, &list);
     println!(
-        "\nratio = typed msg/s / reflect msg/s (prost-reflect DynamicMessage serde, message pre-built)"
+        "\nper second: messages. ratio = typed / reflect (prost-reflect DynamicMessage serde, message pre-built).\n\
+         generated = registry bytes <-> JSON (prost + generated writer / pbjson + prost); dynamic = json::dynamic \
+         on the same input.\ndyn cost = generated / dynamic: how many times longer the dynamic codec takes."
     );
 }
 
@@ -141,10 +184,11 @@ fn measure(mut f: impl FnMut() -> usize) -> f64 {
     count as f64 / start.elapsed().as_secs_f64()
 }
 
-fn row(label: &str, style: Style, direction: &str, bytes: usize, typed: f64, reflect: f64) {
+fn row(label: &str, style: Style, direction: &str, bytes: usize, per_second: [f64; 4]) {
+    let [typed, reflect, generated, dynamic] = per_second;
     let mb = |per_second: f64| per_second * bytes as f64 / 1e6;
     println!(
-        "{:<20} {:<6} {:<10} {:>9} {:>13.0} {:>9.1} {:>13.0} {:>9.1} {:>6.2}x",
+        "{:<20} {:<6} {:<10} {:>7} {:>11.0} {:>8.1} {:>11.0} {:>6.2}x {:>11.0} {:>11.0} {:>7.2}x",
         label,
         format!("{style:?}").to_lowercase(),
         direction,
@@ -152,7 +196,9 @@ fn row(label: &str, style: Style, direction: &str, bytes: usize, typed: f64, ref
         typed,
         mb(typed),
         reflect,
-        mb(reflect),
-        typed / reflect
+        typed / reflect,
+        generated,
+        dynamic,
+        generated / dynamic
     );
 }

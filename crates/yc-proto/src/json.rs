@@ -18,8 +18,11 @@
 //! `serde_json::to_string(&image)` and `insta::assert_json_snapshot!(image)` just work; [`snake`] (or [`Styled`])
 //! serialises in the snake_case style instead. Both go through the same writer.
 //!
+//! [`dynamic`] gives the same text and bytes for types known only from descriptors.
+//!
 //! This module does no IO and knows no message type by name.
 
+pub mod dynamic;
 pub(crate) mod parse;
 mod writer;
 

@@ -4,7 +4,7 @@
 //! Their JSON (writing and `serde::Deserialize`) is hand-written in the submodules; `Any` resolves its payload
 //! through [`crate::registry`]. Nothing here knows the API's own message types.
 
-mod json;
+pub(crate) mod json;
 mod time;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch, in UTC.

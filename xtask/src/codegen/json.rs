@@ -43,8 +43,8 @@ pub(crate) fn generate(
     Ok(files)
 }
 
-/// Adjusts pbjson's parsers to the reference: singular enum fields accept numbers the schema does not know,
-/// as proto3's open enums require (`map_.next_value::<E>()? as i32` -> `OpenEnum<E>`), numbers are read
+/// Adjusts pbjson's parsers to the reference: enum fields, in every shape, accept numbers the schema does not know,
+/// as proto3's open enums require (`E` read as `OpenEnum<E>`, see [`open_enums`]), numbers are read
 /// by `yc_proto`'s own `Number` (integral floats for integers, errors that name the expected type), and
 /// every field's error names where it happened (see [`field_paths`]).
 ///
@@ -185,60 +185,175 @@ fn field_paths(text: &str, pool: &DescriptorPool) -> Result<String> {
     Ok(out)
 }
 
-///
-/// pbjson reads a plain singular enum field as `map_.next_value::<E>()? as i32`, which this rewrites; an optional,
-/// oneof, repeated or map-valued enum field is read in other shapes this does not rewrite, so codegen refuses such a
-/// field, naming it, and checks that the sites rewritten are exactly the plain enum fields of the package.
-fn open_enums(text: &str, package: &str, pool: &DescriptorPool) -> Result<String> {
-    const CALL: &str = "map_.next_value::<";
-    const CAST: &str = ">()? as i32";
-    let mut plain = 0;
-    for field in package_fields(package, pool) {
-        let enum_value = match field.kind() {
-            Kind::Enum(_) => true,
-            Kind::Message(entry) if field.is_map() => {
-                matches!(entry.map_entry_value_field().kind(), Kind::Enum(_))
-            }
-            _ => false,
+/// How pbjson reads an enum field, by the field's shape; each has its own text, rewritten by [`open_enums`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EnumShape {
+    /// `Some(map_.next_value::<E>()? as i32)`
+    Plain,
+    /// proto3 `optional`: `map_.next_value::<::std::option::Option<E>>()?.map(|x| x as i32)`
+    Optional,
+    /// A oneof member: `map_.next_value::<::std::option::Option<E>>()?.map(|x| Oneof::Member(x as i32))`
+    Oneof,
+    /// `Some(map_.next_value::<Vec<E>>()?.into_iter().map(|x| x as i32).collect())`
+    Repeated,
+    /// `map_.next_value::<std::collections::BTreeMap<K, E>>()?`, then a line `.into_iter().map(|(k,v)| (k, v as i32))...`
+    MapValue,
+}
+
+/// The shape of an enum-valued field of `package`, `None` for a field that holds no enum.
+fn enum_shape(field: &FieldDescriptor) -> Option<EnumShape> {
+    if field.is_map() {
+        let Kind::Message(entry) = field.kind() else {
+            return None;
         };
-        if !enum_value {
-            continue;
-        }
-        let oneof = field.containing_oneof().is_some();
-        if field.is_list() || field.is_map() || oneof || field.supports_presence() {
-            bail!(
-                "enum field `{}` is repeated, a map, optional or in a oneof; pbjson reads those in shapes \
-                 `open_enums` does not rewrite, so unknown numbers would be refused: extend it",
-                field.full_name()
-            );
-        }
-        plain += 1;
+        return matches!(entry.map_entry_value_field().kind(), Kind::Enum(_))
+            .then_some(EnumShape::MapValue);
     }
-    let mut rewritten = 0;
-    let mut out = String::with_capacity(text.len());
+    if !matches!(field.kind(), Kind::Enum(_)) {
+        return None;
+    }
+    Some(if field.is_list() {
+        EnumShape::Repeated
+    } else if field.containing_oneof().is_some_and(|o| !o.is_synthetic()) {
+        EnumShape::Oneof
+    } else if field.supports_presence() {
+        EnumShape::Optional
+    } else {
+        EnumShape::Plain
+    })
+}
+
+/// Opens pbjson's enum reads to numbers the schema does not know, as proto3's open enums require, by reading
+/// `crate::json::OpenEnum<E>` where pbjson reads `E`, in every shape pbjson writes (see [`EnumShape`]).
+/// A repeated enum is read through `crate::json::List` and a string-keyed enum map through `crate::json::MapField`,
+/// so their errors name the failing index or key, as for other lists and maps.
+///
+/// Each shape's rewrites are counted against the package's enum fields of that shape; a count that differs means
+/// pbjson wrote a shape this does not know, and codegen fails naming the shape rather than leave a read closed.
+fn open_enums(text: &str, package: &str, pool: &DescriptorPool) -> Result<String> {
+    let mut expected: BTreeMap<EnumShape, usize> = BTreeMap::new();
+    for field in package_fields(package, pool) {
+        if let Some(shape) = enum_shape(&field) {
+            *expected.entry(shape).or_default() += 1;
+        }
+    }
+    let mut found: BTreeMap<EnumShape, usize> = BTreeMap::new();
+    let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
-        match (line.find(CALL), line.find(CAST)) {
-            (Some(start), Some(end)) if start < end => {
-                rewritten += 1;
-                let ty = &line[start + CALL.len()..end];
-                let _ = write!(
-                    out,
-                    "{}map_.next_value::<crate::json::OpenEnum<{ty}>>()?.0{}",
-                    &line[..start],
-                    &line[end + CAST.len()..]
-                );
+        match open_enum_line(line, out.last_mut()) {
+            Some((shape, opened)) => {
+                *found.entry(shape).or_default() += 1;
+                out.push(opened);
             }
-            _ => out.push_str(line),
+            None => out.push(line.to_owned()),
         }
-        out.push('\n');
     }
-    if rewritten != plain {
+    if found != expected {
         bail!(
-            "opened {rewritten} enum reads, but `{package}` has {plain} plain enum fields: pbjson's layout changed; \
-             update `open_enums`"
+            "opened enum reads by shape {found:?}, but `{package}` has enum fields by shape {expected:?}: \
+             pbjson's layout changed; update `open_enums`"
         );
     }
-    Ok(out)
+    let mut joined = out.join("\n");
+    joined.push('\n');
+    Ok(joined)
+}
+
+/// One line of pbjson's output with its enum read opened, and the shape it had; `previous` is the line before,
+/// which a map's enum value rewrites (pbjson puts the map's type and its conversion on two lines).
+fn open_enum_line(line: &str, previous: Option<&mut String>) -> Option<(EnumShape, String)> {
+    const READ: &str = "map_.next_value::<";
+    const OPTION: &str = "map_.next_value::<::std::option::Option<";
+    const VEC: &str = "map_.next_value::<Vec<";
+    const MAP: &str = "map_.next_value::<std::collections::BTreeMap<";
+    let open = |ty: &str| format!("crate::json::OpenEnum<{ty}>");
+    if let (Some(start), Some(end)) = (
+        line.find(VEC),
+        line.find(">>()?.into_iter().map(|x| x as i32).collect()"),
+    ) {
+        let ty = &line[start + VEC.len()..end];
+        let rest = &line[end + ">>()?.into_iter().map(|x| x as i32).collect()".len()..];
+        return Some((
+            EnumShape::Repeated,
+            format!(
+                "{}map_.next_value::<crate::json::List<{}>>()?.0.into_iter().map(|x| x.0).collect(){rest}",
+                &line[..start],
+                open(ty)
+            ),
+        ));
+    }
+    if let Some(start) = line.find(OPTION) {
+        let after = &line[start + OPTION.len()..];
+        let end = after.find(">>()?.map(|x| ")?;
+        let ty = &after[..end];
+        let tail = &after[end + ">>()?.map(|x| ".len()..];
+        if let Some(rest) = tail.strip_prefix("x as i32)") {
+            return Some((
+                EnumShape::Optional,
+                format!(
+                    "{}{OPTION}{}>>()?.map(|x| x.0){rest}",
+                    &line[..start],
+                    open(ty)
+                ),
+            ));
+        }
+        let close = tail.find("(x as i32))")?;
+        let member = &tail[..close];
+        let rest = &tail[close + "(x as i32))".len()..];
+        return Some((
+            EnumShape::Oneof,
+            format!(
+                "{}{OPTION}{}>>()?.map(|x| {member}(x.0)){rest}",
+                &line[..start],
+                open(ty)
+            ),
+        ));
+    }
+    if let Some(start) = line.find(".into_iter().map(|(k,v)| (") {
+        let conversion = &line[start..];
+        if !conversion.contains(", v as i32))") {
+            return None;
+        }
+        let previous = previous?;
+        let map_start = previous.find(MAP)?;
+        let types = &previous[map_start + MAP.len()..];
+        let end = types.rfind(">>()?")?;
+        let (key, value) = types[..end].split_once(", ")?;
+        let value = open(value);
+        let reader = if key == "_" {
+            // String keys: read through `MapField`, so an error names the key; its `.0` is the `BTreeMap`.
+            format!("map_.next_value::<crate::json::MapField<_, {value}>>()?.0")
+        } else {
+            format!("{MAP}{key}, {value}>>()?")
+        };
+        *previous = format!(
+            "{}{reader}{}",
+            &previous[..map_start],
+            &types[end + ">>()?".len()..]
+        );
+        return Some((
+            EnumShape::MapValue,
+            format!(
+                "{}{}",
+                &line[..start],
+                conversion.replace(", v as i32))", ", v.0))")
+            ),
+        ));
+    }
+    let start = line.find(READ)?;
+    let end = line.find(">()? as i32")?;
+    (start < end).then(|| {
+        let ty = &line[start + READ.len()..end];
+        (
+            EnumShape::Plain,
+            format!(
+                "{}map_.next_value::<{}>()?.0{}",
+                &line[..start],
+                open(ty),
+                &line[end + ">()? as i32".len()..]
+            ),
+        )
+    })
 }
 
 fn registry(pool: &DescriptorPool, packages: &[String]) -> Result<String> {
@@ -568,5 +683,55 @@ mod tests {
         let error = open_enums(&short, "yandex.cloud.compute.v1", &pool).unwrap_err();
         assert!(error.to_string().contains("update `open_enums`"), "{error}");
         assert!(open_enums(site, "google.rpc", &pool).is_err());
+    }
+
+    /// Every shape pbjson reads an enum in (proto/yc/test/enum_shapes.proto has one field of each), opened, and a
+    /// shape missing from the text is an error naming the counts.
+    #[test]
+    fn enum_parsers_are_opened_in_every_shape() {
+        let pool = DescriptorPool::decode(yc_proto::DESCRIPTOR_SET).unwrap();
+        let pbjson = "\
+            plain__ = Some(map_.next_value::<Shade>()? as i32);
+            optional_shade__ = map_.next_value::<::std::option::Option<Shade>>()?.map(|x| x as i32);
+            repeated_shades__ = Some(map_.next_value::<Vec<Shade>>()?.into_iter().map(|x| x as i32).collect());
+            shade_by_name__ = Some(
+                map_.next_value::<std::collections::BTreeMap<_, Shade>>()?
+                    .into_iter().map(|(k,v)| (k, v as i32)).collect()
+            );
+            shade_by_number__ = Some(
+                map_.next_value::<std::collections::BTreeMap<::pbjson::private::NumberDeserialize<i32>, Shade>>()?
+                    .into_iter().map(|(k,v)| (k.0, v as i32)).collect()
+            );
+            pick__ = map_.next_value::<::std::option::Option<Shade>>()?.map(|x| enum_shapes::Pick::PickedShade(x as i32));
+            pick__ = map_.next_value::<::std::option::Option<_>>()?.map(enum_shapes::Pick::PickedName);
+            shades__ = Some(map_.next_value::<Vec<Shade>>()?.into_iter().map(|x| x as i32).collect());
+";
+        let opened = "\
+            plain__ = Some(map_.next_value::<crate::json::OpenEnum<Shade>>()?.0);
+            optional_shade__ = map_.next_value::<::std::option::Option<crate::json::OpenEnum<Shade>>>()?.map(|x| x.0);
+            repeated_shades__ = Some(map_.next_value::<crate::json::List<crate::json::OpenEnum<Shade>>>()?.0.into_iter().map(|x| x.0).collect());
+            shade_by_name__ = Some(
+                map_.next_value::<crate::json::MapField<_, crate::json::OpenEnum<Shade>>>()?.0
+                    .into_iter().map(|(k,v)| (k, v.0)).collect()
+            );
+            shade_by_number__ = Some(
+                map_.next_value::<std::collections::BTreeMap<::pbjson::private::NumberDeserialize<i32>, crate::json::OpenEnum<Shade>>>()?
+                    .into_iter().map(|(k,v)| (k.0, v.0)).collect()
+            );
+            pick__ = map_.next_value::<::std::option::Option<crate::json::OpenEnum<Shade>>>()?.map(|x| enum_shapes::Pick::PickedShade(x.0));
+            pick__ = map_.next_value::<::std::option::Option<_>>()?.map(enum_shapes::Pick::PickedName);
+            shades__ = Some(map_.next_value::<crate::json::List<crate::json::OpenEnum<Shade>>>()?.0.into_iter().map(|x| x.0).collect());
+";
+        assert_eq!(open_enums(pbjson, "yc.test", &pool).unwrap(), opened);
+        let without_oneof: String = pbjson
+            .lines()
+            .filter(|line| !line.contains("PickedShade"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let error = open_enums(&without_oneof, "yc.test", &pool)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("Oneof: 1"), "{error}");
+        assert!(error.contains("update `open_enums`"), "{error}");
     }
 }

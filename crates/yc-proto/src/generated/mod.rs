@@ -60,3 +60,10 @@ pub mod yandex {
         }
     }
 }
+pub mod yc {
+    pub mod test {
+        include!("yc.test.rs");
+        include!("yc.test.serde.rs");
+        include!("yc.test.json.rs");
+    }
+}

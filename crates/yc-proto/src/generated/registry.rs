@@ -75,4 +75,6 @@ static TYPES: &[MessageType] = &[
     MessageType::of::<crate::generated::yandex::cloud::operation::CancelOperationRequest>("yandex.cloud.operation.CancelOperationRequest"),
     MessageType::of::<crate::generated::yandex::cloud::operation::GetOperationRequest>("yandex.cloud.operation.GetOperationRequest"),
     MessageType::of::<crate::generated::yandex::cloud::operation::Operation>("yandex.cloud.operation.Operation"),
+    MessageType::of::<crate::generated::yc::test::EnumShapes>("yc.test.EnumShapes"),
+    MessageType::of::<crate::generated::yc::test::enum_shapes::Nested>("yc.test.EnumShapes.Nested"),
 ];

@@ -280,7 +280,13 @@ impl Writer {
 
     /// An enum value: its name, or the bare number when the schema does not know it.
     pub fn enumeration<E: EnumJson>(&mut self, number: i32) {
-        match E::name(number) {
+        self.enum_value(E::name(number), number);
+    }
+
+    /// An enum value known by its `name` from a descriptor rather than a generated type: the name, or the bare
+    /// number when there is none. The one place enum values are spelled, for both paths.
+    pub fn enum_value(&mut self, name: Option<&str>, number: i32) {
+        match name {
             Some(name) => {
                 self.out.push('"');
                 self.out.push_str(name);

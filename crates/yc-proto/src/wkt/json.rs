@@ -267,7 +267,7 @@ impl<'de> Deserialize<'de> for Any {
 /// field keeps its path (so the caller's reads `response.created_at`); one at the payload's top names its type.
 #[cold]
 #[inline(never)]
-fn payload_error<E: de::Error>(
+pub(crate) fn payload_error<E: de::Error>(
     type_name: &str,
     field: Option<&str>,
     error: &serde_json::Error,

@@ -5,6 +5,7 @@
 //! The tests use only the public API, so they hold for any implementation behind it.
 
 mod conformance;
+mod dynamic;
 mod parsing;
 mod roundtrip;
 mod serde_impls;

@@ -90,7 +90,10 @@ thread_local! {
 }
 
 /// Random messages of type `desc`, nested `depth` levels down from the top.
-fn message_strategy(desc: &MessageDescriptor, depth: u32) -> BoxedStrategy<DynamicMessage> {
+pub(crate) fn message_strategy(
+    desc: &MessageDescriptor,
+    depth: u32,
+) -> BoxedStrategy<DynamicMessage> {
     let key = (desc.full_name().to_owned(), depth);
     if let Some(cached) = STRATEGIES.with(|s| s.borrow().get(&key).cloned()) {
         return cached;
