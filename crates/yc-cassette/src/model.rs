@@ -214,9 +214,10 @@ impl Message {
         };
         match ty.to_json_value(bytes, Style::Snake) {
             Ok(json) => {
-                let exact = ty
-                    .from_json_value(&json, ParseOptions::default())
-                    .is_ok_and(|again| again == bytes);
+                let exact = ty.reencodes_exactly(bytes).unwrap_or_else(|| {
+                    ty.from_json_value(&json, ParseOptions::default())
+                        .is_ok_and(|again| again == bytes)
+                });
                 if !exact {
                     message.raw = Some(bytes.to_vec());
                 }

@@ -18,6 +18,10 @@
 //! (`grpc-64`, `rest-16`, `grpc-64-tls`, `tls-connect`, ...). `--only replay` with one load is the run to profile: the server thread is named
 //! `bench-server`, the load generator `bench-client`. Asserts nothing about time.
 
+/// The allocator the `yc-vcr` binary ships with, so the figures are the binary's; every column runs on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
