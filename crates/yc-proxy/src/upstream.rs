@@ -7,12 +7,8 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,16 +16,12 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
-use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tower_service::Service;
 
 use crate::Error;
 
@@ -239,25 +231,21 @@ pub enum Transport {
 pub struct Upstream {
     upstreams: Upstreams,
     yandex: Arc<Vec<UpstreamUrl>>,
-    grpc: Client<Connector, UpstreamBody>,
-    rest: Client<Connector, UpstreamBody>,
+    grpc: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+    rest: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
 }
 
 impl Upstream {
     /// Builds the clients; fails on an unreadable `extra_ca_pem`.
     pub fn new(upstreams: &Upstreams) -> Result<Upstream, Error> {
         let roots = root_store(upstreams.extra_ca_pem.as_deref())?;
-        let tls = |alpn: &[u8]| {
-            let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|source| Error::Tls(source.to_string()))?
-            .with_root_certificates(roots.clone())
-            .with_no_client_auth();
-            config.alpn_protocols = vec![alpn.to_vec()];
-            Ok::<_, Error>(TlsConnector::from(Arc::new(config)))
-        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|source| Error::Tls(source.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let grpc = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())
@@ -266,12 +254,12 @@ impl Upstream {
             .http2_initial_stream_window_size(1024 * 1024)
             .http2_initial_connection_window_size(16 * 1024 * 1024)
             .http2_keep_alive_interval(Duration::from_secs(30))
-            .build(Connector::new(tls(b"h2")?));
+            .build(connector(&tls, b"h2"));
         let rest = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .build(Connector::new(tls(b"http/1.1")?));
+            .build(connector(&tls, b"http/1.1"));
         let yandex = YANDEX_ROUTES
             .iter()
             .map(|route| UpstreamUrl::https(route.host))
@@ -370,140 +358,18 @@ fn root_store(extra_ca_pem: Option<&[u8]>) -> Result<rustls::RootCertStore, Erro
     Ok(roots)
 }
 
-/// Opens TCP connections, then TLS for `https` URIs (SNI = the URI host, ALPN as configured).
-#[derive(Clone)]
-struct Connector {
-    http: HttpConnector,
-    tls: TlsConnector,
-}
-
-impl fmt::Debug for Connector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connector").finish_non_exhaustive()
-    }
-}
-
-impl Connector {
-    fn new(tls: TlsConnector) -> Connector {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        Connector { http, tls }
-    }
-}
-
-impl Service<Uri> for Connector {
-    type Response = Stream;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.http.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let tcp = self.http.call(uri.clone());
-        let tls = self.tls.clone();
-        Box::pin(async move {
-            let tcp = tcp.await?;
-            if uri.scheme() != Some(&Scheme::HTTPS) {
-                return Ok(Stream::Plain(tcp));
-            }
-            let host = uri.host().unwrap_or_default();
-            // `[::1]` in a URI is `::1` as a server name.
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let name = ServerName::try_from(host.to_owned()).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("invalid TLS name `{host}`"),
-                )
-            })?;
-            let stream = tls.connect(name, tcp.into_inner()).await?;
-            Ok(Stream::Tls(Box::new(TokioIo::new(stream))))
-        })
-    }
-}
-
-/// A connection to an upstream, cleartext or TLS.
-enum Stream {
-    Plain(TokioIo<TcpStream>),
-    Tls(Box<TokioIo<TlsStream<TcpStream>>>),
-}
-
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        match self {
-            Stream::Plain(tcp) => tcp.connected(),
-            Stream::Tls(tls) => {
-                let (tcp, session) = tls.inner().get_ref();
-                let connected = tcp.connected();
-                if session.alpn_protocol() == Some(b"h2") {
-                    connected.negotiated_h2()
-                } else {
-                    connected
-                }
-            }
-        }
-    }
-}
-
-impl Read for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
+/// Opens TCP connections, then TLS for `https` URIs (SNI = the URI host, ALPN `alpn`); `http` URIs stay cleartext.
+///
+/// Built from the tuple rather than `HttpsConnectorBuilder`: the builder refuses a configuration with ALPN set and,
+/// for HTTP/1.1 only, offers no ALPN at all, while the REST client has always offered `http/1.1`.
+fn connector(config: &rustls::ClientConfig, alpn: &[u8]) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let mut config = config.clone();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    HttpsConnector::from((http, Arc::new(config)))
 }
 
 #[cfg(test)]
