@@ -7,7 +7,8 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
@@ -62,7 +63,7 @@ impl Status {
         }
         match &self.details {
             Some(details) => {
-                if let Ok(value) = HeaderValue::from_str(&STANDARD_NO_PAD.encode(details)) {
+                if let Ok(value) = HeaderValue::from_str(&BIN.encode(details)) {
                     headers.insert(GRPC_STATUS_DETAILS_BIN, value);
                 }
             }
@@ -149,15 +150,16 @@ pub fn encode_frame(message: &[u8], out: &mut BytesMut) {
 
 /// Base64 of a `-bin` metadata value, padded or not, as gRPC allows.
 pub fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
-    let trimmed = value
-        .strip_suffix(b"==")
-        .or_else(|| value.strip_suffix(b"="))
-        .unwrap_or(value);
-    STANDARD_NO_PAD
-        .decode(trimmed)
-        .ok()
-        .or_else(|| STANDARD.decode(value).ok())
+    BIN.decode(value).ok()
 }
+
+/// `-bin` values: the standard alphabet, written unpadded and read either way.
+const BIN: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// Percent-encodes a `grpc-message` as the gRPC HTTP/2 spec requires: bytes outside printable ASCII and `%` itself.
 pub fn percent_encode(message: &str) -> String {
