@@ -1,5 +1,6 @@
-//! Where recorded traffic goes: the routing table to the Yandex Cloud endpoints, a single `--upstream` override,
-//! and the hyper clients (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS) that carry it.
+//! Where recorded traffic goes: the Yandex Cloud endpoints, learned from endpoint discovery as the SDKs learn them
+//! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the hyper clients
+//! (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS through hyper-rustls) that carry it.
 //!
 //! This module only forwards: it never looks at bodies, never records, and never panics on a request.
 //! A failure to reach an upstream is an [`UpstreamError`] naming the upstream and the cause; the record service turns
@@ -23,7 +24,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 
-use crate::Error;
+use crate::{Error, discovery};
+use learn::Learned;
 
 /// A boxed error, as bodies and connectors report them.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -31,7 +33,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync>;
 /// The body of a request sent upstream.
 pub type UpstreamBody = BoxBody<Bytes, BoxError>;
 
-/// The Yandex Cloud endpoints, by gRPC package prefix and REST path prefix (wire facts, section 5).
+/// The Yandex Cloud endpoints known without discovery, by gRPC package prefix and REST path prefix (wire facts,
+/// section 5): where calls go when discovery cannot be reached.
 ///
 /// A REST prefix ending in `/` matches that directory; one without matches the exact path or the path followed by
 /// `/` or `:` (`/operations/{id}:cancel`).
@@ -159,7 +162,13 @@ pub struct Upstreams {
     pub rest: Option<UpstreamUrl>,
     /// `--upstream-ca`: PEM certificates trusted for TLS upstreams, next to the web PKI roots.
     pub extra_ca_pem: Option<Vec<u8>>,
+    /// `--discovery`: the host asked where each service lives (`ApiEndpointService/List`) when no override applies;
+    /// default [`DISCOVERY`].
+    pub discovery: Option<UpstreamUrl>,
 }
+
+/// The discovery host the SDKs ask by default.
+pub const DISCOVERY: &str = "https://api.cloud.yandex.net";
 
 impl Upstreams {
     /// The Yandex Cloud endpoints over TLS.
@@ -230,6 +239,9 @@ pub enum Transport {
 #[derive(Clone, Debug)]
 pub struct Upstream {
     upstreams: Upstreams,
+    discovery: UpstreamUrl,
+    /// What discovery taught, asked on the first call that needs it and kept.
+    learned: Arc<tokio::sync::OnceCell<Learned>>,
     yandex: Arc<Vec<UpstreamUrl>>,
     grpc: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
     rest: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -264,31 +276,88 @@ impl Upstream {
             .iter()
             .map(|route| UpstreamUrl::https(route.host))
             .collect::<Result<Vec<_>, _>>()?;
+        let discovery = match &upstreams.discovery {
+            Some(url) => url.clone(),
+            None => DISCOVERY.parse()?,
+        };
         Ok(Upstream {
             upstreams: upstreams.clone(),
+            discovery,
+            learned: Arc::new(tokio::sync::OnceCell::new()),
             yandex: Arc::new(yandex),
             grpc,
             rest,
         })
     }
 
-    /// The upstream for a call: the override if any, else the Yandex endpoint for the gRPC package or REST path.
-    pub fn route(&self, transport: Transport, path: &str) -> Result<&UpstreamUrl, UpstreamError> {
-        let fixed = match transport {
+    /// The upstream for a call: the override if any; else the endpoint discovery lists for the call's service id
+    /// (discovery is asked once, on the first call that gets here); else the built-in table.
+    pub async fn route(
+        &self,
+        transport: Transport,
+        path: &str,
+    ) -> Result<UpstreamUrl, UpstreamError> {
+        if let Some(url) = self.fixed(transport) {
+            return Ok(url.clone());
+        }
+        let id = match transport {
+            Transport::Grpc => discovery::grpc_service_id(path),
+            Transport::Rest => discovery::rest_service_id(path),
+        };
+        // Discovery itself is where the SDKs ask it, and nothing needs learning for it.
+        if id == Some("endpoint") {
+            return Ok(self.discovery.clone());
+        }
+        let Some(id) = id else {
+            return self.choose(transport, path, None);
+        };
+        let learned = self
+            .learned
+            .get_or_init(|| learn::learn(self, &self.discovery))
+            .await;
+        self.choose(transport, path, Some((id, learned)))
+    }
+
+    /// [`Upstream::route`] past the overrides, given the call's service id and what discovery taught (`None`: a
+    /// call with no service id, for which discovery is not asked). Pure, so it is tested without a network.
+    fn choose(
+        &self,
+        transport: Transport,
+        path: &str,
+        service: Option<(&str, &Learned)>,
+    ) -> Result<UpstreamUrl, UpstreamError> {
+        if let Some((id, Ok(endpoints))) = service
+            && let Some(url) = endpoints.get(id)
+        {
+            return Ok(url.clone());
+        }
+        if let Some(i) = yandex_route(transport, path) {
+            return Ok(self.yandex[i].clone());
+        }
+        let why = match service {
+            None => "it is in no package the SDKs map to a service id".to_owned(),
+            Some((id, Ok(_))) => format!(
+                "discovery at `{}` lists no service id `{id}`",
+                self.discovery
+            ),
+            Some((id, Err(reason))) => format!(
+                "discovery at `{}` failed ({reason}), and the built-in table has no service id `{id}`",
+                self.discovery
+            ),
+        };
+        Err(UpstreamError {
+            upstream: "none".to_owned(),
+            cause: format!(
+                "no Yandex Cloud endpoint is known for `{path}`: {why}; pass --upstream to choose one"
+            ),
+        })
+    }
+
+    fn fixed(&self, transport: Transport) -> Option<&UpstreamUrl> {
+        match transport {
             Transport::Grpc => self.upstreams.all.as_ref(),
             Transport::Rest => self.upstreams.rest.as_ref().or(self.upstreams.all.as_ref()),
-        };
-        if let Some(url) = fixed {
-            return Ok(url);
         }
-        yandex_route(transport, path)
-            .map(|i| &self.yandex[i])
-            .ok_or_else(|| UpstreamError {
-                upstream: "none".to_owned(),
-                cause: format!(
-                    "no Yandex Cloud endpoint is known for `{path}`; pass --upstream to choose one"
-                ),
-            })
     }
 
     /// Sends `request` (its URI's path and query are kept) to the upstream for `transport`.
@@ -371,6 +440,8 @@ fn connector(config: &rustls::ClientConfig, alpn: &[u8]) -> HttpsConnector<HttpC
     config.alpn_protocols = vec![alpn.to_vec()];
     HttpsConnector::from((http, Arc::new(config)))
 }
+
+mod learn;
 
 #[cfg(test)]
 mod tests;

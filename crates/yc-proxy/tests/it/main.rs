@@ -4,6 +4,7 @@
 mod ca;
 mod record;
 mod record_corpus;
+mod record_discovery;
 mod record_durability;
 mod record_kill;
 mod record_live;

@@ -495,7 +495,7 @@ async fn rest_upstream_overrides_the_upstream_for_rest_only() {
     let recording = Recording::start(Upstreams {
         all: Some(grpc.url()),
         rest: Some(rest.url()),
-        extra_ca_pem: None,
+        ..Upstreams::default()
     })
     .await;
     let seen = rest_call(
@@ -531,8 +531,8 @@ async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
     let fixture = Fixture::start_tls("tls", &ca).await;
     let recording = Recording::start(Upstreams {
         all: Some(fixture.url()),
-        rest: None,
         extra_ca_pem: Some(ca.ca_pem.clone().into_bytes()),
+        ..Upstreams::default()
     })
     .await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
