@@ -9,6 +9,7 @@ mod record_durability;
 mod record_kill;
 mod record_live;
 mod record_secrets;
+mod record_upstreams;
 mod replay_cross;
 mod replay_discovery;
 mod replay_grpc;
