@@ -320,7 +320,8 @@ fn serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-/// DER as PEM: base64 in lines of 64 characters between the labels.
+/// DER as PEM: base64 in lines of 64 characters between the labels. By hand: `rustls-pki-types` reads PEM but does
+/// not write it, and this is its one writer here.
 fn pem(label: &str, der: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
