@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use prost::Message as _;
 use tempfile::TempDir;
+use tonic::transport::Channel;
 use yc_cassette::{Cassette, Index, Interaction, Redactor};
 use yc_proto::compute::v1 as compute;
 use yc_proto::compute::v1::image_service_client::ImageServiceClient;
@@ -86,6 +87,27 @@ pub fn replay(cassette: Cassette) -> ReplayServer {
         ReplayConfig::default(),
     )
     .unwrap()
+}
+
+/// `ImageService/Get` for every id at once over `channel`, each answer checked against the fixture's image.
+pub async fn get_images_at_once(channel: &Channel, ids: impl Iterator<Item = String>) {
+    let mut calls = tokio::task::JoinSet::new();
+    for id in ids {
+        let mut client = ImageServiceClient::new(channel.clone());
+        calls.spawn(async move {
+            let image = client
+                .get(compute::GetImageRequest {
+                    image_id: id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(image, upstream_fixture::image(&id));
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap();
+    }
 }
 
 /// The headers a client compares: everything but `date`, which each server stamps anew.
@@ -576,24 +598,7 @@ async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded
     let fixture = Fixture::start("many").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let channel = channel(recording.addr()).await;
-    let mut calls = tokio::task::JoinSet::new();
-    for i in 0..200 {
-        let mut client = ImageServiceClient::new(channel.clone());
-        calls.spawn(async move {
-            let id = format!("fd8n{i:03}");
-            let image = client
-                .get(compute::GetImageRequest {
-                    image_id: id.clone(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            assert_eq!(image, upstream_fixture::image(&id));
-        });
-    }
-    while let Some(done) = calls.join_next().await {
-        done.unwrap();
-    }
+    get_images_at_once(&channel, (0..200).map(|i| format!("fd8n{i:03}"))).await;
     // And REST calls at once, over HTTP/1.1 connections from a pool.
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..50 {

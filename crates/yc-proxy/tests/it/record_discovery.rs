@@ -12,8 +12,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tonic::codegen::Service as _;
-use yc_proto::compute::v1 as compute;
-use yc_proto::compute::v1::image_service_client::ImageServiceClient;
 use yc_proto::endpoint::api_endpoint_service_client::ApiEndpointServiceClient;
 use yc_proto::endpoint::api_endpoint_service_server::{
     ApiEndpointService, ApiEndpointServiceServer,
@@ -23,8 +21,8 @@ use yc_proto::endpoint::{
 };
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
 
-use crate::record::Recording;
-use crate::upstream_fixture::{self, Fixture};
+use crate::record::{Recording, get_images_at_once};
+use crate::upstream_fixture::Fixture;
 use crate::{channel, raw_grpc, rest_call};
 
 const NETWORKS: &str = "/yandex.cloud.vpc.v1.NetworkService/List";
@@ -143,24 +141,7 @@ async fn record_routes_by_the_endpoints_discovery_lists_and_asks_once() {
 
     // Calls that start together wait for one discovery.
     let channel = channel(recording.addr()).await;
-    let mut calls = tokio::task::JoinSet::new();
-    for i in 0..8 {
-        let mut client = ImageServiceClient::new(channel.clone());
-        calls.spawn(async move {
-            let id = format!("fd8d{i}");
-            let image = client
-                .get(compute::GetImageRequest {
-                    image_id: id.clone(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            assert_eq!(image, upstream_fixture::image(&id));
-        });
-    }
-    while let Some(done) = calls.join_next().await {
-        done.unwrap();
-    }
+    get_images_at_once(&channel, (0..8).map(|i| format!("fd8d{i}"))).await;
     assert_eq!(compute_side.requests(), 8);
 
     // A service no built-in route knows reaches the server discovery names for its id, over gRPC and REST.
