@@ -159,12 +159,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                 Running::Record(RecordServer::start(args.listen, config).await?)
             }
         };
+        let shutdown = crate::shutdown_signal();
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", running.local_addr())?;
         tls::announce(&mut stdout, running.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
-        crate::shutdown_signal().await;
+        shutdown.await;
         match running.shutdown().await? {
             Some(summary) if summary.wrote_file => tracing::info!(
                 %cassette,
