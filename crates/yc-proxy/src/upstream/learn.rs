@@ -32,9 +32,16 @@ pub(crate) type Learned = Result<HashMap<String, UpstreamUrl>, String>;
 
 /// Asks `discovery` for every endpoint, through `upstream`'s gRPC client.
 pub(crate) async fn learn(upstream: &Upstream, discovery: &UpstreamUrl) -> Learned {
-    let endpoints = match tokio::time::timeout(TIMEOUT, list(upstream, discovery)).await {
-        Ok(listed) => listed?.endpoints,
-        Err(_) => return Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+    let listed = match tokio::time::timeout(TIMEOUT, list(upstream, discovery)).await {
+        Ok(listed) => listed,
+        Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+    };
+    let endpoints = match listed {
+        Ok(answer) => answer.endpoints,
+        Err(reason) => {
+            tracing::warn!(%discovery, %reason, "discovery failed: routing by the built-in table only");
+            return Err(reason);
+        }
     };
     let mut learned = HashMap::with_capacity(endpoints.len());
     for endpoint in endpoints {
