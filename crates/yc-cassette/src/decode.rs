@@ -238,6 +238,9 @@ impl PercentLayer {
 
 /// Undoes one level of `%XX` escapes (`+` stays: it is a space only in form data, see [`query_pairs`]);
 /// `None` when the text has no valid escape.
+///
+/// Hand-written, not `percent_encoding`: redaction needs, for every decoded byte, the offset of the stored bytes it
+/// came from (to replace a secret where it stands), which the crate's decoder does not give.
 pub(crate) fn percent_layer(text: &str) -> Option<PercentLayer> {
     let bytes = text.as_bytes();
     let is_escape = |i: usize| {
@@ -346,9 +349,9 @@ pub(crate) fn base64_runs(text: &str) -> Vec<Base64Run> {
             continue;
         }
         let engine = if url_safe {
-            &*URL_SAFE_ANY
+            &URL_SAFE_ANY
         } else {
-            &*STANDARD_ANY
+            &STANDARD_ANY
         };
         let Ok(bytes) = engine.decode(run) else {
             continue;
@@ -372,19 +375,25 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     if t.is_empty() {
         return None;
     }
-    STANDARD_ANY
-        .decode(t)
-        .or_else(|_| URL_SAFE_ANY.decode(t))
-        .ok()
+    // The alphabet shows in the text (`-` or `_` only in URL-safe base64, `+` or `/` only in standard); text with
+    // neither reads the same in both. Padding is optional in both engines, so one decode says it all.
+    let engine = if t.contains(['-', '_']) {
+        &URL_SAFE_ANY
+    } else {
+        &STANDARD_ANY
+    };
+    engine.decode(t).ok()
 }
 
+/// The engines every reader here uses: padding optional (`DecodePaddingMode::Indifferent`), and trailing bits
+/// accepted, because stored and live values come from writers that differ on both.
 const ANY_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
     .with_decode_allow_trailing_bits(true);
-static STANDARD_ANY: std::sync::LazyLock<GeneralPurpose> =
-    std::sync::LazyLock::new(|| GeneralPurpose::new(&alphabet::STANDARD, ANY_PADDING));
-static URL_SAFE_ANY: std::sync::LazyLock<GeneralPurpose> =
-    std::sync::LazyLock::new(|| GeneralPurpose::new(&alphabet::URL_SAFE, ANY_PADDING));
+pub(crate) const STANDARD_ANY: GeneralPurpose =
+    GeneralPurpose::new(&alphabet::STANDARD, ANY_PADDING);
+pub(crate) const URL_SAFE_ANY: GeneralPurpose =
+    GeneralPurpose::new(&alphabet::URL_SAFE, ANY_PADDING);
 
 fn base64_run_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();

@@ -2,7 +2,6 @@
 //! Loading never panics and says where a file goes wrong; saving is atomic, whole ([`Cassette::save`]) or from
 //! cached text when appending ([`CassetteFile`]).
 
-use std::io::{IoSlice, Write as _};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -96,7 +95,7 @@ impl Cassette {
 
     /// Writes the cassette atomically: a temporary file in the same directory, fsync, rename.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        write_atomic(path, &[self.to_json_string().as_bytes()])
+        crate::store::write_atomic(path, &[self.to_json_string().as_bytes()])
     }
 }
 
@@ -425,82 +424,6 @@ fn parse_interactions(
         }
         Ok(interactions)
     })
-}
-
-/// Writes `pieces` one after the other as the new content of `path`: a temporary file in the same directory,
-/// fsync, rename, so a reader (or a crash) sees the old file or the new one, never a mix.
-pub(crate) fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "cassette".to_owned());
-    let io = |action: &'static str, p: &Path| {
-        let p = p.to_owned();
-        move |source| Error::Io {
-            action,
-            path: p,
-            source,
-        }
-    };
-    let (tmp_path, mut file) = create_temp(dir, &name).map_err(io("create a file in", dir))?;
-    let written = write_all_vectored(&mut file, pieces)
-        .and_then(|()| file.sync_all())
-        .map_err(io("write", &tmp_path))
-        .and_then(|()| std::fs::rename(&tmp_path, path).map_err(io("replace", path)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
-    }
-    written?;
-    // Make the rename itself durable; not every platform can open a directory, so this is best effort.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Writes every piece, many per system call.
-fn write_all_vectored(file: &mut std::fs::File, pieces: &[&[u8]]) -> std::io::Result<()> {
-    // Below the usual IOV_MAX of 1024.
-    const BATCH: usize = 512;
-    for group in pieces.chunks(BATCH) {
-        let mut slices: Vec<IoSlice<'_>> = group
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| IoSlice::new(p))
-            .collect();
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            match file.write_vectored(rest) {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn create_temp(dir: &Path, name: &str) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    // A name unique to this process and call: no clock, no randomness needed.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 mod file;

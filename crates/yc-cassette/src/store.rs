@@ -10,7 +10,7 @@ pub mod journal;
 pub mod lock;
 
 use std::fmt;
-use std::io::Read as _;
+use std::io::{IoSlice, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -69,6 +69,73 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, Error> {
             message: "the file is not UTF-8 text".to_owned(),
         }
     })
+}
+
+/// Writes `pieces` one after the other as the new content of `path`: a temporary file in the same directory
+/// (`tempfile`, removed again on any failure), fsync, rename, fsync of the directory, so a reader (or a crash) sees
+/// the old file or the new one, never a mix.
+pub(crate) fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cassette".to_owned());
+    let io = |action: &'static str, p: &Path| {
+        let p = p.to_owned();
+        move |source| Error::Io {
+            action,
+            path: p,
+            source,
+        }
+    };
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // What `File::create` gives (before the umask), not tempfile's owner-only default: a cassette is shared data.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder
+        .tempfile_in(dir)
+        .map_err(io("create a file in", dir))?;
+    write_all_vectored(file.as_file_mut(), pieces)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(io("write", file.path()))?;
+    file.persist(path)
+        .map_err(|error| io("replace", path)(error.error))?;
+    // Make the rename itself durable; not every platform can open a directory, so this is best effort.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes every piece, many per system call.
+fn write_all_vectored(file: &mut std::fs::File, pieces: &[&[u8]]) -> std::io::Result<()> {
+    // Below the usual IOV_MAX of 1024.
+    const BATCH: usize = 512;
+    for group in pieces.chunks(BATCH) {
+        let mut slices: Vec<IoSlice<'_>> = group
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match file.write_vectored(rest) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), Error> {

@@ -82,6 +82,19 @@ fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> Result<(), BenchError> {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("-h" | "--help") => {
+            println!(
+                "usage: bench_record (no arguments: the figures it prints are for fixed loads)"
+            );
+            return Ok(());
+        }
+        Some(other) => {
+            eprintln!("bench_record: unknown argument `{other}`; it takes none");
+            std::process::exit(2);
+        }
+    }
     let upstream_rt = runtime("bench-up")?;
     let proxy_rt = runtime("bench-proxy")?;
     let client_rt = runtime("bench-client")?;

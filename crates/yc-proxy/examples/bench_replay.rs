@@ -59,8 +59,12 @@ struct Options {
     startup: bool,
 }
 
+const USAGE: &str = "usage: bench_replay [SECONDS_PER_RUN] [--rounds N] [--load NAME] [--only replay|ceiling] \
+                     [--no-startup]";
+
 impl Options {
-    fn parse() -> Options {
+    /// The options from the command line; `Ok(None)` when help was asked for, an error naming a bad argument.
+    fn parse() -> Result<Option<Options>, String> {
         let mut options = Options {
             run_for: Duration::from_secs(2),
             rounds: ROUNDS,
@@ -72,30 +76,77 @@ impl Options {
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
+                "-h" | "--help" => return Ok(None),
                 "--rounds" => {
-                    options.rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(ROUNDS)
+                    options.rounds = match args.next().map(|n| n.parse()) {
+                        Some(Ok(n)) if n > 0 => n,
+                        _ => return Err("--rounds takes a number of rounds, 1 or more".into()),
+                    }
                 }
-                "--load" => options.load = args.next(),
+                "--load" => {
+                    options.load = Some(args.next().ok_or("--load takes a load name")?);
+                }
                 "--only" => match args.next().as_deref() {
                     Some("replay") => options.ceiling = false,
                     Some("ceiling") => options.replay = false,
-                    other => panic!("--only takes `replay` or `ceiling`, not {other:?}"),
+                    _ => return Err("--only takes `replay` or `ceiling`".into()),
                 },
                 "--no-startup" => options.startup = false,
-                seconds => {
-                    let seconds: f64 = seconds
-                        .parse()
-                        .unwrap_or_else(|_| panic!("unknown argument `{seconds}`"));
-                    options.run_for = Duration::from_secs_f64(seconds);
-                }
+                seconds => match seconds.parse::<f64>() {
+                    Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+                        options.run_for = Duration::from_secs_f64(seconds);
+                    }
+                    _ => return Err(format!("unknown argument `{seconds}`")),
+                },
             }
         }
-        options
+        Ok(Some(options))
     }
 }
 
-fn main() {
-    let options = Options::parse();
+fn main() -> std::process::ExitCode {
+    let options = match Options::parse() {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("bench_replay: {error}\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let loads = [
+        Load::Grpc {
+            streams: 1,
+            tls: false,
+        },
+        Load::Grpc {
+            streams: 16,
+            tls: false,
+        },
+        Load::Grpc {
+            streams: 64,
+            tls: false,
+        },
+        Load::Rest { connections: 1 },
+        Load::Rest { connections: 16 },
+        Load::Grpc {
+            streams: 64,
+            tls: true,
+        },
+        Load::TlsConnect,
+    ];
+    if let Some(name) = &options.load
+        && !loads.iter().any(|load| load.short_name() == *name)
+    {
+        let names: Vec<String> = loads.iter().map(|load| load.short_name()).collect();
+        eprintln!(
+            "bench_replay: no load is named `{name}`; the loads are {}",
+            names.join(", ")
+        );
+        return std::process::ExitCode::from(2);
+    }
     let run_for = options.run_for;
     let servers = runtime("bench-server");
     let clients = runtime("bench-client");
@@ -129,27 +180,6 @@ fn main() {
         "{:<24} {:>12} {:>9} {:>9}   {:>12} {:>9} {:>9}   {:>6}",
         "load", "ceiling r/s", "p50 us", "p99 us", "replay r/s", "p50 us", "p99 us", "ratio"
     );
-    let loads = [
-        Load::Grpc {
-            streams: 1,
-            tls: false,
-        },
-        Load::Grpc {
-            streams: 16,
-            tls: false,
-        },
-        Load::Grpc {
-            streams: 64,
-            tls: false,
-        },
-        Load::Rest { connections: 1 },
-        Load::Rest { connections: 16 },
-        Load::Grpc {
-            streams: 64,
-            tls: true,
-        },
-        Load::TlsConnect,
-    ];
     let mut replay_rates = std::collections::HashMap::new();
     for load in loads {
         if options
@@ -203,6 +233,7 @@ fn main() {
         replay.shutdown().await;
         ceiling.shutdown().await;
     });
+    std::process::ExitCode::SUCCESS
 }
 
 /// A client trusting `ca`, offering `h2`, without session resumption (each connection pays a full handshake).

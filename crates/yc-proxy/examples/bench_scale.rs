@@ -26,6 +26,19 @@ const RUNS: usize = 3;
 const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 
 fn main() -> Result<(), BenchError> {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("-h" | "--help") => {
+            println!(
+                "usage: bench_scale (no arguments: the figures it prints are for fixed loads)"
+            );
+            return Ok(());
+        }
+        Some(other) => {
+            eprintln!("bench_scale: unknown argument `{other}`; it takes none");
+            std::process::exit(2);
+        }
+    }
     let yc_vcr = yc_vcr_binary()?;
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Runtime::new()?;

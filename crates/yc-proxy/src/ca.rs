@@ -2,7 +2,7 @@
 //! to TLS clients.
 //!
 //! A folder (by default `$XDG_DATA_HOME/yc-vcr/ca`, else `~/.local/share/yc-vcr/ca`) holds two files:
-//! - `ca-key.pem`: the private key and the certificate, mode 0600; it is the CA. It is created once, by linking a
+//! - `ca-key.pem`: the private key and the certificate, mode 0600; it is the CA. It is created once, by moving a
 //!   finished temporary file into place without replacing anything, so two processes starting at once end with one
 //!   CA (the loser reads the winner's);
 //! - `ca.pem`: the certificate alone, the file clients are given as root certificates; derived from `ca-key.pem`
@@ -241,20 +241,23 @@ fn create(dir: &Path, key_path: &Path) -> Result<String, Error> {
         .map_err(|error| ca_error(dir, format!("cannot sign the CA certificate: {error}")))?;
     let text = format!("{}{}", key.serialize_pem(), cert.pem());
 
-    let temp = temp_path(dir, KEY_FILE);
-    write_new(&temp, text.as_bytes())
-        .map_err(|error| ca_error(&temp, format!("cannot write it: {error}")))?;
-    // A hard link never replaces an existing file: exactly one process's key becomes the CA.
-    let linked = fs::hard_link(&temp, key_path);
-    let _ = fs::remove_file(&temp);
-    match linked {
-        Ok(()) => {
+    let temp = synced_temp(dir, KEY_FILE, text.as_bytes())
+        .map_err(|error| ca_error(dir, format!("cannot write a new key into it: {error}")))?;
+    // Never replaces an existing file (a rename with RENAME_NOREPLACE, or a hard link where the kernel has none):
+    // exactly one process's key becomes the CA. A temporary file that lost is removed when dropped.
+    match temp.persist_noclobber(key_path) {
+        Ok(_) => {
             tracing::info!(path = %key_path.display(), "created a new local CA");
             Ok(text)
         }
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => fs::read_to_string(key_path)
-            .map_err(|error| ca_error(key_path, format!("cannot read it: {error}"))),
-        Err(error) => Err(ca_error(key_path, format!("cannot create it: {error}"))),
+        Err(lost) if lost.error.kind() == io::ErrorKind::AlreadyExists => {
+            fs::read_to_string(key_path)
+                .map_err(|error| ca_error(key_path, format!("cannot read it: {error}")))
+        }
+        Err(failed) => Err(ca_error(
+            key_path,
+            format!("cannot create it: {}", failed.error),
+        )),
     }
 }
 
@@ -275,25 +278,15 @@ fn create_dir(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// A name in `dir` no other process or thread uses.
-fn temp_path(dir: &Path, name: &str) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
-}
-
-/// Writes a new file, readable by its owner only, and syncs it.
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+/// A temporary file in `dir` holding `bytes`, synced, readable by its owner only (tempfile's mode).
+fn synced_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    file.as_file().sync_all()?;
+    Ok(file)
 }
 
 /// Writes `path` atomically: a temporary file, then a rename over whatever is there.
@@ -303,20 +296,16 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("file");
-    let temp = temp_path(dir, name);
-    let written = write_new(&temp, bytes).and_then(|()| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            // The certificate is public.
-            fs::set_permissions(&temp, fs::Permissions::from_mode(0o644))?;
-        }
-        fs::rename(&temp, path)
-    });
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
+    let file = synced_temp(dir, name, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The certificate is public.
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
     }
-    written
+    file.persist(path).map_err(|failed| failed.error)?;
+    Ok(())
 }
 
 /// A serial number unique per certificate this process signs (time and a counter), positive, at most 16 bytes.
@@ -331,7 +320,8 @@ fn serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-/// DER as PEM: base64 in lines of 64 characters between the labels.
+/// DER as PEM: base64 in lines of 64 characters between the labels. By hand: `rustls-pki-types` reads PEM but does
+/// not write it, and this is its one writer here.
 fn pem(label: &str, der: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");

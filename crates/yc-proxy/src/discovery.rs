@@ -243,6 +243,114 @@ const SERVICE_IDS: &[&str] = &[
     "ydb",
 ];
 
+/// Which service id a gRPC service lives under, as the SDKs decide it: by the service's package, or for the few
+/// services that live apart from the rest of their package, by the service itself. The longest prefix wins; a prefix
+/// matches a whole name or the name followed by `.`. Every id is one of [`SERVICE_IDS`].
+const PACKAGES: &[(&str, &str)] = &[
+    ("yandex.cloud.ai.assistants", "ai-assistants"),
+    ("yandex.cloud.ai.files", "ai-files"),
+    ("yandex.cloud.ai.foundation_models", "ai-foundation-models"),
+    ("yandex.cloud.ai.llm", "ai-llm"),
+    ("yandex.cloud.ai.ocr", "ai-vision-ocr"),
+    ("yandex.cloud.ai.stt", "ai-stt"),
+    ("yandex.cloud.ai.translate", "ai-translate"),
+    ("yandex.cloud.ai.tts", "ai-speechkit"),
+    ("yandex.cloud.ai.vision", "ai-vision"),
+    ("yandex.cloud.apploadbalancer", "alb"),
+    ("yandex.cloud.billing", "billing"),
+    ("yandex.cloud.cdn", "cdn"),
+    ("yandex.cloud.certificatemanager", "certificate-manager"),
+    (
+        "yandex.cloud.certificatemanager.v1.CertificateContentService",
+        "certificate-manager-data",
+    ),
+    ("yandex.cloud.compute", "compute"),
+    ("yandex.cloud.containerregistry", "container-registry"),
+    ("yandex.cloud.dataproc", "dataproc"),
+    ("yandex.cloud.dataproc.manager", "dataproc-manager"),
+    ("yandex.cloud.datasphere", "datasphere"),
+    ("yandex.cloud.datatransfer", "datatransfer"),
+    ("yandex.cloud.dns", "dns"),
+    ("yandex.cloud.endpoint", "endpoint"),
+    ("yandex.cloud.iam", "iam"),
+    ("yandex.cloud.iot.devices", "iot-devices"),
+    ("yandex.cloud.k8s", "managed-kubernetes"),
+    ("yandex.cloud.kms", "kms"),
+    ("yandex.cloud.kms.v1.SymmetricCryptoService", "kms-crypto"),
+    ("yandex.cloud.loadbalancer", "load-balancer"),
+    ("yandex.cloud.loadtesting", "loadtesting"),
+    ("yandex.cloud.lockbox", "lockbox"),
+    ("yandex.cloud.lockbox.v1.PayloadService", "lockbox-payload"),
+    ("yandex.cloud.logging", "logging"),
+    (
+        "yandex.cloud.logging.v1.LogIngestionService",
+        "log-ingestion",
+    ),
+    ("yandex.cloud.logging.v1.LogReadingService", "log-reading"),
+    ("yandex.cloud.marketplace", "marketplace"),
+    ("yandex.cloud.mdb.clickhouse", "managed-clickhouse"),
+    ("yandex.cloud.mdb.elasticsearch", "managed-elasticsearch"),
+    ("yandex.cloud.mdb.greenplum", "managed-greenplum"),
+    ("yandex.cloud.mdb.kafka", "managed-kafka"),
+    ("yandex.cloud.mdb.mongodb", "managed-mongodb"),
+    ("yandex.cloud.mdb.mysql", "managed-mysql"),
+    ("yandex.cloud.mdb.opensearch", "managed-opensearch"),
+    ("yandex.cloud.mdb.postgresql", "managed-postgresql"),
+    ("yandex.cloud.mdb.redis", "managed-redis"),
+    ("yandex.cloud.mdb.sqlserver", "managed-sqlserver"),
+    ("yandex.cloud.airflow", "managed-airflow"),
+    ("yandex.cloud.spark", "managed-spark"),
+    ("yandex.cloud.trino", "trino"),
+    ("yandex.cloud.operation", "operation"),
+    ("yandex.cloud.organizationmanager", "organization-manager"),
+    ("yandex.cloud.quotamanager", "quota-manager"),
+    ("yandex.cloud.resourcemanager", "resource-manager"),
+    (
+        "yandex.cloud.serverless.apigateway",
+        "serverless-apigateway",
+    ),
+    (
+        "yandex.cloud.serverless.apigateway.websocket",
+        "apigateway-connections",
+    ),
+    (
+        "yandex.cloud.serverless.containers",
+        "serverless-containers",
+    ),
+    ("yandex.cloud.serverless.functions", "serverless-functions"),
+    ("yandex.cloud.serverless.triggers", "serverless-triggers"),
+    ("yandex.cloud.storage", "storage-api"),
+    ("yandex.cloud.vpc", "vpc"),
+    ("yandex.cloud.ydb", "ydb"),
+];
+
+/// The service id for a gRPC path (`/yandex.cloud.vpc.v1.NetworkService/List` → `vpc`); `None` outside every
+/// package of [`PACKAGES`].
+pub(crate) fn grpc_service_id(path: &str) -> Option<&'static str> {
+    let service = path.strip_prefix('/')?.split('/').next()?;
+    PACKAGES
+        .iter()
+        .filter(|(prefix, _)| {
+            service
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, id)| *id)
+}
+
+/// The service id for a REST path: its first segment when that is a service id (`/vpc/v1/networks` → `vpc`,
+/// `/resource-manager/v1/clouds` → `resource-manager`), and the two collections named apart from their service
+/// (`/operations` → `operation`, `/endpoints` → `endpoint`).
+pub(crate) fn rest_service_id(path: &str) -> Option<&'static str> {
+    let first = path.strip_prefix('/')?.split(['/', ':']).next()?;
+    match first {
+        "operations" => Some("operation"),
+        "endpoints" => Some("endpoint"),
+        _ => SERVICE_IDS.iter().find(|id| **id == first).copied(),
+    }
+}
+
 /// Every known service at `address`, as `ApiEndpointService/List` answers.
 fn every_endpoint(address: &str) -> ListApiEndpointsResponse {
     ListApiEndpointsResponse {
@@ -301,3 +409,6 @@ pub(crate) fn answer_rest(verb: &http::Method, path: &str, address: &str) -> Opt
     };
     text.ok().map(String::into_bytes)
 }
+
+#[cfg(test)]
+mod tests;

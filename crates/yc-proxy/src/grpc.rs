@@ -7,11 +7,13 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use yc_cassette::{DecodeError, Encoding};
 
 use crate::server::Body;
@@ -62,7 +64,7 @@ impl Status {
         }
         match &self.details {
             Some(details) => {
-                if let Ok(value) = HeaderValue::from_str(&STANDARD_NO_PAD.encode(details)) {
+                if let Ok(value) = HeaderValue::from_str(&BIN.encode(details)) {
                     headers.insert(GRPC_STATUS_DETAILS_BIN, value);
                 }
             }
@@ -149,58 +151,32 @@ pub fn encode_frame(message: &[u8], out: &mut BytesMut) {
 
 /// Base64 of a `-bin` metadata value, padded or not, as gRPC allows.
 pub fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
-    let trimmed = value
-        .strip_suffix(b"==")
-        .or_else(|| value.strip_suffix(b"="))
-        .unwrap_or(value);
-    STANDARD_NO_PAD
-        .decode(trimmed)
-        .ok()
-        .or_else(|| STANDARD.decode(value).ok())
+    BIN.decode(value).ok()
 }
+
+/// `-bin` values: the standard alphabet, written unpadded and read either way.
+const BIN: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What a `grpc-message` escapes (the gRPC HTTP/2 spec): controls and `%`; `percent_encoding` escapes every byte
+/// outside ASCII on its own.
+const GRPC_MESSAGE_ESCAPED: &AsciiSet = &CONTROLS.add(b'%');
 
 /// Percent-encodes a `grpc-message` as the gRPC HTTP/2 spec requires: bytes outside printable ASCII and `%` itself.
 pub fn percent_encode(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for byte in message.bytes() {
-        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        }
-    }
-    out
+    utf8_percent_encode(message, GRPC_MESSAGE_ESCAPED).to_string()
 }
 
-/// Decodes a percent-encoded `grpc-message`; malformed escapes stay as they are, invalid UTF-8 becomes U+FFFD.
+/// Decodes a percent-encoded `grpc-message` (or a URL path segment); malformed escapes stay as they are, invalid
+/// UTF-8 becomes U+FFFD.
 pub fn percent_decode(value: &[u8]) -> String {
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        if value[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                value.get(i + 1).and_then(hex),
-                value.get(i + 2).and_then(hex),
-            )
-        {
-            out.push(hi << 4 | lo);
-            i += 3;
-            continue;
-        }
-        out.push(value[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn hex(byte: &u8) -> Option<u8> {
-    char::from(*byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
+    percent_encoding::percent_decode(value)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// What can be wrong with the frames of a request body.

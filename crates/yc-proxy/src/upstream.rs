@@ -1,5 +1,6 @@
-//! Where recorded traffic goes: the routing table to the Yandex Cloud endpoints, a single `--upstream` override,
-//! and the hyper clients (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS) that carry it.
+//! Where recorded traffic goes: the Yandex Cloud endpoints, learned from endpoint discovery as the SDKs learn them
+//! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the hyper clients
+//! (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS through hyper-rustls) that carry it.
 //!
 //! This module only forwards: it never looks at bodies, never records, and never panics on a request.
 //! A failure to reach an upstream is an [`UpstreamError`] naming the upstream and the cause; the record service turns
@@ -7,12 +8,8 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,18 +17,15 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
-use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tower_service::Service;
 
-use crate::Error;
+use crate::{Error, discovery};
+use learn::Learned;
 
 /// A boxed error, as bodies and connectors report them.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -39,7 +33,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync>;
 /// The body of a request sent upstream.
 pub type UpstreamBody = BoxBody<Bytes, BoxError>;
 
-/// The Yandex Cloud endpoints, by gRPC package prefix and REST path prefix (wire facts, section 5).
+/// The Yandex Cloud endpoints known without discovery, by gRPC package prefix and REST path prefix (wire facts,
+/// section 5): where calls go when discovery cannot be reached.
 ///
 /// A REST prefix ending in `/` matches that directory; one without matches the exact path or the path followed by
 /// `/` or `:` (`/operations/{id}:cancel`).
@@ -167,7 +162,13 @@ pub struct Upstreams {
     pub rest: Option<UpstreamUrl>,
     /// `--upstream-ca`: PEM certificates trusted for TLS upstreams, next to the web PKI roots.
     pub extra_ca_pem: Option<Vec<u8>>,
+    /// `--discovery`: the host asked where each service lives (`ApiEndpointService/List`) when no override applies;
+    /// default [`DISCOVERY`].
+    pub discovery: Option<UpstreamUrl>,
 }
+
+/// The discovery host the SDKs ask by default.
+pub const DISCOVERY: &str = "https://api.cloud.yandex.net";
 
 impl Upstreams {
     /// The Yandex Cloud endpoints over TLS.
@@ -238,26 +239,25 @@ pub enum Transport {
 #[derive(Clone, Debug)]
 pub struct Upstream {
     upstreams: Upstreams,
+    discovery: UpstreamUrl,
+    /// What discovery taught, asked on the first call that needs it and kept.
+    learned: Arc<tokio::sync::OnceCell<Learned>>,
     yandex: Arc<Vec<UpstreamUrl>>,
-    grpc: Client<Connector, UpstreamBody>,
-    rest: Client<Connector, UpstreamBody>,
+    grpc: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+    rest: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
 }
 
 impl Upstream {
     /// Builds the clients; fails on an unreadable `extra_ca_pem`.
     pub fn new(upstreams: &Upstreams) -> Result<Upstream, Error> {
         let roots = root_store(upstreams.extra_ca_pem.as_deref())?;
-        let tls = |alpn: &[u8]| {
-            let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|source| Error::Tls(source.to_string()))?
-            .with_root_certificates(roots.clone())
-            .with_no_client_auth();
-            config.alpn_protocols = vec![alpn.to_vec()];
-            Ok::<_, Error>(TlsConnector::from(Arc::new(config)))
-        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|source| Error::Tls(source.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let grpc = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())
@@ -266,41 +266,98 @@ impl Upstream {
             .http2_initial_stream_window_size(1024 * 1024)
             .http2_initial_connection_window_size(16 * 1024 * 1024)
             .http2_keep_alive_interval(Duration::from_secs(30))
-            .build(Connector::new(tls(b"h2")?));
+            .build(connector(&tls, b"h2"));
         let rest = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .build(Connector::new(tls(b"http/1.1")?));
+            .build(connector(&tls, b"http/1.1"));
         let yandex = YANDEX_ROUTES
             .iter()
             .map(|route| UpstreamUrl::https(route.host))
             .collect::<Result<Vec<_>, _>>()?;
+        let discovery = match &upstreams.discovery {
+            Some(url) => url.clone(),
+            None => DISCOVERY.parse()?,
+        };
         Ok(Upstream {
             upstreams: upstreams.clone(),
+            discovery,
+            learned: Arc::new(tokio::sync::OnceCell::new()),
             yandex: Arc::new(yandex),
             grpc,
             rest,
         })
     }
 
-    /// The upstream for a call: the override if any, else the Yandex endpoint for the gRPC package or REST path.
-    pub fn route(&self, transport: Transport, path: &str) -> Result<&UpstreamUrl, UpstreamError> {
-        let fixed = match transport {
+    /// The upstream for a call: the override if any; else the endpoint discovery lists for the call's service id
+    /// (discovery is asked once, on the first call that gets here); else the built-in table.
+    pub async fn route(
+        &self,
+        transport: Transport,
+        path: &str,
+    ) -> Result<UpstreamUrl, UpstreamError> {
+        if let Some(url) = self.fixed(transport) {
+            return Ok(url.clone());
+        }
+        let id = match transport {
+            Transport::Grpc => discovery::grpc_service_id(path),
+            Transport::Rest => discovery::rest_service_id(path),
+        };
+        // Discovery itself is where the SDKs ask it, and nothing needs learning for it.
+        if id == Some("endpoint") {
+            return Ok(self.discovery.clone());
+        }
+        let Some(id) = id else {
+            return self.choose(transport, path, None);
+        };
+        let learned = self
+            .learned
+            .get_or_init(|| learn::learn(self, &self.discovery))
+            .await;
+        self.choose(transport, path, Some((id, learned)))
+    }
+
+    /// [`Upstream::route`] past the overrides, given the call's service id and what discovery taught (`None`: a
+    /// call with no service id, for which discovery is not asked). Pure, so it is tested without a network.
+    fn choose(
+        &self,
+        transport: Transport,
+        path: &str,
+        service: Option<(&str, &Learned)>,
+    ) -> Result<UpstreamUrl, UpstreamError> {
+        if let Some((id, Ok(endpoints))) = service
+            && let Some(url) = endpoints.get(id)
+        {
+            return Ok(url.clone());
+        }
+        if let Some(i) = yandex_route(transport, path) {
+            return Ok(self.yandex[i].clone());
+        }
+        let why = match service {
+            None => "it is in no package the SDKs map to a service id".to_owned(),
+            Some((id, Ok(_))) => format!(
+                "discovery at `{}` lists no service id `{id}`",
+                self.discovery
+            ),
+            Some((id, Err(reason))) => format!(
+                "discovery at `{}` failed ({reason}), and the built-in table has no service id `{id}`",
+                self.discovery
+            ),
+        };
+        Err(UpstreamError {
+            upstream: "none".to_owned(),
+            cause: format!(
+                "no Yandex Cloud endpoint is known for `{path}`: {why}; pass --upstream to choose one"
+            ),
+        })
+    }
+
+    fn fixed(&self, transport: Transport) -> Option<&UpstreamUrl> {
+        match transport {
             Transport::Grpc => self.upstreams.all.as_ref(),
             Transport::Rest => self.upstreams.rest.as_ref().or(self.upstreams.all.as_ref()),
-        };
-        if let Some(url) = fixed {
-            return Ok(url);
         }
-        yandex_route(transport, path)
-            .map(|i| &self.yandex[i])
-            .ok_or_else(|| UpstreamError {
-                upstream: "none".to_owned(),
-                cause: format!(
-                    "no Yandex Cloud endpoint is known for `{path}`; pass --upstream to choose one"
-                ),
-            })
     }
 
     /// Sends `request` (its URI's path and query are kept) to the upstream for `transport`.
@@ -370,141 +427,21 @@ fn root_store(extra_ca_pem: Option<&[u8]>) -> Result<rustls::RootCertStore, Erro
     Ok(roots)
 }
 
-/// Opens TCP connections, then TLS for `https` URIs (SNI = the URI host, ALPN as configured).
-#[derive(Clone)]
-struct Connector {
-    http: HttpConnector,
-    tls: TlsConnector,
+/// Opens TCP connections, then TLS for `https` URIs (SNI = the URI host, ALPN `alpn`); `http` URIs stay cleartext.
+///
+/// Built from the tuple rather than `HttpsConnectorBuilder`: the builder refuses a configuration with ALPN set and,
+/// for HTTP/1.1 only, offers no ALPN at all, while the REST client has always offered `http/1.1`.
+fn connector(config: &rustls::ClientConfig, alpn: &[u8]) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let mut config = config.clone();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    HttpsConnector::from((http, Arc::new(config)))
 }
 
-impl fmt::Debug for Connector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connector").finish_non_exhaustive()
-    }
-}
-
-impl Connector {
-    fn new(tls: TlsConnector) -> Connector {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        Connector { http, tls }
-    }
-}
-
-impl Service<Uri> for Connector {
-    type Response = Stream;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.http.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let tcp = self.http.call(uri.clone());
-        let tls = self.tls.clone();
-        Box::pin(async move {
-            let tcp = tcp.await?;
-            if uri.scheme() != Some(&Scheme::HTTPS) {
-                return Ok(Stream::Plain(tcp));
-            }
-            let host = uri.host().unwrap_or_default();
-            // `[::1]` in a URI is `::1` as a server name.
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let name = ServerName::try_from(host.to_owned()).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("invalid TLS name `{host}`"),
-                )
-            })?;
-            let stream = tls.connect(name, tcp.into_inner()).await?;
-            Ok(Stream::Tls(Box::new(TokioIo::new(stream))))
-        })
-    }
-}
-
-/// A connection to an upstream, cleartext or TLS.
-enum Stream {
-    Plain(TokioIo<TcpStream>),
-    Tls(Box<TokioIo<TlsStream<TcpStream>>>),
-}
-
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        match self {
-            Stream::Plain(tcp) => tcp.connected(),
-            Stream::Tls(tls) => {
-                let (tcp, session) = tls.inner().get_ref();
-                let connected = tcp.connected();
-                if session.alpn_protocol() == Some(b"h2") {
-                    connected.negotiated_h2()
-                } else {
-                    connected
-                }
-            }
-        }
-    }
-}
-
-impl Read for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-}
+mod learn;
 
 #[cfg(test)]
 mod tests;

@@ -73,25 +73,33 @@ fn init_logging() {
         .init();
 }
 
-/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere).
-pub(crate) async fn shutdown_signal() {
+/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are installed by this call, not when
+/// the future is first polled, so a command calls it before it announces its address: a signal sent as soon as the
+/// address is printed must stop the server cleanly, not kill it the default way.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut interrupt), Ok(mut terminate)) = (
+        (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
-        ) else {
-            // Without signal handlers, Ctrl-C still ends the process the default way.
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = interrupt.recv() => tracing::info!("SIGINT: finishing calls in flight"),
-            _ = terminate.recv() => tracing::info!("SIGTERM: finishing calls in flight"),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (Ok(mut interrupt), Ok(mut terminate)) = signals else {
+                // Without signal handlers, Ctrl-C still ends the process the default way.
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("SIGINT: finishing calls in flight"),
+                _ = terminate.recv() => tracing::info!("SIGTERM: finishing calls in flight"),
+            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

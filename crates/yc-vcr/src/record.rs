@@ -18,10 +18,12 @@ use crate::tls::{self, TlsArgs};
 /// Record real traffic into a cassette, with secrets removed.
 ///
 /// Point your client at the printed address: gRPC or REST, in cleartext or over TLS on the same port (certificates
-/// from the local CA; see `yc-vcr ca --help`). Without --upstream, gRPC is routed by service
-/// package and REST by path prefix to the Yandex Cloud endpoints (compute, container-registry, operation, iam,
-/// api.cloud.yandex.net) over TLS. Endpoint discovery answers are rewritten to point at the proxy (the address the client
-/// reached, or --advertise).
+/// from the local CA; see `yc-vcr ca --help`). Without --upstream, record learns the Yandex Cloud endpoints as the
+/// SDKs do: on the first call it asks endpoint discovery (ApiEndpointService/List on --discovery) where every service
+/// lives, then routes each gRPC call by its package and each REST call by its first path segment to the endpoint of
+/// that service id, over TLS. If discovery cannot be reached, the endpoints of compute, container-registry,
+/// operation, iam and discovery itself are built in; any other service is refused with the id it looked for.
+/// Endpoint discovery answers are rewritten to point at the proxy (the address the client reached, or --advertise).
 ///
 /// Every completed call is appended to a journal beside the cassette (CASSETTE.journal) before its client sees it
 /// complete, so even `kill -9` keeps every call a client saw finish; the journal is synced to the disk in the
@@ -58,6 +60,10 @@ pub(crate) struct Args {
     /// A PEM file of CA certificates to trust for TLS upstreams, besides the web PKI roots.
     #[arg(long, value_name = "PEM")]
     upstream_ca: Option<PathBuf>,
+    /// The endpoint discovery host asked where each service lives when --upstream is not given; the endpoints it
+    /// lists are reached in its scheme (http:// only for a local stand-in).
+    #[arg(long, value_name = "URL", default_value = yc_proxy::upstream::DISCOVERY)]
+    discovery: UpstreamUrl,
     /// all, once or new-episodes (new_episodes too); see above [env: YC_VCR_MODE]
     #[arg(long, value_name = "MODE", conflicts_with_all = ["overwrite", "append"])]
     mode: Option<String>,
@@ -93,6 +99,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         all: args.upstream.clone(),
         rest: args.rest_upstream.clone(),
         extra_ca_pem,
+        discovery: Some(args.discovery.clone()),
     };
     let vcr_mode = match args.mode.clone().or_else(|| {
         std::env::var(yc_vcr::Mode::ENV)
@@ -152,12 +159,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                 Running::Record(RecordServer::start(args.listen, config).await?)
             }
         };
+        let shutdown = crate::shutdown_signal();
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", running.local_addr())?;
         tls::announce(&mut stdout, running.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
-        crate::shutdown_signal().await;
+        shutdown.await;
         match running.shutdown().await? {
             Some(summary) if summary.wrote_file => tracing::info!(
                 %cassette,

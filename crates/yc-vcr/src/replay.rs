@@ -76,13 +76,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let server = ReplayServer::start(args.listen, index, config)?;
+        let shutdown = crate::shutdown_signal();
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", server.local_addr())?;
         tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
         stdout.flush()?;
         drop(stdout);
         tracing::info!(cassettes = cassette_count, interactions, "replaying");
-        server.shutdown_on(crate::shutdown_signal()).await;
+        server.shutdown_on(shutdown).await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -139,3 +139,15 @@ fn a_run_that_may_be_padded_is_written_back_padded() {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 30]);
     assert_eq!(base64_runs(&url)[0].encode(&[0xfb]), "-w");
 }
+
+#[test]
+fn a_whole_string_decodes_in_the_alphabet_it_shows_padded_or_not() {
+    // 0xfb 0xff encodes to `+/8` in the standard alphabet and `-_8` in the URL-safe one.
+    for text in ["+/8=", "+/8", "-_8=", "-_8", " +/8= "] {
+        assert_eq!(decode_base64(text), Some(vec![0xfb, 0xff]), "{text:?}");
+    }
+    assert_eq!(decode_base64("aGk"), Some(b"hi".to_vec()));
+    for text in ["", "+_8", "a", "aG=k"] {
+        assert_eq!(decode_base64(text), None, "{text:?}");
+    }
+}

@@ -300,7 +300,7 @@ fn write_items(path: &Path, head: &str, items: &[Arc<str>]) -> Result<(), Error>
         }
         pieces.push(b"\n  ]\n}\n");
     }
-    super::write_atomic(path, &pieces)
+    crate::store::write_atomic(path, &pieces)
 }
 
 #[cfg(test)]

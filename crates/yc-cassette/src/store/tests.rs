@@ -251,3 +251,21 @@ fn messages_in_journal_lines_are_checked_as_in_files() {
         "j:2: interaction 0: request message 0: unknown message type `no.such.Type`"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_atomic_save_gives_the_permissions_a_created_file_gets() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let created = dir.path().join("created");
+    std::fs::File::create(&created).unwrap();
+    let saved = dir.path().join("saved.json");
+    super::write_atomic(&saved, &[b"{}", b"\n"]).unwrap();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&saved),
+        mode(&created),
+        "not tempfile's owner-only mode"
+    );
+    assert_eq!(std::fs::read(&saved).unwrap(), b"{}\n");
+}

@@ -142,6 +142,8 @@ fn percent_decode_is_lenient() {
     assert_eq!(percent_decode(b"a%zzb%4"), "a%zzb%4");
     assert_eq!(percent_decode(b"%FF"), "\u{fffd}");
     assert_eq!(decode_bin(b"CAUSAXg="), Some(b"\x08\x05\x12\x01x".to_vec()));
+    assert_eq!(decode_bin(b"CAUSAXg"), Some(b"\x08\x05\x12\x01x".to_vec()));
+    assert_eq!(decode_bin(b"CAUSAXg-"), None, "standard alphabet only");
 }
 
 #[test]

@@ -132,8 +132,8 @@ where
     B::Error: Into<BoxError>,
 {
     let method = request.uri().path().to_owned();
-    let upstream = match inner.upstream.route(Transport::Grpc, &method) {
-        Ok(upstream) => upstream.clone(),
+    let upstream = match inner.upstream.route(Transport::Grpc, &method).await {
+        Ok(upstream) => upstream,
         Err(error) => return grpc_unavailable(&method, &error),
     };
     let advertise = discovery::is_grpc(&method).then(|| inner.advertise_for(&request));
@@ -247,8 +247,8 @@ where
 {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let upstream = match inner.upstream.route(Transport::Rest, &path) {
-        Ok(upstream) => upstream.clone(),
+    let upstream = match inner.upstream.route(Transport::Rest, &path).await {
+        Ok(upstream) => upstream,
         Err(error) => return bad_gateway(&path, &error),
     };
     let advertise =

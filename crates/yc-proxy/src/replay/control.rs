@@ -118,8 +118,9 @@ fn session_param(query: Option<&str>) -> Result<Option<String>, Refused> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    match query.strip_prefix("session=") {
-        Some(id) if !id.contains('&') => session_id(id).map(Some),
+    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    match pairs.as_slice() {
+        [(name, id)] if name == "session" => session_id(id).map(Some),
         _ => Err(Refused::bad(format!(
             "unknown query `{query}`: reset takes only `session=ID`"
         ))),
@@ -314,6 +315,11 @@ mod tests {
             Ok(Command::Reset(Some("test-1".into())))
         );
         assert_eq!(
+            parse(Method::POST, "/_yc-vcr/reset", Some("session=test%2D1"), ""),
+            Ok(Command::Reset(Some("test-1".into()))),
+            "the query is decoded as a query"
+        );
+        assert_eq!(
             parse(
                 Method::PUT,
                 "/_yc-vcr/sessions/a.b",
@@ -336,6 +342,14 @@ mod tests {
         for (method, path, query, body) in [
             (Method::GET, "/_yc-vcr/reset", None, ""),
             (Method::POST, "/_yc-vcr/reset", Some("all=1"), ""),
+            (
+                Method::POST,
+                "/_yc-vcr/reset",
+                Some("session=a&session=b"),
+                "",
+            ),
+            (Method::POST, "/_yc-vcr/reset", Some("session=a&all=1"), ""),
+            (Method::POST, "/_yc-vcr/reset", Some("session=a%20b"), ""),
             (Method::PUT, "/_yc-vcr/sessions/a", None, "{}"),
             (
                 Method::PUT,

@@ -1,3 +1,6 @@
+use std::collections::HashMap;
+
+use super::learn::Learned;
 use super::*;
 
 fn route(transport: Transport, path: &str) -> Option<&'static str> {
@@ -110,42 +113,126 @@ fn upstream_urls() {
     }
 }
 
-#[test]
-fn overrides_win_over_the_table() {
+#[tokio::test]
+async fn overrides_win_over_the_table() {
     let all: UpstreamUrl = "http://127.0.0.1:1".parse().unwrap();
     let rest: UpstreamUrl = "http://127.0.0.1:2".parse().unwrap();
     let upstream = Upstream::new(&Upstreams {
         all: Some(all.clone()),
         rest: Some(rest.clone()),
-        extra_ca_pem: None,
+        ..Upstreams::default()
     })
     .unwrap();
     assert_eq!(
         upstream
             .route(Transport::Grpc, "/anything.Service/M")
+            .await
             .unwrap(),
-        &all
+        all
     );
     assert_eq!(
         upstream
             .route(Transport::Rest, "/compute/v1/images")
+            .await
             .unwrap(),
-        &rest
+        rest
     );
+}
 
+#[tokio::test]
+async fn discovery_itself_goes_to_the_discovery_host_without_learning() {
+    let discovery: UpstreamUrl = "http://127.0.0.1:1".parse().unwrap();
+    let upstream = Upstream::new(&Upstreams {
+        discovery: Some(discovery.clone()),
+        ..Upstreams::default()
+    })
+    .unwrap();
+    for (transport, path) in [
+        (
+            Transport::Grpc,
+            "/yandex.cloud.endpoint.ApiEndpointService/List",
+        ),
+        (Transport::Rest, "/endpoints/compute"),
+    ] {
+        assert_eq!(upstream.route(transport, path).await.unwrap(), discovery);
+    }
+    assert!(upstream.learned.get().is_none(), "nothing was asked");
+}
+
+#[test]
+fn learned_endpoints_then_the_table_then_an_error_naming_the_id() {
     let yandex = Upstream::new(&Upstreams::yandex()).unwrap();
+    let vpc: UpstreamUrl = "http://127.0.0.1:7".parse().unwrap();
+    let learned: Learned = Ok([("vpc".to_owned(), vpc.clone())].into());
+    let failed: Learned = Err("connection refused".to_owned());
+    let nothing: Learned = Ok(HashMap::new());
+    let networks = "/yandex.cloud.vpc.v1.NetworkService/List";
+    let images = "/yandex.cloud.compute.v1.ImageService/Get";
+    let choose = |transport, path, id, learned| {
+        yandex
+            .choose(transport, path, Some((id, learned)))
+            .map(|url| url.to_string())
+            .map_err(|error| error.to_string())
+    };
+
+    assert_eq!(
+        choose(Transport::Grpc, networks, "vpc", &learned),
+        Ok(vpc.to_string())
+    );
+    assert_eq!(
+        choose(Transport::Rest, "/vpc/v1/networks", "vpc", &learned),
+        Ok(vpc.to_string())
+    );
+    // What discovery does not list, or everything when it failed: the built-in table.
+    for learned in [&learned, &failed] {
+        assert_eq!(
+            choose(Transport::Grpc, images, "compute", learned),
+            Ok("https://compute.api.cloud.yandex.net".to_owned())
+        );
+    }
+    assert_eq!(
+        choose(Transport::Grpc, networks, "vpc", &nothing),
+        Err(format!(
+            "upstream `none` failed: no Yandex Cloud endpoint is known for `{networks}`: discovery at \
+             `https://api.cloud.yandex.net` lists no service id `vpc`; pass --upstream to choose one"
+        ))
+    );
+    assert_eq!(
+        choose(Transport::Grpc, networks, "vpc", &failed),
+        Err(format!(
+            "upstream `none` failed: no Yandex Cloud endpoint is known for `{networks}`: discovery at \
+             `https://api.cloud.yandex.net` failed (connection refused), and the built-in table has no service id \
+             `vpc`; pass --upstream to choose one"
+        ))
+    );
     assert_eq!(
         yandex
-            .route(Transport::Grpc, "/yandex.cloud.compute.v1.ImageService/Get")
-            .unwrap()
+            .choose(Transport::Rest, "/nothing/v1/x", None)
+            .unwrap_err()
             .to_string(),
-        "https://compute.api.cloud.yandex.net"
+        "upstream `none` failed: no Yandex Cloud endpoint is known for `/nothing/v1/x`: it is in no package the \
+         SDKs map to a service id; pass --upstream to choose one"
     );
-    let error = yandex.route(Transport::Rest, "/storage/v1/x").unwrap_err();
+}
+
+#[test]
+fn discovered_addresses_become_urls_in_the_discovery_scheme() {
+    let url = |tls, address| learn::endpoint_url(tls, address).map(|url| url.to_string());
     assert_eq!(
-        error.to_string(),
-        "upstream `none` failed: no Yandex Cloud endpoint is known for `/storage/v1/x`; pass --upstream to choose one"
+        url(true, "vpc.api.cloud.yandex.net:443").as_deref(),
+        Some("https://vpc.api.cloud.yandex.net")
     );
+    assert_eq!(
+        url(true, "localhost:8443").as_deref(),
+        Some("https://localhost:8443")
+    );
+    assert_eq!(
+        url(false, "127.0.0.1:443").as_deref(),
+        Some("http://127.0.0.1:443")
+    );
+    for bad in ["no-port.example", "", "a b:1", "user@host:1"] {
+        assert_eq!(url(true, bad), None, "{bad:?}");
+    }
 }
 
 #[test]

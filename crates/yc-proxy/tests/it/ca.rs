@@ -35,6 +35,11 @@ fn a_ca_is_made_once_and_found_again() {
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("ca-key.pem")), 0o600);
+        assert_eq!(
+            mode(&dir.join("ca.pem")),
+            0o644,
+            "the certificate is public"
+        );
     }
 }
 

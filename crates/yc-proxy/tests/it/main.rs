@@ -4,10 +4,12 @@
 mod ca;
 mod record;
 mod record_corpus;
+mod record_discovery;
 mod record_durability;
 mod record_kill;
 mod record_live;
 mod record_secrets;
+mod record_upstreams;
 mod replay_cross;
 mod replay_discovery;
 mod replay_grpc;

@@ -148,3 +148,29 @@ fn record_once_replays_an_existing_cassette() {
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(server.interrupt().success());
 }
+
+/// A signal sent the moment the address is printed stops the server cleanly: the handlers are in place before the
+/// announcement, not installed some time after it.
+#[test]
+fn a_signal_right_after_the_announcement_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("new.json").display().to_string();
+    for _ in 0..3 {
+        let replay = crate::server::Server::start(&[
+            "replay".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ]);
+        assert!(replay.interrupt().success(), "replay");
+        let record = crate::server::Server::start(&[
+            "record".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--cassette".into(),
+            cassette.clone(),
+            "--upstream".into(),
+            "http://127.0.0.1:9".into(),
+        ]);
+        assert!(record.interrupt().success(), "record");
+    }
+}

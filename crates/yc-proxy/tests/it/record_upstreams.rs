@@ -1,0 +1,217 @@
+//! Where record sends calls and what a client gets when the upstream fails: the REST override, a TLS upstream
+//! trusted through an extra CA (and refused without it), an unreachable upstream and one that resets mid-call.
+//! None of the failures is recorded.
+
+use bytes::Bytes;
+use http::StatusCode;
+use prost::Message as _;
+use yc_proto::compute::v1 as compute;
+use yc_proto::compute::v1::image_service_client::ImageServiceClient;
+use yc_proxy::upstream::Upstreams;
+
+use crate::record::Recording;
+use crate::upstream_fixture::{self, Fixture};
+use crate::{channel, frame, raw_grpc, rest_call};
+
+#[tokio::test]
+async fn rest_upstream_overrides_the_upstream_for_rest_only() {
+    let grpc = Fixture::start("grpc-side").await;
+    let rest = Fixture::start("rest-side").await;
+    let recording = Recording::start(Upstreams {
+        all: Some(grpc.url()),
+        rest: Some(rest.url()),
+        ..Upstreams::default()
+    })
+    .await;
+    let seen = rest_call(
+        recording.addr(),
+        "GET",
+        "/compute/v1/images/fd8abc",
+        "",
+        false,
+    )
+    .await;
+    assert_eq!(seen.headers["x-fixture-server"], "rest-side");
+    let raw = raw_grpc(
+        recording.addr(),
+        "POST",
+        "/yandex.cloud.compute.v1.ImageService/Get",
+        &[],
+        &frame(
+            &compute::GetImageRequest {
+                image_id: "fd8abc".into(),
+            }
+            .encode_to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(raw.headers["x-fixture-server"], "grpc-side");
+    assert_eq!((grpc.requests(), rest.requests()), (1, 1));
+    recording.finish().await;
+}
+
+#[tokio::test]
+async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
+    let ca = upstream_fixture::TestCa::new();
+    let fixture = Fixture::start_tls("tls", &ca).await;
+    let recording = Recording::start(Upstreams {
+        all: Some(fixture.url()),
+        extra_ca_pem: Some(ca.ca_pem.clone().into_bytes()),
+        ..Upstreams::default()
+    })
+    .await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let image = client
+        .get(compute::GetImageRequest {
+            image_id: "fd8tls".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(image, upstream_fixture::image("fd8tls"));
+    let rest = rest_call(
+        recording.addr(),
+        "GET",
+        "/compute/v1/images/fd8tls",
+        "",
+        false,
+    )
+    .await;
+    assert_eq!(rest.status, StatusCode::OK);
+    assert_eq!(rest.headers["x-fixture-server"], "tls");
+    let (summary, _, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 2);
+
+    // Without the CA, the web PKI roots do not trust the test certificate: UNAVAILABLE, naming the cause.
+    let untrusting = Recording::start(Upstreams::single(fixture.url())).await;
+    let mut client = ImageServiceClient::new(channel(untrusting.addr()).await);
+    let error = client
+        .get(compute::GetImageRequest {
+            image_id: "fd8tls".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable);
+    assert!(
+        error.message().contains(&fixture.url().to_string()),
+        "{}",
+        error.message()
+    );
+    assert!(
+        error.message().to_lowercase().contains("certificate"),
+        "{}",
+        error.message()
+    );
+    let (summary, _, _, _dir) = untrusting.finish().await;
+    assert_eq!(summary.recorded, 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_unavailable_and_not_recorded() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let recording = Recording::start(Upstreams::single(url.parse().unwrap())).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let error = client
+        .get(compute::GetImageRequest {
+            image_id: "fd8abc".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable);
+    assert!(
+        error
+            .message()
+            .starts_with(&format!("upstream `{url}` failed: ")),
+        "{}",
+        error.message()
+    );
+    assert!(
+        error
+            .message()
+            .to_lowercase()
+            .contains("connection refused"),
+        "{}",
+        error.message()
+    );
+
+    let rest = rest_call(
+        recording.addr(),
+        "GET",
+        "/compute/v1/images/fd8abc",
+        "",
+        false,
+    )
+    .await;
+    assert_eq!(rest.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        rest.body.starts_with(&format!("upstream `{url}` failed: ")),
+        "{}",
+        rest.body
+    );
+    assert!(
+        rest.body.to_lowercase().contains("connection refused"),
+        "{}",
+        rest.body
+    );
+
+    let (summary, cassette, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 0);
+    assert!(cassette.interactions.is_empty());
+}
+
+#[tokio::test]
+async fn an_upstream_reset_mid_call_is_unavailable_and_not_recorded() {
+    let fixture = Fixture::start("reset").await;
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let mut request = tonic::Request::new(compute::GetImageRequest {
+        image_id: "fd8abc".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-fixture", "reset".parse().unwrap());
+    let error = client.get(request).await.unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable, "{error:?}");
+    assert!(
+        error.message().contains(&fixture.url().to_string()),
+        "{}",
+        error.message()
+    );
+
+    // REST: the status line is already out, so the client sees the body cut short.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<Bytes>>();
+    let request = http::Request::builder()
+        .uri(format!(
+            "http://{}/compute/v1/images/fd8abc",
+            recording.addr()
+        ))
+        .header("x-fixture", "reset")
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    // Depending on timing the cut comes before or after the status line reached the client; never a whole body.
+    if let Ok(response) = client.request(request).await {
+        use http_body_util::BodyExt;
+        assert!(
+            response.into_body().collect().await.is_err(),
+            "the body must not look complete"
+        );
+    }
+
+    // A good call after both still works and is the only one recorded.
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    client
+        .get(compute::GetImageRequest {
+            image_id: "fd8ok".into(),
+        })
+        .await
+        .unwrap();
+    let (summary, _, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 1);
+}
