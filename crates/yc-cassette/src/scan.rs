@@ -45,14 +45,7 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
 impl Redactor {
     /// Every secret left in a cassette under these rules, including inside raw and base64 bytes.
     pub fn scan(&self, cassette: &Cassette) -> Vec<Finding> {
-        let mut scanner = Scanner {
-            redactor: self,
-            out: Vec::new(),
-        };
-        for (i, interaction) in cassette.interactions.iter().enumerate() {
-            scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
-        }
-        scanner.out
+        self.scan_interactions(&cassette.interactions)
     }
 
     /// Every secret in cassette file text, each with the line and column of the value holding it. The text is read
@@ -90,16 +83,59 @@ impl Redactor {
     pub fn scan_file(&self, cassette: &Cassette, text: &str) -> Vec<Finding> {
         let mut scanner = Scanner {
             redactor: self,
-            out: Vec::new(),
+            out: self.scan_interactions(&cassette.interactions),
         };
-        for (i, interaction) in cassette.interactions.iter().enumerate() {
-            scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
-        }
         scanner.json(
             &serde_json::to_value(&cassette.meta).unwrap_or_default(),
             &At::Root("meta"),
         );
         scanner.locate(text)
+    }
+}
+
+/// Below this many interactions one thread scans them all.
+const PARALLEL_FROM: usize = 2048;
+
+impl Redactor {
+    /// The findings in `interactions`, in order, on several threads for a long cassette.
+    fn scan_interactions(&self, interactions: &[crate::Interaction]) -> Vec<Finding> {
+        let scan = |first: usize, part: &[crate::Interaction]| {
+            let mut scanner = Scanner {
+                redactor: self,
+                out: Vec::new(),
+            };
+            for (i, interaction) in part.iter().enumerate() {
+                scanner.interaction(interaction, &At::Index(&INTERACTIONS, first + i));
+            }
+            scanner.out
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8);
+        if interactions.len() < PARALLEL_FROM || threads < 2 {
+            return scan(0, interactions);
+        }
+        let chunk = interactions.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = interactions
+                .chunks(chunk)
+                .enumerate()
+                .map(|(c, part)| scope.spawn(move || scan(c * chunk, part)))
+                .collect();
+            let mut out = Vec::new();
+            for worker in workers {
+                // The scan does not panic on any input; should a thread fail anyway, fail closed with a finding.
+                out.extend(worker.join().unwrap_or_else(|_| {
+                    vec![Finding {
+                        location: "interactions".to_owned(),
+                        line: None,
+                        column: None,
+                        kind: "unscanned (the scanning thread failed)",
+                    }]
+                }));
+            }
+            out
+        })
     }
 }
 

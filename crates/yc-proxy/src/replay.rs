@@ -184,18 +184,12 @@ impl Replayer {
     pub fn new(index: Index, config: &ReplayConfig) -> Result<Replayer, Error> {
         let mut responses = Vec::with_capacity(index.cassettes().len());
         for (origin, cassette) in index.cassettes() {
-            let mut prepared = Vec::with_capacity(cassette.interactions.len());
-            for (i, interaction) in cassette.interactions.iter().enumerate() {
-                prepared.push(
-                    Prepared::new(interaction, config.advertise.as_deref()).map_err(|message| {
-                        Error::Prepare {
-                            origin: origin.clone(),
-                            interaction: i,
-                            message,
-                        }
-                    })?,
-                );
-            }
+            let prepared = prepare_all(&cassette.interactions, config.advertise.as_deref())
+                .map_err(|(i, message)| Error::Prepare {
+                    origin: origin.clone(),
+                    interaction: i,
+                    message,
+                })?;
             responses.push(prepared);
         }
         let translated = index
@@ -511,6 +505,51 @@ impl Service<Request<Incoming>> for Replayer {
 /// whose client sends one (recorded or not, so a miss still shows the request), and the counts of every gRPC method
 /// some cassette recorded, over gRPC or, for methods with an HTTP rule, over REST (one message).
 /// A method in neither (a client stream nothing recorded) is answered before its body is read.
+/// Below this many interactions one thread prepares them all.
+const PREPARE_IN_PARALLEL_FROM: usize = 2048;
+
+/// Every answer of a cassette, in order, on several threads for a long one (preparing is pure: encoding, header
+/// maps); on failure the first interaction (by position) that cannot be sent, and why.
+fn prepare_all(
+    interactions: &[yc_cassette::Interaction],
+    advertise: Option<&str>,
+) -> Result<Vec<Prepared>, (usize, String)> {
+    let one = |i: usize, interaction| Prepared::new(interaction, advertise).map_err(|m| (i, m));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if interactions.len() < PREPARE_IN_PARALLEL_FROM || threads < 2 {
+        return interactions
+            .iter()
+            .enumerate()
+            .map(|(i, x)| one(i, x))
+            .collect();
+    }
+    let chunk = interactions.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = interactions
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, x)| one(c * chunk + i, x))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut prepared = Vec::with_capacity(interactions.len());
+        for worker in workers {
+            let part = worker
+                .join()
+                .unwrap_or_else(|_| Err((0, "the preparing thread failed".to_owned())))?;
+            prepared.extend(part);
+        }
+        Ok(prepared)
+    })
+}
+
 fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
     let mut plans: HashMap<String, Vec<usize>> = yc_proto::methods::all()
         .iter()
