@@ -14,6 +14,7 @@
 //!
 //! This crate does no IO.
 
+pub mod http;
 pub mod json;
 pub mod methods;
 pub mod registry;

@@ -37,40 +37,15 @@ pub(crate) fn prepare(interaction: &Interaction) -> Result<Prepared, String> {
     }
 }
 
-/// The HTTP status the transcoder gives a gRPC code.
+/// The HTTP status the transcoder gives a gRPC code (`yc_proto::http`'s map).
 pub fn http_status(code: i32) -> StatusCode {
-    match code {
-        0 => StatusCode::OK,
-        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        3 | 9 | 11 => StatusCode::BAD_REQUEST,
-        4 => StatusCode::GATEWAY_TIMEOUT,
-        5 => StatusCode::NOT_FOUND,
-        6 | 10 => StatusCode::CONFLICT,
-        7 => StatusCode::FORBIDDEN,
-        8 => StatusCode::TOO_MANY_REQUESTS,
-        12 => StatusCode::NOT_IMPLEMENTED,
-        14 => StatusCode::SERVICE_UNAVAILABLE,
-        16 => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(yc_proto::http::http_status(code))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The gRPC code of an HTTP error whose body names none.
+/// The gRPC code of an HTTP error whose body names none (`yc_proto::http`'s map).
 pub fn grpc_code(status: StatusCode) -> Code {
-    match status.as_u16() {
-        400 => Code::InvalidArgument,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::NotFound,
-        409 => Code::Aborted,
-        429 => Code::ResourceExhausted,
-        499 => Code::Cancelled,
-        501 => Code::Unimplemented,
-        503 => Code::Unavailable,
-        504 => Code::DeadlineExceeded,
-        500..=599 => Code::Internal,
-        _ => Code::Unknown,
-    }
+    yc_proto::http::grpc_code(status.as_u16())
 }
 
 fn grpc_to_rest(interaction: &GrpcInteraction) -> Result<Prepared, String> {
