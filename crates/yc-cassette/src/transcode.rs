@@ -9,16 +9,17 @@
 //! than guesses: streaming methods, unknown query parameters, map fields and message fields in the query are errors.
 
 use serde_json::Value;
+use yc_proto::Schema;
 use yc_proto::http::{RequestError, RequestParts, request_json};
 use yc_proto::json::{ParseOptions, Style};
-use yc_proto::methods::Method;
+use yc_proto::schema::{HttpBinding, Method};
 
 use crate::decode::query_pairs;
 
 /// A REST request as the gRPC call it stands for.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Transcoded {
-    pub(crate) method: &'static Method,
+pub(crate) struct Transcoded<'s> {
+    pub(crate) method: &'s Method,
     /// The request message as snake_case JSON, written by its type (canonical: defaults left out).
     pub(crate) message: Value,
 }
@@ -29,30 +30,28 @@ pub(crate) enum TranscodeError {
     #[error("no HTTP rule matches `{verb} {path}`")]
     NoRule { verb: String, path: String },
     #[error("`{method}` is a streaming method")]
-    Streaming { method: &'static str },
-    #[error("request type `{0}` is not in the registry")]
-    UnknownType(&'static str),
+    Streaming { method: String },
+    #[error("request type `{0}` is not in the schema")]
+    UnknownType(String),
     #[error(transparent)]
     Request(#[from] RequestError),
     #[error("the request body is not JSON")]
     BodyNotJson,
     #[error("the request is not a valid `{message}`: {reason}")]
-    Message {
-        message: &'static str,
-        reason: String,
-    },
+    Message { message: String, reason: String },
 }
 
 /// The gRPC form of `verb path?query` with `body` (`None` when empty).
 /// `path` is as sent (percent-encoded); `query` is the raw query string.
 /// On error, the method is given when the route resolved.
-pub(crate) fn transcode(
+pub(crate) fn transcode<'s>(
+    schema: &'s Schema,
     verb: &str,
     path: &str,
     query: &str,
     body: Option<&Value>,
-) -> Result<Transcoded, (Option<&'static Method>, TranscodeError)> {
-    let Some(rest) = yc_proto::methods::match_rest(verb, path) else {
+) -> Result<Transcoded<'s>, (Option<&'s Method>, TranscodeError)> {
+    let Some(rest) = schema.route(verb, path) else {
         return Err((
             None,
             TranscodeError::NoRule {
@@ -62,32 +61,35 @@ pub(crate) fn transcode(
         ));
     };
     let method = rest.method;
-    build(method, &rest.bindings, query, body).map_err(|e| (Some(method), e))
+    build(schema, method, rest.binding, &rest.bindings, query, body).map_err(|e| (Some(method), e))
 }
 
-fn build(
-    method: &'static Method,
-    bindings: &[(&'static str, String)],
+fn build<'s>(
+    schema: &'s Schema,
+    method: &'s Method,
+    rule: &HttpBinding,
+    bindings: &[(&str, String)],
     query: &str,
     body: Option<&Value>,
-) -> Result<Transcoded, TranscodeError> {
+) -> Result<Transcoded<'s>, TranscodeError> {
     if method.client_streaming || method.server_streaming {
         return Err(TranscodeError::Streaming {
-            method: method.grpc_path,
+            method: method.grpc_path.clone(),
         });
     }
-    let ty = yc_proto::registry::get(method.input_type)
-        .ok_or(TranscodeError::UnknownType(method.input_type))?;
+    let ty = schema
+        .message(&method.input_type)
+        .ok_or_else(|| TranscodeError::UnknownType(method.input_type.clone()))?;
     let query = query_pairs(query);
     let parts = RequestParts {
-        body_rule: method.http.map_or("", |rule| rule.body),
+        body_rule: &rule.body,
         bindings,
         query: &query,
         body,
     };
-    let message = request_json(&ty.descriptor(), method.grpc_path, parts)?;
+    let message = request_json(ty.descriptor(), &method.grpc_path, parts)?;
     let invalid = |e: yc_proto::Error| TranscodeError::Message {
-        message: method.input_type,
+        message: method.input_type.clone(),
         reason: e.to_string(),
     };
     let bytes = ty

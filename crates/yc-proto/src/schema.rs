@@ -71,7 +71,9 @@ impl Schema {
     ///
     /// A file whose name is already in the schema is skipped: the embedded files win, with their generated fast
     /// path, and so does the first of two sets that both hold a file.
-    pub fn with_descriptor_sets<'a>(sets: impl IntoIterator<Item = &'a [u8]>) -> Result<Schema, Error> {
+    pub fn with_descriptor_sets<'a>(
+        sets: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Schema, Error> {
         let mut pool = registry::descriptor_pool().clone();
         for set in sets {
             pool.decode_file_descriptor_set(set)
@@ -90,7 +92,13 @@ impl Schema {
                     .get_file_by_name(descriptor.parent_file().name())
                     .and_then(|_| registry::get(descriptor.full_name()));
                 let name: Box<str> = descriptor.full_name().into();
-                (name, MessageType { descriptor, generated })
+                (
+                    name,
+                    MessageType {
+                        descriptor,
+                        generated,
+                    },
+                )
             })
             .collect();
         let methods = methods::read(&pool)?;
@@ -224,7 +232,11 @@ impl MessageType {
     }
 
     /// A JSON value in either style to binary.
-    pub fn from_json_value(&self, value: &serde_json::Value, options: ParseOptions) -> Result<Vec<u8>, Error> {
+    pub fn from_json_value(
+        &self,
+        value: &serde_json::Value,
+        options: ParseOptions,
+    ) -> Result<Vec<u8>, Error> {
         match self.generated {
             Some(generated) => generated.from_json_value(value, options),
             None => crate::json::dynamic::from_json_value(&self.descriptor, value, options),

@@ -187,13 +187,12 @@ impl Replayer {
             let mut prepared = Vec::with_capacity(cassette.interactions.len());
             for (i, interaction) in cassette.interactions.iter().enumerate() {
                 prepared.push(
-                    Prepared::new(interaction, config.advertise.as_deref()).map_err(|message| {
-                        Error::Prepare {
+                    Prepared::new(interaction, config.advertise.as_deref(), index.schema())
+                        .map_err(|message| Error::Prepare {
                             origin: origin.clone(),
                             interaction: i,
                             message,
-                        }
-                    })?,
+                        })?,
                 );
             }
             responses.push(prepared);
@@ -216,6 +215,7 @@ impl Replayer {
             max_body_size: config.max_message_size.saturating_mul(4),
         };
         let plans = plans(&index);
+        let reflection = Reflection::new(index.schema().descriptor_set())?;
         Ok(Replayer {
             inner: Arc::new(Inner {
                 index,
@@ -227,7 +227,7 @@ impl Replayer {
                 match_headers,
                 plans,
                 advertise: config.advertise.clone(),
-                reflection: Reflection::new(yc_proto::DESCRIPTOR_SET)?,
+                reflection,
                 sessions: RwLock::new(HashMap::new()),
                 config: config.clone(),
                 misses: std::sync::Mutex::new(Vec::new()),
@@ -432,7 +432,12 @@ impl Replayer {
                 "the index returned an interaction that was not prepared",
             ))?;
         let direction = translate::direction(hit.interaction);
-        match &**cell.get_or_init(|| Box::new(translate::prepare(hit.interaction))) {
+        match &**cell.get_or_init(|| {
+            Box::new(translate::prepare(
+                hit.interaction,
+                self.inner.index.schema(),
+            ))
+        }) {
             Ok(prepared) => {
                 tracing::debug!(
                     origin = hit.origin,
@@ -512,10 +517,12 @@ impl Service<Request<Incoming>> for Replayer {
 /// some cassette recorded, over gRPC or, for methods with an HTTP rule, over REST (one message).
 /// A method in neither (a client stream nothing recorded) is answered before its body is read.
 fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
-    let mut plans: HashMap<String, Vec<usize>> = yc_proto::methods::all()
+    let schema = index.schema();
+    let mut plans: HashMap<String, Vec<usize>> = schema
+        .methods()
         .iter()
         .filter(|method| !method.client_streaming)
-        .map(|method| (method.grpc_path.to_owned(), vec![1]))
+        .map(|method| (method.grpc_path.clone(), vec![1]))
         .collect();
     for (_, cassette) in index.cassettes() {
         for interaction in &cassette.interactions {
@@ -524,8 +531,8 @@ fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
                     (grpc.method.as_str(), grpc.request.messages.len())
                 }
                 yc_cassette::Interaction::Rest(rest) => {
-                    match yc_proto::methods::match_rest(&rest.request.method, &rest.request.path) {
-                        Some(found) => (found.method.grpc_path, 1),
+                    match schema.route(&rest.request.method, &rest.request.path) {
+                        Some(found) => (found.method.grpc_path.as_str(), 1),
                         None => continue,
                     }
                 }

@@ -5,16 +5,23 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn ok(verb: &str, path: &str, query: &str, body: Option<Value>) -> (&'static str, Value) {
-    let t = transcode(verb, path, query, body.as_ref()).unwrap();
-    (t.method.grpc_path, t.message)
+fn ok(verb: &str, path: &str, query: &str, body: Option<Value>) -> (String, Value) {
+    let schema = yc_proto::Schema::embedded();
+    let t = transcode(&schema, verb, path, query, body.as_ref()).unwrap();
+    (t.method.grpc_path.clone(), t.message)
 }
 
 fn err(verb: &str, path: &str, query: &str, body: Option<Value>) -> String {
-    transcode(verb, path, query, body.as_ref())
-        .unwrap_err()
-        .1
-        .to_string()
+    transcode(
+        &yc_proto::Schema::embedded(),
+        verb,
+        path,
+        query,
+        body.as_ref(),
+    )
+    .unwrap_err()
+    .1
+    .to_string()
 }
 
 #[test]
@@ -22,7 +29,7 @@ fn path_bindings_set_their_fields() {
     assert_eq!(
         ok("GET", "/compute/v1/images/fd8abc", "", None),
         (
-            "/yandex.cloud.compute.v1.ImageService/Get",
+            "/yandex.cloud.compute.v1.ImageService/Get".to_owned(),
             json!({"image_id": "fd8abc"})
         )
     );
@@ -30,7 +37,7 @@ fn path_bindings_set_their_fields() {
     assert_eq!(
         ok("get", "/operations/op%2D1", "", None),
         (
-            "/yandex.cloud.operation.OperationService/Get",
+            "/yandex.cloud.operation.OperationService/Get".to_owned(),
             json!({"operation_id": "op-1"})
         )
     );
@@ -106,9 +113,10 @@ fn refusals_say_why() {
         .starts_with("the request is not a valid `yandex.cloud.compute.v1.CreateImageRequest`")
     );
     assert!(err("POST", "/compute/v1/images", "", Some(json!([1]))).contains("not a JSON object"));
-    let no_rule = transcode("GET", "/nowhere", "", None).unwrap_err();
+    let schema = yc_proto::Schema::embedded();
+    let no_rule = transcode(&schema, "GET", "/nowhere", "", None).unwrap_err();
     assert_eq!(no_rule.0, None);
     assert_eq!(no_rule.1.to_string(), "no HTTP rule matches `GET /nowhere`");
-    let bad = transcode("GET", "/compute/v1/images", "x=1", None).unwrap_err();
-    assert_eq!(bad.0.map(|m| m.name), Some("List"));
+    let bad = transcode(&schema, "GET", "/compute/v1/images", "x=1", None).unwrap_err();
+    assert_eq!(bad.0.map(|m| m.name.as_str()), Some("List"));
 }

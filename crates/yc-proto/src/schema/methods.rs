@@ -101,11 +101,19 @@ pub(super) fn read(pool: &DescriptorPool) -> Result<Vec<Method>, Error> {
     Ok(methods)
 }
 
-fn transcode<T: prost::Message + Default>(value: &Value, method: &MethodDescriptor) -> Result<T, Error> {
+fn transcode<T: prost::Message + Default>(
+    value: &Value,
+    method: &MethodDescriptor,
+) -> Result<T, Error> {
     value
         .as_message()
         .and_then(|m| m.transcode_to::<T>().ok())
-        .ok_or_else(|| Error::Descriptors(format!("an option of `{}` is not its declared type", method.full_name())))
+        .ok_or_else(|| {
+            Error::Descriptors(format!(
+                "an option of `{}` is not its declared type",
+                method.full_name()
+            ))
+        })
 }
 
 /// The rule and its `additional_bindings`, each template parsed.

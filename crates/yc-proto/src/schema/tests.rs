@@ -12,18 +12,29 @@ fn the_embedded_schema_agrees_with_the_generated_tables() {
         assert_eq!(method.input_type, generated.input_type);
         assert_eq!(method.output_type, generated.output_type);
         assert_eq!(
-            method.operation.as_ref().map(|o| (o.metadata.as_str(), o.response.as_str())),
+            method
+                .operation
+                .as_ref()
+                .map(|o| (o.metadata.as_str(), o.response.as_str())),
             generated.operation.map(|o| (o.metadata, o.response)),
         );
         let rule = generated.http.unwrap();
         let binding = method.rule().unwrap();
         assert_eq!(
-            (binding.verb.as_str(), binding.template.as_str(), binding.body.as_str()),
+            (
+                binding.verb.as_str(),
+                binding.template.as_str(),
+                binding.body.as_str()
+            ),
             (rule.verb, rule.path, rule.body)
         );
     }
     for ty in crate::registry::all() {
-        assert!(schema.message(ty.full_name()).unwrap().is_generated(), "{}", ty.full_name());
+        assert!(
+            schema.message(ty.full_name()).unwrap().is_generated(),
+            "{}",
+            ty.full_name()
+        );
     }
     let route = schema
         .route("GET", "/compute/v1/images/fd8:listAccessBindings")
@@ -36,5 +47,8 @@ fn the_embedded_schema_agrees_with_the_generated_tables() {
 #[test]
 fn bad_descriptor_sets_are_errors() {
     let error = Schema::with_descriptor_sets([&b"\x0a\x03abc"[..]]).unwrap_err();
-    assert!(error.to_string().starts_with("invalid descriptors:"), "{error}");
+    assert!(
+        error.to_string().starts_with("invalid descriptors:"),
+        "{error}"
+    );
 }
