@@ -84,12 +84,17 @@ impl Schema {
 
     fn build(pool: DescriptorPool) -> Result<Schema, Error> {
         let embedded = registry::descriptor_pool();
+        // The generated `Any` finds its payload in the generated registry only; once the schema has types of its
+        // own, a generated type that can hold an `Any` goes through the dynamic codec, which looks in the pool.
+        let extended = pool.files().len() > embedded.files().len();
+        let mut holds_any = HashMap::new();
         let types = pool
             .all_messages()
             .map(|descriptor| {
                 // Only a type from an embedded file is the generated type; the pool kept that file as it was.
                 let generated = embedded
                     .get_file_by_name(descriptor.parent_file().name())
+                    .filter(|_| !(extended && reaches_any(&descriptor, &mut holds_any)))
                     .and_then(|_| registry::get(descriptor.full_name()));
                 let name: Box<str> = descriptor.full_name().into();
                 (
@@ -165,6 +170,22 @@ impl Schema {
             bindings,
         })
     }
+}
+
+/// Whether a message of this type can hold a `google.protobuf.Any`, at any depth.
+fn reaches_any(descriptor: &MessageDescriptor, memo: &mut HashMap<String, bool>) -> bool {
+    if let Some(&known) = memo.get(descriptor.full_name()) {
+        return known;
+    }
+    // A type being visited (a recursive one) counts as no `Any` until its other fields say otherwise.
+    memo.insert(descriptor.full_name().to_owned(), false);
+    let found = descriptor.full_name() == "google.protobuf.Any"
+        || descriptor.fields().any(|field| match field.kind() {
+            prost_reflect::Kind::Message(inner) => reaches_any(&inner, memo),
+            _ => false,
+        });
+    memo.insert(descriptor.full_name().to_owned(), found);
+    found
 }
 
 impl fmt::Debug for Schema {

@@ -23,6 +23,7 @@ use yc_vcr::{Mode, Schema, Vcr};
 
 const GET: &str = "/acme.widgets.v1.WidgetService/GetWidget";
 const POLISH: &str = "/acme.widgets.v1.WidgetService/PolishWidget";
+const ARCHIVE: &str = "/acme.widgets.v1.WidgetService/ArchiveWidget";
 
 fn protos() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/protos")
@@ -100,7 +101,49 @@ async fn answer(
             asked.get_field_by_name("finish").unwrap().into_owned(),
         ));
     }
-    let widget = message(&schema, &method.output_type, fields);
+    let mut widget = message(&schema, "acme.widgets.v1.Widget", fields);
+    if method.name == "ArchiveWidget" {
+        let any = |type_name: &str, value: Vec<u8>| {
+            let any = message(
+                &schema,
+                "google.protobuf.Any",
+                vec![
+                    (
+                        "type_url",
+                        Value::String(format!("type.googleapis.com/{type_name}")),
+                    ),
+                    ("value", Value::Bytes(value.into())),
+                ],
+            );
+            let descriptor = schema
+                .message("google.protobuf.Any")
+                .unwrap()
+                .descriptor()
+                .clone();
+            Value::Message(DynamicMessage::decode(descriptor, any.as_slice()).unwrap())
+        };
+        let metadata = message(
+            &schema,
+            "acme.widgets.v1.ArchiveWidgetMetadata",
+            vec![(
+                "name",
+                Value::String(format!("projects/p1/widgets/{short}")),
+            )],
+        );
+        widget = message(
+            &schema,
+            &method.output_type,
+            vec![
+                ("id", Value::String("op1".into())),
+                ("done", Value::Bool(true)),
+                (
+                    "metadata",
+                    any("acme.widgets.v1.ArchiveWidgetMetadata", metadata),
+                ),
+                ("response", any("acme.widgets.v1.Widget", widget)),
+            ],
+        );
+    }
     let mut trailers = HeaderMap::new();
     trailers.insert("grpc-status", HeaderValue::from_static("0"));
     let frames = [Frame::data(frame(&widget)), Frame::trailers(trailers)];
@@ -207,6 +250,13 @@ async fn a_service_from_the_users_protos_records_as_typed_json_and_replays_over_
     assert_eq!(status, "0");
     let (recorded_polish, status) = grpc(vcr.addr(), POLISH, &polish).await;
     assert_eq!(status, "0");
+    let archive = message(
+        &schema,
+        "acme.widgets.v1.ArchiveWidgetRequest",
+        vec![("name", Value::String("projects/p1/widgets/w3".into()))],
+    );
+    let (_, status) = grpc(vcr.addr(), ARCHIVE, &archive).await;
+    assert_eq!(status, "0");
     vcr.finish().await.unwrap();
 
     // Typed JSON, by the user's types: no base64 anywhere.
@@ -226,6 +276,26 @@ async fn a_service_from_the_users_protos_records_as_typed_json_and_replays_over_
             "gear_count": "9007199254740993",
             "tags": ["blue"],
         }})
+    );
+    // An operation's `Any` payloads of the user's types are typed JSON too.
+    let operation = &stored["interactions"][2]["grpc"]["response"]["messages"][0];
+    assert_eq!(
+        operation,
+        &json!({"type": "yandex.cloud.operation.Operation", "json": {
+            "id": "op1",
+            "done": true,
+            "metadata": {"@type": "type.googleapis.com/acme.widgets.v1.ArchiveWidgetMetadata", "name": "projects/p1/widgets/w3"},
+            "response": {"@type": "type.googleapis.com/acme.widgets.v1.Widget", "name": "projects/p1/widgets/w3",
+                         "display_name": "Widget w3", "gear_count": "9007199254740993", "tags": ["blue"]},
+        }})
+    );
+    let types = schema.method(ARCHIVE).unwrap().operation.clone().unwrap();
+    assert_eq!(
+        (types.metadata.as_str(), types.response.as_str()),
+        (
+            "acme.widgets.v1.ArchiveWidgetMetadata",
+            "acme.widgets.v1.Widget"
+        )
     );
     assert!(!stored.to_string().contains("\"raw\""), "{stored:#}");
 
