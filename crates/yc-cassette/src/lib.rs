@@ -110,7 +110,7 @@
 //! Not yet expressible: timing (deliberately: replay never waits), the interleaving of request and response
 //! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, and
 //! `Operation` semantics beyond recorded order (the link between the gRPC and REST forms of one call is not stored:
-//! matching derives it from the method table).
+//! matching derives it from the schema's HTTP rules).
 
 mod decode;
 mod error;

@@ -4,8 +4,9 @@
 //! dotted for nested fields, repeated for repeated fields, typed by the request message's descriptor.
 //!
 //! Matching uses this to give a REST request and a gRPC request of the same call one logical key.
-//! The rules themselves are `yc_proto::http`'s (routing, [`request_json`]); this adds the method table and the
-//! request type's parser. Pure: no IO, no redaction (the caller redacts first). It does not translate responses, and it refuses rather
+//! The rules themselves are `yc_proto::http`'s (routing, [`request_json`]); this adds the schema's methods and the
+//! request type's parser.
+//! Pure: no IO, no redaction (the caller redacts first). It does not translate responses, and it refuses rather
 //! than guesses: streaming methods, unknown query parameters, map fields and message fields in the query are errors.
 
 use serde_json::Value;
