@@ -328,6 +328,10 @@ async fn a_service_from_the_users_protos_records_as_typed_json_and_replays_over_
         json!({"name": "projects/p1/widgets/w%1", "displayName": "Widget w%1",
                "gearCount": "9007199254740993", "tags": ["blue"]})
     );
+    // ... an `additional_bindings` rule with `**` ...
+    let (status, _, by_name) =
+        rest(vcr.addr(), "GET", "/acme/v1/by-name/projects/p1/widgets/w%251", None).await;
+    assert_eq!((status, &by_name), (200, &body));
     // ... and the custom verb, with a `*` body in camelCase.
     let (status, _, body) = rest(
         vcr.addr(),
