@@ -66,7 +66,10 @@ fn synthetic(i: usize) -> String {
         ("Get", "get: \"/synth/p{i}/v1/{field_1=things/*}\""),
         ("List", "get: \"/synth/p{i}/v1/things\""),
         ("Create", "post: \"/synth/p{i}/v1/things\" body: \"*\""),
-        ("Frob", "post: \"/synth/p{i}/v1/{field_1=things/*}:frob\" body: \"*\""),
+        (
+            "Frob",
+            "post: \"/synth/p{i}/v1/{field_1=things/*}:frob\" body: \"*\"",
+        ),
     ];
     for (m, (name, rule)) in rules.iter().enumerate() {
         let rule = rule.replace("{i}", &i.to_string());

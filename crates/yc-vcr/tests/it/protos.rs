@@ -329,8 +329,13 @@ async fn a_service_from_the_users_protos_records_as_typed_json_and_replays_over_
                "gearCount": "9007199254740993", "tags": ["blue"]})
     );
     // ... an `additional_bindings` rule with `**` ...
-    let (status, _, by_name) =
-        rest(vcr.addr(), "GET", "/acme/v1/by-name/projects/p1/widgets/w%251", None).await;
+    let (status, _, by_name) = rest(
+        vcr.addr(),
+        "GET",
+        "/acme/v1/by-name/projects/p1/widgets/w%251",
+        None,
+    )
+    .await;
     assert_eq!((status, &by_name), (200, &body));
     // ... and the custom verb, with a `*` body in camelCase.
     let (status, _, body) = rest(
