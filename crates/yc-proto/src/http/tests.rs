@@ -255,3 +255,17 @@ proptest! {
         prop_assert_eq!(bound, values);
     }
 }
+
+proptest! {
+    #[test]
+    fn any_path_against_any_template_is_an_answer_not_a_panic(
+        (text, _) in template_and_values(),
+        path in "(/[a-z0-9%:*{}]{0,4}){0,7}",
+    ) {
+        let template = Template::parse(&text).unwrap();
+        let _ = template.matches(&path);
+        let mut router = Router::new();
+        router.add("GET", template, ());
+        let _ = router.route("GET", &path);
+    }
+}
