@@ -1,6 +1,6 @@
 //! The API as a value: a [`Schema`] built from a descriptor set owns the descriptor pool, every message type
-//! (the generated fast path where a generated type exists for an unchanged file, else a dynamic type from its
-//! descriptor), the method table with compiled `google.api.http` rules and a router over them, and the
+//! (the generated fast path for the types of the embedded files, else a dynamic type from its descriptor), the
+//! method table with compiled `google.api.http` rules and a router over them, and the
 //! `yandex.cloud.api.operation` types.
 //!
 //! [`Schema::embedded`] is the schema of `proto/` ([`crate::DESCRIPTOR_SET`]), built once; a user's descriptors
