@@ -10,8 +10,9 @@
 //! Pure: no IO, the caller reads files.
 
 mod methods;
+mod set;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -60,42 +61,61 @@ impl Schema {
         EMBEDDED
             .get_or_init(|| {
                 let pool = registry::descriptor_pool().clone();
-                let schema = Schema::build(pool).expect("the embedded descriptor set is valid");
+                let generated = pool.files().map(|f| f.name().to_owned()).collect();
+                let schema =
+                    Schema::build(pool, &generated).expect("the embedded descriptor set is valid");
                 Arc::new(schema)
             })
             .clone()
     }
 
     /// The embedded schema with the files of each encoded `FileDescriptorSet` (`protoc --descriptor_set_out`,
-    /// `buf build -o`, protox) added, in order.
+    /// `buf build -o`, protox) merged over it.
     ///
-    /// A file whose name is already in the schema is skipped: the embedded files win, with their generated fast
-    /// path, and so does the first of two sets that both hold a file.
+    /// A user's file of the same name as an embedded one replaces it (a newer `cloudapi` file with more messages
+    /// or methods); its types then go through the dynamic codec unless it is byte for byte the embedded file.
+    /// Of two sets that hold a file, the first wins.
     pub fn with_descriptor_sets<'a>(
         sets: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Schema, Error> {
-        let mut pool = registry::descriptor_pool().clone();
+        let mut chosen: Vec<&[u8]> = Vec::new();
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
         for set in sets {
-            pool.decode_file_descriptor_set(set)
-                .map_err(|e| Error::Descriptors(e.to_string()))?;
+            for (name, file) in set::files(set)? {
+                by_name.entry(name).or_insert_with(|| {
+                    chosen.push(file);
+                    chosen.len() - 1
+                });
+            }
         }
-        Schema::build(pool)
+        let mut generated = HashSet::new();
+        for (name, file) in set::files(crate::DESCRIPTOR_SET)? {
+            match by_name.get(name) {
+                Some(&i) if chosen[i] != file => continue,
+                Some(_) => {}
+                None => chosen.push(file),
+            }
+            generated.insert(name.to_owned());
+        }
+        let pool = DescriptorPool::decode(set::encode(chosen).as_slice())
+            .map_err(|e| Error::Descriptors(e.to_string()))?;
+        Schema::build(pool, &generated)
     }
 
-    fn build(pool: DescriptorPool) -> Result<Schema, Error> {
-        let embedded = registry::descriptor_pool();
+    /// `generated`: the files whose types are the generated ones (the embedded files, as embedded).
+    fn build(pool: DescriptorPool, generated_files: &HashSet<String>) -> Result<Schema, Error> {
         // The generated `Any` finds its payload in the generated registry only; once the schema has types of its
         // own, a generated type that can hold an `Any` goes through the dynamic codec, which looks in the pool.
-        let extended = pool.files().len() > embedded.files().len();
+        let extended = pool.files().len() != generated_files.len();
         let mut holds_any = HashMap::new();
         let types = pool
             .all_messages()
             .map(|descriptor| {
-                // Only a type from an embedded file is the generated type; the pool kept that file as it was.
-                let generated = embedded
-                    .get_file_by_name(descriptor.parent_file().name())
-                    .filter(|_| !(extended && reaches_any(&descriptor, &mut holds_any)))
-                    .and_then(|_| registry::get(descriptor.full_name()));
+                let generated = generated_files
+                    .contains(descriptor.parent_file().name())
+                    .then_some(())
+                    .filter(|()| !(extended && reaches_any(&descriptor, &mut holds_any)))
+                    .and_then(|()| registry::get(descriptor.full_name()));
                 let name: Box<str> = descriptor.full_name().into();
                 (
                     name,

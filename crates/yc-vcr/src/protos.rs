@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use prost::Message as _;
 use protox::file::{
     ChainFileResolver, DescriptorSetFileResolver, GoogleFileResolver, IncludeFileResolver,
 };
@@ -105,16 +104,24 @@ pub fn compile(proto_paths: &[PathBuf]) -> Result<Vec<u8>, ProtosError> {
     compiler
         .open_files(&names)
         .map_err(|e| compile_error(e.to_string()))?;
-    let set = compiler.encode_file_descriptor_set();
-    // A set protox wrote decodes; the check keeps a surprise an error rather than a wrong schema.
-    prost_types_check(&set).map_err(compile_error)?;
+    // The user's files and what they import, but not the embedded files an import found: those came through
+    // `prost_types`, without their custom options, and the schema has them as they are.
+    let embedded = Schema::embedded();
+    let embedded = embedded.pool();
+    let pool = compiler.descriptor_pool();
+    let mut set = Vec::new();
+    for file in compiler.files() {
+        if file.path().is_none() && embedded.get_file_by_name(file.name()).is_some() {
+            continue;
+        }
+        if let Some(descriptor) = pool.get_file_by_name(file.name()) {
+            let bytes = descriptor.encode_to_vec();
+            set.push(0x0a); // FileDescriptorSet.file, length-delimited
+            prost::encoding::encode_varint(bytes.len() as u64, &mut set);
+            set.extend_from_slice(&bytes);
+        }
+    }
     Ok(set)
-}
-
-fn prost_types_check(set: &[u8]) -> Result<(), String> {
-    prost_reflect::prost_types::FileDescriptorSet::decode(set)
-        .map(drop)
-        .map_err(|e| e.to_string())
 }
 
 /// `.proto` files below `dir`, as names relative to `root` with `/` separators.

@@ -52,3 +52,74 @@ fn bad_descriptor_sets_are_errors() {
         "{error}"
     );
 }
+
+/// The embedded set with one more message appended to `file`'s encoding (a newer version of that file).
+fn with_a_newer(file_name: &str) -> Vec<u8> {
+    use prost::Message as _;
+    let files = set::files(crate::DESCRIPTOR_SET).unwrap();
+    let (_, file) = files.iter().find(|(name, _)| *name == file_name).unwrap();
+    let extra = prost_reflect::prost_types::DescriptorProto {
+        name: Some("AddedLater".into()),
+        ..Default::default()
+    };
+    let mut newer = file.to_vec();
+    // FileDescriptorProto.message_type = 4, length-delimited.
+    newer.push(0x22);
+    prost::encoding::encode_varint(extra.encoded_len() as u64, &mut newer);
+    extra.encode(&mut newer).unwrap();
+    set::encode([newer.as_slice()])
+}
+
+#[test]
+fn a_users_newer_copy_of_an_embedded_file_replaces_it() {
+    let schema =
+        Schema::with_descriptor_sets([
+            with_a_newer("yandex/cloud/compute/v1/image.proto").as_slice()
+        ])
+        .unwrap();
+    let image = schema.message("yandex.cloud.compute.v1.Image").unwrap();
+    assert!(
+        !image.is_generated(),
+        "its file is not the embedded one any more"
+    );
+    assert!(
+        schema
+            .message("yandex.cloud.compute.v1.AddedLater")
+            .is_some()
+    );
+    // The other files are as embedded: generated, with their rules.
+    assert!(
+        schema
+            .message("yandex.cloud.compute.v1.GetImageRequest")
+            .unwrap()
+            .is_generated()
+    );
+    assert_eq!(
+        schema
+            .route("GET", "/compute/v1/images/fd8")
+            .unwrap()
+            .method
+            .name,
+        "Get"
+    );
+    // The same bytes as embedded change nothing.
+    let same = set::encode(
+        set::files(crate::DESCRIPTOR_SET)
+            .unwrap()
+            .into_iter()
+            .map(|(_, f)| f),
+    );
+    let schema = Schema::with_descriptor_sets([same.as_slice()]).unwrap();
+    assert!(
+        schema
+            .message("yandex.cloud.compute.v1.Image")
+            .unwrap()
+            .is_generated()
+    );
+    assert!(
+        schema
+            .message("yandex.cloud.operation.Operation")
+            .unwrap()
+            .is_generated()
+    );
+}

@@ -298,6 +298,20 @@ async fn a_service_from_the_users_protos_records_as_typed_json_and_replays_over_
         )
     );
     assert!(!stored.to_string().contains("\"raw\""), "{stored:#}");
+    // The embedded files keep their rules and their generated fast path beside the user's.
+    assert!(schema.route("GET", "/compute/v1/images/fd8").is_some());
+    assert!(
+        schema
+            .message("yandex.cloud.compute.v1.Image")
+            .unwrap()
+            .is_generated()
+    );
+    assert!(
+        !schema
+            .message("yandex.cloud.operation.Operation")
+            .unwrap()
+            .is_generated()
+    );
 
     let vcr = Vcr::cassette(&cassette)
         .mode(Mode::None)
