@@ -505,6 +505,7 @@ fn grpc_request<M: prost::Message + Name>(message: &M) -> GrpcRequest {
             ),
         ]),
         messages: vec![Message::from_bytes(
+            &yc_proto::Schema::embedded(),
             Some(&M::full_name()),
             &message.encode_to_vec(),
         )],
@@ -529,7 +530,13 @@ fn grpc<Req: prost::Message + Name, Resp: prost::Message + Name>(
             ]),
             messages: responses
                 .iter()
-                .map(|m| Message::from_bytes(Some(&Resp::full_name()), &m.encode_to_vec()))
+                .map(|m| {
+                    Message::from_bytes(
+                        &yc_proto::Schema::embedded(),
+                        Some(&Resp::full_name()),
+                        &m.encode_to_vec(),
+                    )
+                })
                 .collect(),
             trailers: Headers::default(),
             status: GrpcStatus::default(),

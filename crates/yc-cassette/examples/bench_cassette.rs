@@ -53,6 +53,7 @@ fn grpc(i: usize) -> (Interaction, Vec<u8>) {
             .into_iter()
             .collect(),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some("yandex.cloud.compute.v1.GetImageRequest"),
                 &request,
             )],
@@ -65,6 +66,7 @@ fn grpc(i: usize) -> (Interaction, Vec<u8>) {
             .into_iter()
             .collect(),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some("yandex.cloud.compute.v1.Image"),
                 &image,
             )],
@@ -128,7 +130,7 @@ fn main() {
     let mut loaded = None;
     for _ in 0..5 {
         let t = Instant::now();
-        let c = Cassette::load(&path).expect("load");
+        let c = Cassette::load(&path, &yc_proto::Schema::embedded()).expect("load");
         load = load.min(t.elapsed());
         loaded = Some(c);
     }
@@ -139,6 +141,7 @@ fn main() {
     let index = Index::new(
         vec![(path.display().to_string(), loaded)],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .expect("index");
     let build = t.elapsed();

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use yc_proto::Schema;
 
 use crate::Error;
 use crate::decode::Encoding;
@@ -30,14 +31,14 @@ pub enum Keep {
 impl Cassette {
     /// Reads and checks a cassette file (a regular file of at most [`crate::DEFAULT_MAX_CASSETTE_SIZE`] bytes), without
     /// its journal: readers use [`Cassette::open`], which also recovers a journal left by a crash.
-    pub fn load(path: &Path) -> Result<Cassette, Error> {
+    pub fn load(path: &Path, schema: &Schema) -> Result<Cassette, Error> {
         let text = crate::store::read_text(path, crate::store::DEFAULT_MAX_CASSETTE_SIZE)?;
-        Cassette::from_json_str(&text, &path.display().to_string())
+        Cassette::from_json_str(&text, &path.display().to_string(), schema)
     }
 
-    /// Parses and checks a cassette; `origin` names it in errors (usually the file path).
-    pub fn from_json_str(text: &str, origin: &str) -> Result<Cassette, Error> {
-        Cassette::from_json_str_keeping(text, origin, Keep::All)
+    /// Parses and checks a cassette against `schema`; `origin` names it in errors (usually the file path).
+    pub fn from_json_str(text: &str, origin: &str, schema: &Schema) -> Result<Cassette, Error> {
+        Cassette::from_json_str_keeping(text, origin, Keep::All, schema)
     }
 
     /// [`Cassette::from_json_str`], keeping of each interaction what `keep` says.
@@ -46,7 +47,12 @@ impl Cassette {
     /// ([`serde_json::value::RawValue`]), then the interactions, on several threads for a long cassette, each
     /// parsed, checked and (for [`Keep::Replay`]) reduced before the next, so that the parsed form of the whole
     /// file never sits in memory beside its text.
-    pub fn from_json_str_keeping(text: &str, origin: &str, keep: Keep) -> Result<Cassette, Error> {
+    pub fn from_json_str_keeping(
+        text: &str,
+        origin: &str,
+        keep: Keep,
+        schema: &Schema,
+    ) -> Result<Cassette, Error> {
         // Parse first; only when that fails look at the version, so another version's shape is reported as
         // a version error rather than as whatever field it renamed.
         let layout = match serde_json::from_str::<Layout<'_>>(text) {
@@ -56,7 +62,7 @@ impl Cassette {
                 return Err(parse_error(origin, &e));
             }
         };
-        let interactions = match parse_interactions(&layout.interactions, keep) {
+        let interactions = match parse_interactions(&layout.interactions, keep, schema) {
             Ok(interactions) => interactions,
             Err((i, Failure::Parse(e))) => {
                 check_version(text, origin)?;
@@ -100,9 +106,9 @@ impl Cassette {
 }
 
 /// The checks serde cannot do on one interaction: replay can send it, and its messages are of their types.
-pub(crate) fn check_interaction(interaction: &Interaction) -> Result<(), String> {
+pub(crate) fn check_interaction(interaction: &Interaction, schema: &Schema) -> Result<(), String> {
     let mut interaction = std::borrow::Cow::Borrowed(interaction);
-    check_keeping(&mut interaction, Keep::All)
+    check_keeping(&mut interaction, Keep::All, schema)
 }
 
 /// [`check_interaction`], then reduces the interaction to what `keep` says. The check encodes every message,
@@ -110,6 +116,7 @@ pub(crate) fn check_interaction(interaction: &Interaction) -> Result<(), String>
 fn check_keeping(
     interaction: &mut std::borrow::Cow<'_, Interaction>,
     keep: Keep,
+    schema: &Schema,
 ) -> Result<(), String> {
     check_sendable(interaction)?;
     let (request, response): (&[Message], &[Message]) = match &**interaction {
@@ -122,11 +129,12 @@ fn check_keeping(
         }
     };
     for (m, message) in request.iter().enumerate() {
-        check_message(message).map_err(|e| format!("request message {m}: {e}"))?;
+        check_message(message, schema).map_err(|e| format!("request message {m}: {e}"))?;
     }
     let mut wire = Vec::new();
     for (m, message) in response.iter().enumerate() {
-        let bytes = check_message(message).map_err(|e| format!("response message {m}: {e}"))?;
+        let bytes =
+            check_message(message, schema).map_err(|e| format!("response message {m}: {e}"))?;
         wire.push(bytes);
     }
     if keep == Keep::Replay
@@ -251,7 +259,7 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
 }
 
 /// Checks one message; its wire bytes when they come from its JSON (`None` when it has none).
-fn check_message(message: &Message) -> Result<Option<Vec<u8>>, String> {
+fn check_message(message: &Message, schema: &Schema) -> Result<Option<Vec<u8>>, String> {
     if message.json.is_none() && message.raw.is_none() && message.note.is_none() {
         return Err("expected `json` or `raw`".to_owned());
     }
@@ -261,7 +269,7 @@ fn check_message(message: &Message) -> Result<Option<Vec<u8>>, String> {
     let Some(type_name) = &message.type_name else {
         return Err("`json` needs a `type`".to_owned());
     };
-    let Some(ty) = yc_proto::registry::get(type_name) else {
+    let Some(ty) = schema.message(type_name) else {
         return Err(format!("unknown message type `{type_name}`"));
     };
     ty.from_json_value(json, yc_proto::json::ParseOptions::default())
@@ -382,12 +390,13 @@ const PARALLEL_FROM: usize = 2048;
 fn parse_interactions(
     raws: &[&RawValue],
     keep: Keep,
+    schema: &Schema,
 ) -> Result<Vec<Interaction>, (usize, Failure)> {
     let one = |i: usize, raw: &RawValue| -> Result<Interaction, (usize, Failure)> {
         let interaction: Interaction =
             serde_json::from_str(raw.get()).map_err(|e| (i, Failure::Parse(e)))?;
         let mut interaction = std::borrow::Cow::Owned(interaction);
-        check_keeping(&mut interaction, keep).map_err(|m| (i, Failure::Invalid(m)))?;
+        check_keeping(&mut interaction, keep, schema).map_err(|m| (i, Failure::Invalid(m)))?;
         Ok(interaction.into_owned())
     };
     let threads = std::thread::available_parallelism()

@@ -66,7 +66,7 @@
 //!
 //! Every request also has a **logical key**: the gRPC method and its one request message as canonical snake_case
 //! JSON. A gRPC request's is its decoded message; a REST request's is built as the gRPC-JSON transcoder in front of
-//! the API builds it (`google.api.http` rules, through `yc_proto::methods::match_rest`): path variables set their
+//! the API builds it (`google.api.http` rules, through `yc_proto::Schema::route`): path variables set their
 //! fields, a `*` body is the rest of the message (a named body fills that field), and query parameters set fields
 //! by JSON or proto name, dotted for nested fields, repeated for repeated ones, converted by the field's type
 //! (strings, numbers, bools, enums by name or number, timestamps, durations, field masks, wrappers); the result goes
@@ -110,7 +110,7 @@
 //! Not yet expressible: timing (deliberately: replay never waits), the interleaving of request and response
 //! messages in a bidirectional stream, per-message compression flags, REST trailers and the HTTP version, and
 //! `Operation` semantics beyond recorded order (the link between the gRPC and REST forms of one call is not stored:
-//! matching derives it from the method table).
+//! matching derives it from the schema's HTTP rules).
 
 mod decode;
 mod error;

@@ -8,9 +8,11 @@
 //! Pure: no IO, no clock; safe to share between threads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Map, Value};
+use yc_proto::Schema;
 
 use crate::Error;
 use crate::model::{Cassette, Headers, Interaction, MatchRules};
@@ -115,6 +117,8 @@ pub struct Difference {
 pub struct Index {
     cassettes: Vec<(String, Cassette)>,
     redactor: Redactor,
+    /// Types requests are decoded by, methods and HTTP rules of the logical key.
+    schema: Arc<Schema>,
     groups: Vec<Group>,
     /// Every header name some cassette matches on: only these are redacted and kept per request.
     headers: Vec<String>,
@@ -203,8 +207,13 @@ struct Normalised {
 }
 
 impl Index {
-    /// Indexes every interaction of every cassette; the redactor is applied to recorded and live requests alike.
-    pub fn new(cassettes: Vec<(String, Cassette)>, redactor: Redactor) -> Result<Index, Error> {
+    /// Indexes every interaction of every cassette; the redactor is applied to recorded and live requests alike,
+    /// and `schema` types their messages and gives the HTTP rules of the logical key.
+    pub fn new(
+        cassettes: Vec<(String, Cassette)>,
+        redactor: Redactor,
+        schema: Arc<Schema>,
+    ) -> Result<Index, Error> {
         let mut groups: Vec<Group> = Vec::new();
         let mut headers: Vec<String> = cassettes
             .iter()
@@ -237,7 +246,8 @@ impl Index {
             };
             let group = &mut groups[g];
             for (i, interaction) in cassette.interactions.iter().enumerate() {
-                let (normalised, fast_bytes) = normalise_recorded(interaction, &redactor, &headers);
+                let (normalised, fast_bytes) =
+                    normalise_recorded(interaction, &redactor, &headers, &schema);
                 let (key, shape) = group.rules.key(&normalised);
                 let s = match group.keys.get(&key) {
                     Some(&s) => {
@@ -256,12 +266,12 @@ impl Index {
                 };
                 // Same exact key, same logical key: only the slot's first interaction needs one.
                 if group.slots[s].entries.len() == 1
-                    && let LogicalForm::Found(logical) = LogicalForm::of(&normalised)
+                    && let LogicalForm::Found(logical) = LogicalForm::of(&normalised, &schema)
                 {
                     let message = group.rules.ignored_message(&logical.message);
                     let key = group
                         .rules
-                        .logical_key(&normalised, logical.method, &message);
+                        .logical_key(&normalised, &logical.method, &message);
                     group.logical.entry(key).or_insert(s);
                     group.slots[s].logical = Some(serde_json::json!({
                         "method": logical.method,
@@ -284,6 +294,7 @@ impl Index {
         let mut index = Index {
             cassettes,
             redactor,
+            schema,
             groups,
             headers,
             fast,
@@ -330,7 +341,7 @@ impl Index {
         {
             return Ok(self.next(g, s, cursors, "grpc"));
         }
-        let normalised = normalise_live(request, &self.redactor, &self.headers);
+        let normalised = normalise_live(request, &self.redactor, &self.headers, &self.schema);
         match self.resolve(&normalised) {
             Ok((g, s)) => Ok(self.next(g, s, cursors, normalised.transport)),
             Err(logical) => Err(self.miss(&normalised, &logical)),
@@ -384,11 +395,11 @@ impl Index {
             }
         }
         // Only after the exact key missed: the same call over the other transport (or spelled otherwise).
-        let logical = LogicalForm::of(normalised);
+        let logical = LogicalForm::of(normalised, &self.schema);
         if let LogicalForm::Found(l) = &logical {
             for (g, group) in self.groups.iter().enumerate() {
                 let message = group.rules.ignored_message(&l.message);
-                let key = group.rules.logical_key(normalised, l.method, &message);
+                let key = group.rules.logical_key(normalised, &l.method, &message);
                 if let Some(&s) = group.logical.get(&key) {
                     return Ok((g, s));
                 }
@@ -423,7 +434,12 @@ impl Index {
         &self.cassettes
     }
 
-    /// The redactor applied to live requests.
+    /// The schema requests are decoded and transcoded by.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The redactor applied to recorded and live requests.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

@@ -5,10 +5,13 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use prost_reflect::prost::Message as _;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use yc_proto::Schema;
+use yc_proto::google::rpc::Status as RpcStatus;
 use yc_proto::json::{ParseOptions, Style};
 
 use crate::Error;
@@ -201,14 +204,14 @@ impl Interaction {
 }
 
 impl Message {
-    /// A message from its wire bytes: decoded through `yc_proto::registry` when the type is known,
+    /// A message from its wire bytes: decoded through the schema when it knows the type,
     /// with the raw bytes kept when decoding fails or re-encoding the JSON does not reproduce them.
-    pub fn from_bytes(type_name: Option<&str>, bytes: &[u8]) -> Message {
+    pub fn from_bytes(schema: &Schema, type_name: Option<&str>, bytes: &[u8]) -> Message {
         let mut message = Message {
             type_name: type_name.map(str::to_owned),
             ..Message::default()
         };
-        let Some(ty) = type_name.and_then(yc_proto::registry::get) else {
+        let Some(ty) = type_name.and_then(|name| schema.message(name)) else {
             message.raw = Some(bytes.to_vec());
             return message;
         };
@@ -228,16 +231,16 @@ impl Message {
         message
     }
 
-    /// A request message of the gRPC method at `grpc_path`, typed by the method table (`input_type`).
-    pub fn from_request_bytes(grpc_path: &str, bytes: &[u8]) -> Message {
-        let ty = yc_proto::methods::by_grpc_path(grpc_path).map(|m| m.input_type);
-        Message::from_bytes(ty, bytes)
+    /// A request message of the gRPC method at `grpc_path`, typed by the schema's method (`input_type`).
+    pub fn from_request_bytes(schema: &Schema, grpc_path: &str, bytes: &[u8]) -> Message {
+        let ty = schema.method(grpc_path).map(|m| m.input_type.as_str());
+        Message::from_bytes(schema, ty, bytes)
     }
 
-    /// A response message of the gRPC method at `grpc_path`, typed by the method table (`output_type`).
-    pub fn from_response_bytes(grpc_path: &str, bytes: &[u8]) -> Message {
-        let ty = yc_proto::methods::by_grpc_path(grpc_path).map(|m| m.output_type);
-        Message::from_bytes(ty, bytes)
+    /// A response message of the gRPC method at `grpc_path`, typed by the schema's method (`output_type`).
+    pub fn from_response_bytes(schema: &Schema, grpc_path: &str, bytes: &[u8]) -> Message {
+        let ty = schema.method(grpc_path).map(|m| m.output_type.as_str());
+        Message::from_bytes(schema, ty, bytes)
     }
 
     /// A message from typed JSON.
@@ -249,8 +252,8 @@ impl Message {
         }
     }
 
-    /// The wire bytes: the raw bytes if kept, else the JSON encoded as its type.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+    /// The wire bytes: the raw bytes if kept, else the JSON encoded as its type (from `schema`).
+    pub fn to_bytes(&self, schema: &Schema) -> Result<Vec<u8>, Error> {
         if let Some(raw) = &self.raw {
             return Ok(raw.clone());
         }
@@ -260,7 +263,8 @@ impl Message {
             });
         };
         let type_name = self.type_name.as_deref().ok_or(Error::Untyped)?;
-        let ty = yc_proto::registry::get(type_name)
+        let ty = schema
+            .message(type_name)
             .ok_or_else(|| yc_proto::Error::UnknownType(type_name.to_owned()))?;
         Ok(ty.from_json_value(json, ParseOptions::default())?)
     }
@@ -280,8 +284,8 @@ impl GrpcStatus {
             return status;
         };
         let decoded = crate::decode::decode_base64(text).and_then(|bytes| {
-            let ty = yc_proto::registry::get(STATUS_TYPE)?;
-            ty.to_json_value(&bytes, Style::Snake).ok()
+            let status = RpcStatus::decode(bytes.as_slice()).ok()?;
+            yc_proto::json::to_value(&status, Style::Snake).ok()
         });
         if let Some(Value::Object(mut fields)) = decoded
             && let Some(Value::Array(details)) = fields.shift_remove("details")
@@ -303,8 +307,6 @@ impl GrpcStatus {
         if self.details.is_empty() {
             return Ok(None);
         }
-        let ty = yc_proto::registry::get(STATUS_TYPE)
-            .ok_or_else(|| yc_proto::Error::UnknownType(STATUS_TYPE.to_owned()))?;
         let mut fields = serde_json::Map::new();
         if self.code != 0 {
             fields.insert("code".into(), Value::from(self.code));
@@ -313,14 +315,14 @@ impl GrpcStatus {
             fields.insert("message".into(), Value::from(self.message.as_str()));
         }
         fields.insert("details".into(), Value::Array(self.details.clone()));
-        let bytes = ty.from_json_value(&Value::Object(fields), ParseOptions::default())?;
+        let status: RpcStatus =
+            yc_proto::json::from_value(&Value::Object(fields), ParseOptions::default())?;
+        let bytes = status.encode_to_vec();
         Ok(Some(
             base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes),
         ))
     }
 }
-
-const STATUS_TYPE: &str = "google.rpc.Status";
 
 impl Body {
     /// The most readable body that gives back `bytes` exactly: JSON when re-serialising reproduces the bytes,

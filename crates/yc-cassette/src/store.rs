@@ -13,6 +13,8 @@ use std::fmt;
 use std::io::{IoSlice, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use yc_proto::Schema;
+
 use crate::Error;
 use crate::format::Keep;
 use crate::model::Cassette;
@@ -241,15 +243,21 @@ impl Cassette {
     /// Reads a cassette as every reader should: a regular file of at most `max_size` bytes, plus the interactions
     /// of a journal beside it that the file does not hold yet (a recording killed before it rewrote the file).
     /// A journal alone (killed before the first rewrite) is a cassette too. Never writes, never blocks on a lock.
-    pub fn open(path: &Path, max_size: u64) -> Result<Opened, Error> {
-        Cassette::open_keeping(path, max_size, Keep::All)
+    /// Messages are checked against `schema`.
+    pub fn open(path: &Path, max_size: u64, schema: &Schema) -> Result<Opened, Error> {
+        Cassette::open_keeping(path, max_size, Keep::All, schema)
     }
 
     /// [`Cassette::open`], keeping of each interaction what `keep` says (see [`Cassette::from_json_str_keeping`]).
-    pub fn open_keeping(path: &Path, max_size: u64, keep: Keep) -> Result<Opened, Error> {
+    pub fn open_keeping(
+        path: &Path,
+        max_size: u64,
+        keep: Keep,
+        schema: &Schema,
+    ) -> Result<Opened, Error> {
         let journal_path = journal_path(path);
         let journal = match std::fs::symlink_metadata(&journal_path) {
-            Ok(_) => Some(Journal::read(&journal_path, max_size)?),
+            Ok(_) => Some(Journal::read(&journal_path, max_size, schema)?),
             Err(_) => None,
         };
         let file = match (&journal, std::fs::symlink_metadata(path)) {
@@ -259,6 +267,7 @@ impl Cassette {
                 &read_text(path, max_size)?,
                 &path.display().to_string(),
                 keep,
+                schema,
             )?),
         };
         let Some(journal) = journal else {

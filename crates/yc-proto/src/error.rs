@@ -5,6 +5,9 @@ use crate::json::parse::Located;
 /// Everything that can go wrong turning bytes or JSON into messages and back.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A descriptor set that does not build a schema: a missing import, a bad option, an unparsable template.
+    #[error("invalid descriptors: {0}")]
+    Descriptors(String),
     /// No message type of that name is known.
     #[error("unknown message type `{0}`")]
     UnknownType(String),

@@ -14,14 +14,17 @@
 //!
 //! This crate does no IO.
 
+pub mod http;
 pub mod json;
 pub mod methods;
 pub mod registry;
+pub mod schema;
 pub mod wkt;
 
 mod error;
 
 pub use error::Error;
+pub use schema::Schema;
 
 #[allow(
     clippy::all,

@@ -1,7 +1,8 @@
 //! The method table: every RPC in `proto/`, its gRPC path, HTTP rule and operation types.
 //!
 //! The table is generated (`generated/methods.rs`) from the `google.api.http` and `yandex.cloud.api.operation`
-//! options, so it is a static slice: no descriptor parsing at run time.
+//! options, so it is a static slice: no descriptor parsing at run time. REST requests resolve through one
+//! [`crate::http::Router`] over every rule, built on first use.
 
 /// One RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,10 @@ pub struct RestMatch {
     pub bindings: Vec<(&'static str, String)>,
 }
 
+use std::sync::OnceLock;
+
+use crate::http::{Router, Template};
+
 include!("generated/methods.rs");
 
 /// Every RPC, sorted by gRPC path.
@@ -69,78 +74,30 @@ pub fn by_grpc_path(path: &str) -> Option<&'static Method> {
 /// with `image_id` bound to `fd8abc`.
 ///
 /// `path` has no query string. Where templates overlap (`/images/{image_id}` and
-/// `/images/{resource_id}:listAccessBindings`), the one with more literal text wins.
+/// `/images/{resource_id}:listAccessBindings`), the most specific wins ([`crate::http::Specificity`]).
 pub fn match_rest(verb: &str, path: &str) -> Option<RestMatch> {
-    let mut best: Option<(usize, RestMatch)> = None;
-    for method in METHODS {
-        let Some(rule) = method.http else { continue };
-        if !rule.verb.eq_ignore_ascii_case(verb) {
-            continue;
-        }
-        let Some((score, bindings)) = match_template(rule.path, path) else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, RestMatch { method, bindings }));
-        }
-    }
-    best.map(|(_, m)| m)
+    let route = router().route(verb, path)?;
+    Some(RestMatch {
+        method: route.target,
+        bindings: route.bindings,
+    })
 }
 
-/// Matches `path` against a template; returns the literal length matched and the bindings.
-fn match_template(
-    template: &'static str,
-    path: &str,
-) -> Option<(usize, Vec<(&'static str, String)>)> {
-    let template_segments: Vec<&'static str> =
-        template.trim_start_matches('/').split('/').collect();
-    let path_segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    if template_segments.len() != path_segments.len() {
-        return None;
-    }
-    let mut score = 0;
-    let mut bindings = Vec::new();
-    for (t, p) in template_segments.into_iter().zip(path_segments) {
-        match t.split_once('{') {
-            None => {
-                if t != p {
-                    return None;
-                }
-                score += t.len() + 1;
-            }
-            Some((prefix, rest)) => {
-                let (var, suffix) = rest.split_once('}')?;
-                let field = var.split_once('=').map_or(var, |(f, _)| f);
-                let value = p.strip_prefix(prefix)?.strip_suffix(suffix)?;
-                if value.is_empty() {
-                    return None;
-                }
-                score += prefix.len() + suffix.len() + 1;
-                bindings.push((field, percent_decode(value)));
+/// The router over every method's rule, built on first use.
+fn router() -> &'static Router<&'static Method> {
+    static ROUTER: OnceLock<Router<&'static Method>> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let mut router = Router::new();
+        for method in METHODS {
+            // Every generated template parses (a test checks); one that did not would only be unroutable.
+            if let Some(rule) = method.http
+                && let Ok(template) = Template::parse(rule.path)
+            {
+                router.add(rule.verb, template, method);
             }
         }
-    }
-    Some((score, bindings))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        router
+    })
 }
 
 #[cfg(test)]

@@ -159,8 +159,12 @@ fn main() -> std::process::ExitCode {
     let ca = Ca::open_or_create(ca_dir.path()).unwrap();
     let client_tls = client_tls(&ca);
     let (replay, replay_addr, ceiling, ceiling_addr) = servers.block_on(async {
-        let index =
-            Index::new(vec![("bench.json".into(), cassette())], Redactor::default()).unwrap();
+        let index = Index::new(
+            vec![("bench.json".into(), cassette())],
+            Redactor::default(),
+            yc_proto::Schema::embedded(),
+        )
+        .unwrap();
         let mut config = ReplayConfig::default();
         config.server.tls = Some(TlsConfig::new(ca, &[]).unwrap());
         let ceiling = ceiling(&config.server);
@@ -300,6 +304,7 @@ fn grpc_interaction(id: &str) -> Interaction {
         request: GrpcRequest {
             metadata: Headers::new(),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some(&GetImageRequest::full_name()),
                 &GetImageRequest {
                     image_id: id.into(),
@@ -310,6 +315,7 @@ fn grpc_interaction(id: &str) -> Interaction {
         response: GrpcResponse {
             headers: [("content-type", "application/grpc")].into_iter().collect(),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some(&Image::full_name()),
                 &image.encode_to_vec(),
             )],
@@ -354,7 +360,12 @@ fn prepare_figures() {
         .map(|i| grpc_interaction(&format!("fd8img{i:05}")))
         .collect();
     let start = Instant::now();
-    let index = Index::new(vec![("big.json".into(), big)], Redactor::default()).unwrap();
+    let index = Index::new(
+        vec![("big.json".into(), big)],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let indexed = start.elapsed();
     let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
     let prepared = start.elapsed();
@@ -366,7 +377,12 @@ fn prepare_figures() {
     );
 
     // Per-call cost without sockets: the index lookup alone, then the whole replay handler.
-    let index = Index::new(vec![("bench.json".into(), cassette())], Redactor::default()).unwrap();
+    let index = Index::new(
+        vec![("bench.json".into(), cassette())],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let metadata: Headers = [
         ("te", "trailers"),
         ("content-type", "application/grpc"),

@@ -156,11 +156,19 @@ fn write_cassette(path: &Path, n: usize) -> Result<(), BenchError> {
                 method: GET.into(),
                 request: GrpcRequest {
                     metadata,
-                    messages: vec![Message::from_request_bytes(GET, &request.encode_to_vec())],
+                    messages: vec![Message::from_request_bytes(
+                        &yc_proto::Schema::embedded(),
+                        GET,
+                        &request.encode_to_vec(),
+                    )],
                 },
                 response: GrpcResponse {
                     headers,
-                    messages: vec![Message::from_response_bytes(GET, &image(i).encode_to_vec())],
+                    messages: vec![Message::from_response_bytes(
+                        &yc_proto::Schema::embedded(),
+                        GET,
+                        &image(i).encode_to_vec(),
+                    )],
                     ..GrpcResponse::default()
                 },
             }));

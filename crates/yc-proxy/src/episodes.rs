@@ -43,7 +43,11 @@ impl EpisodesServer {
         let existing = recorder.take_existing();
         let recorded = existing.interactions.len();
         let origin = config.cassette_path.display().to_string();
-        let index = Index::new(vec![(origin, existing)], config.redactor.clone())?;
+        let index = Index::new(
+            vec![(origin, existing)],
+            config.redactor.clone(),
+            config.schema.clone(),
+        )?;
         let replayer = Replayer::new(index, replay)?;
         let listener = TcpListener::bind(addr)
             .await

@@ -25,9 +25,11 @@ mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use yc_cassette::Redactor;
+use yc_proto::Schema;
 
 pub(crate) use forward::is_connection_header;
 pub use forward::{ForwardConfig, Forwarder, ProxyBody};
@@ -48,6 +50,8 @@ pub struct RecordConfig {
     pub upstreams: Upstreams,
     /// Applied to every interaction before it is stored.
     pub redactor: Redactor,
+    /// Types messages are stored as (typed JSON, not raw bytes) and recorded requests are indexed by.
+    pub schema: Arc<Schema>,
     /// The largest gRPC message recorded; a call with a larger one passes through but is not recorded.
     pub max_message_size: usize,
     /// The largest existing cassette (or journal) read when appending or recovering.
@@ -71,6 +75,7 @@ impl RecordConfig {
             mode: Mode::New,
             upstreams,
             redactor: Redactor::default(),
+            schema: Schema::embedded(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_cassette_size: yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
             advertise: None,
@@ -88,6 +93,7 @@ impl RecordConfig {
             cassette_path: self.cassette_path.clone(),
             mode,
             redactor: self.redactor.clone(),
+            schema: self.schema.clone(),
             max_message_size: self.max_message_size,
             max_cassette_size: self.max_cassette_size,
             description: self.description.clone(),

@@ -184,12 +184,16 @@ impl Replayer {
     pub fn new(index: Index, config: &ReplayConfig) -> Result<Replayer, Error> {
         let mut responses = Vec::with_capacity(index.cassettes().len());
         for (origin, cassette) in index.cassettes() {
-            let prepared = prepare_all(&cassette.interactions, config.advertise.as_deref())
-                .map_err(|(i, message)| Error::Prepare {
-                    origin: origin.clone(),
-                    interaction: i,
-                    message,
-                })?;
+            let prepared = prepare_all(
+                &cassette.interactions,
+                config.advertise.as_deref(),
+                index.schema(),
+            )
+            .map_err(|(i, message)| Error::Prepare {
+                origin: origin.clone(),
+                interaction: i,
+                message,
+            })?;
             responses.push(prepared);
         }
         let translated = index
@@ -210,6 +214,7 @@ impl Replayer {
             max_body_size: config.max_message_size.saturating_mul(4),
         };
         let plans = plans(&index);
+        let reflection = Reflection::new(index.schema().descriptor_set())?;
         Ok(Replayer {
             inner: Arc::new(Inner {
                 index,
@@ -221,7 +226,7 @@ impl Replayer {
                 match_headers,
                 plans,
                 advertise: config.advertise.clone(),
-                reflection: Reflection::new(yc_proto::DESCRIPTOR_SET)?,
+                reflection,
                 sessions: RwLock::new(HashMap::new()),
                 config: config.clone(),
                 misses: std::sync::Mutex::new(Vec::new()),
@@ -426,7 +431,12 @@ impl Replayer {
                 "the index returned an interaction that was not prepared",
             ))?;
         let direction = translate::direction(hit.interaction);
-        match &**cell.get_or_init(|| Box::new(translate::prepare(hit.interaction))) {
+        match &**cell.get_or_init(|| {
+            Box::new(translate::prepare(
+                hit.interaction,
+                self.inner.index.schema(),
+            ))
+        }) {
             Ok(prepared) => {
                 tracing::debug!(
                     origin = hit.origin,
@@ -513,8 +523,10 @@ const PREPARE_IN_PARALLEL_FROM: usize = 2048;
 fn prepare_all(
     interactions: &[yc_cassette::Interaction],
     advertise: Option<&str>,
+    schema: &yc_proto::Schema,
 ) -> Result<Vec<Prepared>, (usize, String)> {
-    let one = |i: usize, interaction| Prepared::new(interaction, advertise).map_err(|m| (i, m));
+    let one =
+        |i: usize, interaction| Prepared::new(interaction, advertise, schema).map_err(|m| (i, m));
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
@@ -551,10 +563,12 @@ fn prepare_all(
 }
 
 fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
-    let mut plans: HashMap<String, Vec<usize>> = yc_proto::methods::all()
+    let schema = index.schema();
+    let mut plans: HashMap<String, Vec<usize>> = schema
+        .methods()
         .iter()
         .filter(|method| !method.client_streaming)
-        .map(|method| (method.grpc_path.to_owned(), vec![1]))
+        .map(|method| (method.grpc_path.clone(), vec![1]))
         .collect();
     for (_, cassette) in index.cassettes() {
         for interaction in &cassette.interactions {
@@ -563,8 +577,8 @@ fn plans(index: &Index) -> HashMap<String, Vec<usize>> {
                     (grpc.method.as_str(), grpc.request.messages.len())
                 }
                 yc_cassette::Interaction::Rest(rest) => {
-                    match yc_proto::methods::match_rest(&rest.request.method, &rest.request.path) {
-                        Some(found) => (found.method.grpc_path, 1),
+                    match schema.route(&rest.request.method, &rest.request.path) {
+                        Some(found) => (found.method.grpc_path.as_str(), 1),
                         None => continue,
                     }
                 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use yc_cassette::{Cassette, Keep};
+use yc_proto::Schema;
 
 macro_rules! bundle {
     ($name:literal) => {
@@ -25,12 +26,12 @@ pub(crate) const BUNDLED: &[(&str, &str)] = &[
 ];
 
 /// The bundled cassettes, parsed for replay; each one's origin is `bundled:NAME`.
-pub(crate) fn bundled() -> Result<Vec<(String, Cassette)>> {
+pub(crate) fn bundled(schema: &Schema) -> Result<Vec<(String, Cassette)>> {
     BUNDLED
         .iter()
         .map(|(name, text)| {
             let origin = format!("bundled:{name}");
-            let cassette = Cassette::from_json_str_keeping(text, &origin, Keep::Replay)?;
+            let cassette = Cassette::from_json_str_keeping(text, &origin, Keep::Replay, schema)?;
             Ok((origin, cassette))
         })
         .collect()
@@ -78,11 +79,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Loads every cassette for replay (each a regular file of at most `max_size` bytes, with a journal a crashed
 /// recording left recovered and logged), or fails on the first that does not load (the error names file, line and
 /// column). Responses are kept as the bytes replay sends ([`Keep::Replay`]).
-pub(crate) fn load(files: &[PathBuf], max_size: u64) -> Result<Vec<(String, Cassette)>> {
+pub(crate) fn load(
+    files: &[PathBuf],
+    max_size: u64,
+    schema: &Schema,
+) -> Result<Vec<(String, Cassette)>> {
     files
         .iter()
         .map(|path| {
-            let opened = Cassette::open_keeping(path, max_size, Keep::Replay)?;
+            let opened = Cassette::open_keeping(path, max_size, Keep::Replay, schema)?;
             if let Some(recovery) = &opened.recovery {
                 tracing::warn!(cassette = %path.display(), "{recovery}");
             }
@@ -106,6 +111,6 @@ mod tests {
         on_disk.sort();
         let compiled: Vec<&str> = BUNDLED.iter().map(|(name, _)| *name).collect();
         assert_eq!(compiled, on_disk, "add the new cassette to `BUNDLED`");
-        assert_eq!(bundled().unwrap().len(), on_disk.len());
+        assert_eq!(bundled(&Schema::embedded()).unwrap().len(), on_disk.len());
     }
 }

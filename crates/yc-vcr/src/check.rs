@@ -2,13 +2,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 use yc_cassette::{Cassette, Finding, Index, Journal, Redactor};
+use yc_proto::Schema;
 use yc_proxy::{ReplayConfig, Replayer};
 
 use crate::cassettes;
 use crate::redaction::RedactionArgs;
+use crate::schema::SchemaArgs;
 
 /// Check cassettes: each must load as `replay` loads it (format, version, messages of their types, every answer
 /// sendable) and hold no secret, in any encoding.
@@ -24,6 +27,8 @@ pub(crate) struct Args {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     redaction: RedactionArgs,
+    #[command(flatten)]
+    schema: SchemaArgs,
     /// Largest cassette (or journal) read, in bytes.
     #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
     max_cassette_size: u64,
@@ -52,13 +57,14 @@ fn check(args: &Args) -> Result<Outcome> {
     let files = cassettes::files(&args.paths)?;
     // Scanned with the rules `record` was given, as `replay` matches with them.
     let redactor = Redactor::new(&args.redaction.rules()?)?;
+    let schema = args.schema.schema()?;
     let mut outcome = Outcome {
         problems: 0,
         unread: 0,
     };
     for file in &files {
         let shown = file.display().to_string();
-        outcome.problems += check_journal(file, args.max_cassette_size, &redactor);
+        outcome.problems += check_journal(file, args.max_cassette_size, &redactor, &schema);
         if !file.exists() && yc_cassette::journal_path(file).exists() {
             continue;
         }
@@ -72,11 +78,11 @@ fn check(args: &Args) -> Result<Outcome> {
         };
         // A file that loads is scanned as replay reads it; one that does not is scanned as any JSON, else as lines,
         // so that its secrets are reported too.
-        let findings = match Cassette::from_json_str(&text, &shown) {
+        let findings = match Cassette::from_json_str(&text, &shown, &schema) {
             Ok(cassette) => {
                 let findings = redactor.scan_file(&cassette, &text);
                 drop(text);
-                if let Err(problem) = replayable(cassette, &shown, &redactor) {
+                if let Err(problem) = replayable(cassette, &shown, &redactor, &schema) {
                     println!("{problem}");
                     outcome.problems += 1;
                 }
@@ -102,12 +108,17 @@ fn check(args: &Args) -> Result<Outcome> {
 }
 
 /// Checks and scans a journal beside `file`, if there is one; the number of problems found.
-fn check_journal(file: &std::path::Path, max_size: u64, redactor: &Redactor) -> usize {
+fn check_journal(
+    file: &std::path::Path,
+    max_size: u64,
+    redactor: &Redactor,
+    schema: &Arc<Schema>,
+) -> usize {
     let path = yc_cassette::journal_path(file);
     if std::fs::symlink_metadata(&path).is_err() {
         return 0;
     }
-    let journal = match Journal::read(&path, max_size) {
+    let journal = match Journal::read(&path, max_size, schema) {
         Ok(journal) => journal,
         Err(err) => {
             println!("{err}");
@@ -115,7 +126,7 @@ fn check_journal(file: &std::path::Path, max_size: u64, redactor: &Redactor) -> 
         }
     };
     let lines = journal.interactions.len();
-    if let Ok(opened) = Cassette::open(file, max_size)
+    if let Ok(opened) = Cassette::open(file, max_size, schema)
         && let Some(recovery) = opened.recovery
     {
         eprintln!("{}: {recovery}", file.display());
@@ -150,9 +161,18 @@ fn check_journal(file: &std::path::Path, max_size: u64, redactor: &Redactor) -> 
 }
 
 /// The loaded cassette through the rest of the code `replay` runs at startup: index, prepare every answer.
-fn replayable(cassette: Cassette, shown: &str, redactor: &Redactor) -> Result<(), String> {
-    let index = Index::new(vec![(shown.to_owned(), cassette)], redactor.clone())
-        .map_err(|e| e.to_string())?;
+fn replayable(
+    cassette: Cassette,
+    shown: &str,
+    redactor: &Redactor,
+    schema: &Arc<Schema>,
+) -> Result<(), String> {
+    let index = Index::new(
+        vec![(shown.to_owned(), cassette)],
+        redactor.clone(),
+        schema.clone(),
+    )
+    .map_err(|e| e.to_string())?;
     let config = ReplayConfig {
         // Any address: endpoint discovery answers are rewritten as `replay` rewrites them.
         advertise: Some("127.0.0.1:8080".to_owned()),

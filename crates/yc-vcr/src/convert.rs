@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+
+use crate::schema::SchemaArgs;
 use yc_proto::json::{ParseOptions, Style};
-use yc_proto::registry;
 
 /// Convert one message between binary protobuf and JSON (snake_case or camelCase), stdin to stdout
 ///
@@ -33,6 +34,8 @@ pub(crate) struct Args {
     /// Indent JSON output.
     #[arg(long)]
     pretty: bool,
+    #[command(flatten)]
+    schema: SchemaArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -54,7 +57,8 @@ enum Output {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
-    let Some(message_type) = registry::get(&args.type_name) else {
+    let schema = args.schema.schema()?;
+    let Some(message_type) = schema.message(&args.type_name) else {
         bail!(
             "unknown message type `{}` (full names look like `yandex.cloud.compute.v1.Image`)",
             args.type_name

@@ -37,6 +37,7 @@
 //! dropping it writes the recording (unless the test is panicking: a failed test never replaces a cassette) and
 //! prints, on stderr, the requests that matched nothing and the recorded interactions the test never reached.
 
+pub mod protos;
 mod vcr;
 
 pub use vcr::{Error, Harness, Mode, Report, UPSTREAM_ENV, Vcr};
@@ -44,3 +45,4 @@ pub use vcr::{Error, Harness, Mode, Report, UPSTREAM_ENV, Vcr};
 // The API a test needs, reexported so that one dependency is enough.
 pub use tonic::transport::Channel;
 pub use yc_cassette::RedactionRules;
+pub use yc_proto::Schema;

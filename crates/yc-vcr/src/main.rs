@@ -9,6 +9,7 @@ mod convert;
 mod record;
 mod redaction;
 mod replay;
+mod schema;
 mod tls;
 
 use std::io::IsTerminal;

@@ -13,6 +13,7 @@ use yc_proxy::upstream::{UpstreamUrl, Upstreams};
 use yc_proxy::{EpisodesServer, ReplayConfig, ReplayServer};
 
 use crate::redaction::RedactionArgs;
+use crate::schema::SchemaArgs;
 use crate::tls::{self, TlsArgs};
 
 /// Record real traffic into a cassette, with secrets removed.
@@ -85,6 +86,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     redaction: RedactionArgs,
     #[command(flatten)]
+    schema: SchemaArgs,
+    #[command(flatten)]
     tls: TlsArgs,
 }
 
@@ -121,6 +124,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         (Some(yc_vcr::Mode::Once), ..) | (None, false, false) => Mode::New,
     };
     config.redactor = Redactor::new(&args.redaction.rules()?)?;
+    config.schema = args.schema.schema()?;
     config.max_message_size = args.max_message_size;
     config.max_cassette_size = args.max_cassette_size;
     config.description = args.description.clone();
@@ -133,10 +137,15 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         let cassette = args.cassette.display();
         let running = match vcr_mode {
             Some(yc_vcr::Mode::Once) if args.cassette.exists() => {
-                let loaded = yc_cassette::Cassette::open(&args.cassette, args.max_cassette_size)?;
+                let loaded = yc_cassette::Cassette::open(
+                    &args.cassette,
+                    args.max_cassette_size,
+                    &config.schema,
+                )?;
                 let index = Index::new(
                     vec![(cassette.to_string(), loaded.cassette)],
                     config.redactor,
+                    config.schema,
                 )?;
                 let replay = ReplayConfig {
                     max_message_size: args.max_message_size,

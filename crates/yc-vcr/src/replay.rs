@@ -11,6 +11,7 @@ use yc_proxy::{ReplayConfig, ReplayServer};
 
 use crate::cassettes;
 use crate::redaction::RedactionArgs;
+use crate::schema::SchemaArgs;
 use crate::tls::{self, TlsArgs};
 
 /// Serve recorded interactions to any gRPC or REST client, offline and deterministically.
@@ -42,12 +43,15 @@ pub(crate) struct Args {
     #[command(flatten)]
     redaction: RedactionArgs,
     #[command(flatten)]
+    schema: SchemaArgs,
+    #[command(flatten)]
     tls: TlsArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    let schema = args.schema.schema()?;
     let loaded = if args.cassettes.is_empty() {
-        let bundled = cassettes::bundled()?;
+        let bundled = cassettes::bundled(&schema)?;
         tracing::info!(
             cassettes = ?bundled.iter().map(|(origin, _)| origin.as_str()).collect::<Vec<_>>(),
             "serving the bundled example cassettes (compiled in); pass --cassette for your own"
@@ -58,13 +62,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         for file in &files {
             tracing::info!(cassette = %file.display(), "serving");
         }
-        cassettes::load(&files, args.max_cassette_size)?
+        cassettes::load(&files, args.max_cassette_size, &schema)?
     };
     let interactions: usize = loaded.iter().map(|(_, c)| c.interactions.len()).sum();
     let cassette_count = loaded.len();
     // Incoming requests are redacted with the rules used when recording, so that they match their recordings.
     let redactor = Redactor::new(&args.redaction.rules()?)?;
-    let index = Index::new(loaded, redactor)?;
+    let index = Index::new(loaded, redactor, schema)?;
     let mut config = ReplayConfig {
         max_message_size: args.max_message_size,
         advertise: args.tls.advertise.clone(),

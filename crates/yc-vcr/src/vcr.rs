@@ -4,11 +4,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 use yc_cassette::{Cassette, Index, RedactionRules, Redactor};
+use yc_proto::Schema;
 use yc_proxy::record::{self, RecordConfig, RecordServer};
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
 use yc_proxy::{EpisodesServer, ReplayConfig, ReplayServer};
@@ -109,6 +111,7 @@ pub struct Vcr {
     upstream: Option<String>,
     redaction: RedactionRules,
     description: String,
+    schema: Arc<Schema>,
 }
 
 impl Vcr {
@@ -120,6 +123,7 @@ impl Vcr {
             upstream: None,
             redaction: RedactionRules::default(),
             description: String::new(),
+            schema: Schema::embedded(),
         }
     }
 
@@ -139,6 +143,13 @@ impl Vcr {
     /// Redaction rules besides the built-in ones, used when recording and when matching.
     pub fn redaction(mut self, rules: RedactionRules) -> Vcr {
         self.redaction = rules;
+        self
+    }
+
+    /// The schema messages are typed by (default: the embedded one); [`crate::protos::schema`] builds one from a
+    /// test's own `.proto` files.
+    pub fn schema(mut self, schema: Arc<Schema>) -> Vcr {
+        self.schema = schema;
         self
     }
 
@@ -168,9 +179,13 @@ impl Vcr {
         let redactor = Redactor::new(&self.redaction)?;
         let plan = match serving {
             Mode::None => {
-                let cassette = Cassette::load(&self.cassette)?;
+                let cassette = Cassette::load(&self.cassette, &self.schema)?;
                 let origin = self.cassette.display().to_string();
-                Plan::Replay(Index::new(vec![(origin, cassette)], redactor)?)
+                Plan::Replay(Index::new(
+                    vec![(origin, cassette)],
+                    redactor,
+                    self.schema.clone(),
+                )?)
             }
             _ => {
                 let upstream = self.upstream.clone().or_else(|| {
@@ -193,6 +208,7 @@ impl Vcr {
                 config.server.shutdown_grace = SHUTDOWN_GRACE;
                 config.mode = record::Mode::Replace;
                 config.redactor = redactor;
+                config.schema = self.schema.clone();
                 config.description = self.description.clone();
                 if serving == Mode::NewEpisodes {
                     Plan::Episodes(config)

@@ -21,7 +21,9 @@ fn errors_inside_an_interaction_are_placed_as_in_the_whole_file() {
             ),
         ] {
             let whole = serde_json::from_str::<Cassette>(&text).unwrap_err();
-            match Cassette::from_json_str(&text, "f.json").unwrap_err() {
+            match Cassette::from_json_str(&text, "f.json", &yc_proto::Schema::embedded())
+                .unwrap_err()
+            {
                 Error::Parse {
                     line,
                     column,
@@ -40,7 +42,7 @@ fn errors_inside_an_interaction_are_placed_as_in_the_whole_file() {
 #[test]
 fn an_invalid_interaction_is_reported_at_the_line_it_starts_on() {
     let text = "{\n  \"version\": 1,\n  \"interactions\": [\n    {\"grpc\": {\"method\": \"/a.B/C\", \"request\": {}, \"response\": {}}},\n    {\"grpc\": {\"method\": \"/a.B/C\", \"request\": {\"messages\": [{\"type\": \"no.Such\", \"json\": {}}]}, \"response\": {}}}\n  ]\n}\n";
-    match Cassette::from_json_str(text, "f.json").unwrap_err() {
+    match Cassette::from_json_str(text, "f.json", &yc_proto::Schema::embedded()).unwrap_err() {
         Error::Invalid {
             interaction,
             line,
@@ -71,7 +73,7 @@ fn parallel_parsing_keeps_order_and_reports_the_first_error() {
         r#"{{"version": 1, "interactions": [{}]}}"#,
         items.join(",\n")
     );
-    let cassette = Cassette::from_json_str(&text, "f.json").unwrap();
+    let cassette = Cassette::from_json_str(&text, "f.json", &yc_proto::Schema::embedded()).unwrap();
     assert_eq!(cassette, serde_json::from_str::<Cassette>(&text).unwrap());
     let mut broken = items.clone();
     for at in [n - 3, PARALLEL_FROM + 1] {
@@ -82,7 +84,7 @@ fn parallel_parsing_keeps_order_and_reports_the_first_error() {
         broken.join(",\n")
     );
     let whole = serde_json::from_str::<Cassette>(&text).unwrap_err();
-    match Cassette::from_json_str(&text, "f.json").unwrap_err() {
+    match Cassette::from_json_str(&text, "f.json", &yc_proto::Schema::embedded()).unwrap_err() {
         Error::Parse { line, column, .. } => {
             assert_eq!((line, column), (whole.line(), whole.column()))
         }
@@ -99,7 +101,7 @@ fn positions_count_characters_from_one() {
 proptest::proptest! {
     #[test]
     fn loading_arbitrary_text_never_panics(text in "\\PC{0,300}") {
-        let _ = Cassette::from_json_str(&text, "fuzz.json");
+        let _ = Cassette::from_json_str(&text, "fuzz.json", &yc_proto::Schema::embedded());
     }
 }
 
@@ -111,16 +113,25 @@ fn keeping_for_replay_keeps_every_request_and_the_bytes_of_every_response() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let all = Cassette::from_json_str(&text, "all").unwrap();
-        let lean = Cassette::from_json_str_keeping(&text, "lean", Keep::Replay).unwrap();
+        let all = Cassette::from_json_str(&text, "all", &yc_proto::Schema::embedded()).unwrap();
+        let lean = Cassette::from_json_str_keeping(
+            &text,
+            "lean",
+            Keep::Replay,
+            &yc_proto::Schema::embedded(),
+        )
+        .unwrap();
         assert_eq!(all.interactions.len(), lean.interactions.len());
         for (a, l) in all.interactions.iter().zip(&lean.interactions) {
             match (a, l) {
                 (Interaction::Grpc(a), Interaction::Grpc(l)) => {
                     assert_eq!(a.request, l.request);
                     assert_eq!(a.response.status, l.response.status);
-                    let bytes =
-                        |m: &[Message]| m.iter().map(|m| m.to_bytes().unwrap()).collect::<Vec<_>>();
+                    let bytes = |m: &[Message]| {
+                        m.iter()
+                            .map(|m| m.to_bytes(&yc_proto::Schema::embedded()).unwrap())
+                            .collect::<Vec<_>>()
+                    };
                     assert_eq!(bytes(&a.response.messages), bytes(&l.response.messages));
                     assert!(l.response.messages.iter().all(|m| m.json.is_none()));
                 }

@@ -72,8 +72,8 @@ impl Index {
     /// The logical side of a miss, when recordings of the same method over the other transport exist.
     fn logical_miss(&self, transport: &str, logical: &LogicalForm) -> Option<LogicalMiss> {
         let method = match logical {
-            LogicalForm::Found(l) => l.method,
-            LogicalForm::Failed { method, .. } => method,
+            LogicalForm::Found(l) => l.method.as_str(),
+            LogicalForm::Failed { method, .. } => method.as_str(),
             LogicalForm::None => return None,
         };
         let other = if transport == "grpc" { "rest" } else { "grpc" };

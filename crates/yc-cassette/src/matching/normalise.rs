@@ -11,6 +11,8 @@ use crate::decode::query_pairs;
 use crate::model::{Body, Headers, Interaction, Message};
 use crate::redact::{Redactor, normalise_placeholder_bytes, normalise_placeholders};
 use crate::transcode::{TranscodeError, transcode};
+use yc_proto::Schema;
+use yc_proto::schema::MessageType;
 
 /// The recorded request as matching sees it, and for a one-message gRPC request the bytes a client would send
 /// for it when a live request of exactly those bytes is sure to normalise the same way (see [`fast_bytes`]).
@@ -18,6 +20,7 @@ pub(super) fn normalise_recorded(
     interaction: &Interaction,
     redactor: &Redactor,
     wanted: &[String],
+    schema: &Schema,
 ) -> (Normalised, Option<Vec<u8>>) {
     match interaction {
         Interaction::Grpc(g) => {
@@ -31,9 +34,9 @@ pub(super) fn normalise_recorded(
                     let mut m = recorded.clone();
                     redactor.redact_message(&mut m);
                     let unchanged = m == *recorded;
-                    let encoded = retype(&mut m);
+                    let encoded = retype(&mut m, schema);
                     if one && unchanged {
-                        bytes = encoded.filter(|_| fast_bytes(&g.method, &m));
+                        bytes = encoded.filter(|_| fast_bytes(&g.method, &m, schema));
                     }
                     message_shape(&m)
                 })
@@ -70,10 +73,10 @@ pub(super) fn normalise_recorded(
 /// unchanged by retyping) normalises exactly as `m` does: the live path decodes with the method's input type, so
 /// that must be `m`'s type, and `m` must have no raw bytes (a client would send those instead). Then the live
 /// message is `m`'s JSON, its redaction changes nothing as it changed nothing in `m`, and the keys are equal.
-pub(super) fn fast_bytes(method: &str, m: &Message) -> bool {
+pub(super) fn fast_bytes(method: &str, m: &Message, schema: &Schema) -> bool {
     m.raw.is_none()
         && m.note.is_none()
-        && input_type(method)
+        && input_type(method, schema)
             .zip(m.type_name.as_deref())
             .is_some_and(|(input, name)| input.full_name() == name)
 }
@@ -82,6 +85,7 @@ pub(super) fn normalise_live(
     request: &Request<'_>,
     redactor: &Redactor,
     wanted: &[String],
+    schema: &Schema,
 ) -> Normalised {
     match *request {
         Request::Grpc {
@@ -89,7 +93,7 @@ pub(super) fn normalise_live(
             metadata,
             messages,
         } => {
-            let input = input_type(method);
+            let input = input_type(method, schema);
             let messages = messages
                 .iter()
                 .map(|bytes| {
@@ -126,16 +130,15 @@ pub(super) fn normalise_live(
     }
 }
 
-/// The input type of a gRPC method, if the method table knows it.
-pub(super) fn input_type(method: &str) -> Option<&'static yc_proto::registry::MessageType> {
-    yc_proto::methods::by_grpc_path(method).and_then(|m| yc_proto::registry::get(m.input_type))
+/// The input type of a gRPC method, if the schema knows it.
+pub(super) fn input_type<'s>(method: &str, schema: &'s Schema) -> Option<&'s MessageType> {
+    schema
+        .method(method)
+        .and_then(|m| schema.message(&m.input_type))
 }
 
 /// A live request message decoded through its type (raw bytes when that fails), before redaction.
-pub(super) fn live_message(
-    input: Option<&yc_proto::registry::MessageType>,
-    bytes: &[u8],
-) -> Message {
+pub(super) fn live_message(input: Option<&MessageType>, bytes: &[u8]) -> Message {
     let json = input.and_then(|t| t.to_json_value(bytes, yc_proto::json::Style::Snake).ok());
     Message {
         type_name: None,
@@ -196,7 +199,7 @@ pub(super) fn rest_normalised(
 
 /// The gRPC form of a request, which REST and gRPC requests of one call share.
 pub(super) struct Logical {
-    pub method: &'static str,
+    pub method: String,
     /// The one request message, snake_case as its type writes it, redacted and normalised.
     pub message: Value,
 }
@@ -205,7 +208,7 @@ pub(super) enum LogicalForm {
     Found(Logical),
     /// The method resolved but the request does not transcode: the miss says why.
     Failed {
-        method: &'static str,
+        method: String,
         reason: String,
     },
     /// No logical form: no HTTP rule, a streaming method, an unknown route.
@@ -213,17 +216,16 @@ pub(super) enum LogicalForm {
 }
 
 impl LogicalForm {
-    pub(super) fn of(n: &Normalised) -> LogicalForm {
+    pub(super) fn of(n: &Normalised, schema: &Schema) -> LogicalForm {
         match &n.path {
             None => {
-                let Some(method) = yc_proto::methods::by_grpc_path(&n.method) else {
+                let Some(method) = schema.method(&n.method) else {
                     return LogicalForm::None;
                 };
-                let unary = !method.client_streaming && !method.server_streaming;
                 match n.body.as_array().map(Vec::as_slice) {
-                    Some([message]) if unary && method.http.is_some() => {
+                    Some([message]) if method.is_unary() && !method.http.is_empty() => {
                         LogicalForm::Found(Logical {
-                            method: method.grpc_path,
+                            method: method.grpc_path.clone(),
                             message: message.clone(),
                         })
                     }
@@ -239,21 +241,21 @@ impl LogicalForm {
                 let query = n.raw_query.as_deref().unwrap_or("");
                 let result = body.map_err(|e| (None, e)).and_then(|body| {
                     // An unparsable body still names its method, for the miss.
-                    transcode(&n.method, path, query, body)
+                    transcode(schema, &n.method, path, query, body)
                 });
                 match result {
                     Ok(t) => LogicalForm::Found(Logical {
-                        method: t.method.grpc_path,
+                        method: t.method.grpc_path.clone(),
                         message: normalise_value(t.message),
                     }),
                     Err((Some(method), e)) => LogicalForm::Failed {
-                        method: method.grpc_path,
+                        method: method.grpc_path.clone(),
                         reason: e.to_string(),
                     },
                     Err((None, TranscodeError::BodyNotJson)) => {
-                        match yc_proto::methods::match_rest(&n.method, path) {
+                        match schema.route(&n.method, path) {
                             Some(m) => LogicalForm::Failed {
-                                method: m.method.grpc_path,
+                                method: m.method.grpc_path.clone(),
                                 reason: TranscodeError::BodyNotJson.to_string(),
                             },
                             None => LogicalForm::None,
@@ -276,10 +278,10 @@ pub(super) fn tagged(tag: &str, value: Value) -> Value {
 /// cassette may spell fields in camelCase or int64 as numbers and still match. Left as is when that fails.
 /// Gives the encoded bytes when the JSON came back unchanged: then a live request of exactly those bytes decodes
 /// to this very JSON (the fast path relies on it).
-pub(super) fn retype(m: &mut Message) -> Option<Vec<u8>> {
+pub(super) fn retype(m: &mut Message, schema: &Schema) -> Option<Vec<u8>> {
     let (Some(json), Some(ty)) = (
         &m.json,
-        m.type_name.as_deref().and_then(yc_proto::registry::get),
+        m.type_name.as_deref().and_then(|name| schema.message(name)),
     ) else {
         return None;
     };

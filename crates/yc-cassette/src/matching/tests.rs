@@ -76,7 +76,11 @@ fn get(image_id: &str, answer: &str) -> Interaction {
         method: GET.into(),
         request: GrpcRequest {
             metadata: Headers::new(),
-            messages: vec![Message::from_request_bytes(GET, &get_bytes(image_id))],
+            messages: vec![Message::from_request_bytes(
+                &yc_proto::Schema::embedded(),
+                GET,
+                &get_bytes(image_id),
+            )],
         },
         response: GrpcResponse {
             status: GrpcStatus {
@@ -125,7 +129,12 @@ fn the_fast_path_and_the_full_lookup_share_one_sequence() {
         MatchRules::default(),
         vec![get("fd8aaa", "first"), get("fd8aaa", "second")],
     );
-    let index = Index::new(vec![("c".into(), recorded)], Redactor::default()).unwrap();
+    let index = Index::new(
+        vec![("c".into(), recorded)],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert!(fast_path_holds(&index, &get_bytes("fd8aaa")));
 
     // The same data spelled otherwise on the wire (a repeated field: the last one wins) takes the full lookup.
@@ -149,7 +158,12 @@ fn requests_the_redactor_changes_stay_off_the_fast_path() {
     let redactor = Redactor::new(&rules).unwrap();
     // An unredacted recording (cassettes on disk are redacted already; this one is built in memory).
     let recorded = cassette(MatchRules::default(), vec![get("fd8secret123", "secret")]);
-    let index = Index::new(vec![("c".into(), recorded)], redactor).unwrap();
+    let index = Index::new(
+        vec![("c".into(), recorded)],
+        redactor,
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert!(index.fast.is_empty(), "{:?}", index.fast);
     // Redaction still decides the match: any secret of the same kind is the same request.
     assert_eq!(answer(&index, get_bytes("fd8secret123")).1, "secret");
@@ -171,6 +185,7 @@ fn the_fast_path_answers_as_the_full_lookup_across_rule_groups() {
     let index = Index::new(
         vec![("loose".into(), loose), ("strict".into(), strict)],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap();
     assert!(fast_path_holds(&index, &get_bytes("fd8bbb")));
@@ -186,6 +201,7 @@ fn header_rules_turn_the_fast_path_off() {
     let index = Index::new(
         vec![("c".into(), cassette(rules, vec![get("fd8aaa", "a")]))],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap();
     assert!(index.fast.is_empty());

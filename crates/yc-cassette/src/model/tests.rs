@@ -35,31 +35,38 @@ fn empty_things_are_left_out_of_the_file() {
 #[test]
 fn a_message_without_payload_or_type_cannot_be_encoded() {
     assert!(matches!(
-        Message::default().to_bytes(),
+        Message::default().to_bytes(&yc_proto::Schema::embedded()),
         Err(Error::NoPayload { .. })
     ));
     let untyped = Message {
         json: Some(serde_json::json!({})),
         ..Message::default()
     };
-    assert!(matches!(untyped.to_bytes(), Err(Error::Untyped)));
+    assert!(matches!(
+        untyped.to_bytes(&yc_proto::Schema::embedded()),
+        Err(Error::Untyped)
+    ));
 }
 
 #[test]
 fn method_paths_type_requests_and_responses() {
     let get = "/yandex.cloud.compute.v1.ImageService/Get";
-    let request = Message::from_request_bytes(get, b"\x0a\x03fd8");
+    let request = Message::from_request_bytes(&yc_proto::Schema::embedded(), get, b"\x0a\x03fd8");
     assert_eq!(
         request.type_name.as_deref(),
         Some("yandex.cloud.compute.v1.GetImageRequest")
     );
     assert_eq!(request.json, Some(serde_json::json!({"image_id": "fd8"})));
-    let response = Message::from_response_bytes(get, b"\x0a\x03fd8");
+    let response = Message::from_response_bytes(&yc_proto::Schema::embedded(), get, b"\x0a\x03fd8");
     assert_eq!(
         response.type_name.as_deref(),
         Some("yandex.cloud.compute.v1.Image")
     );
-    let unknown = Message::from_request_bytes("/no.Such/Method", b"\x0a\x03fd8");
+    let unknown = Message::from_request_bytes(
+        &yc_proto::Schema::embedded(),
+        "/no.Such/Method",
+        b"\x0a\x03fd8",
+    );
     assert_eq!(
         (unknown.type_name, unknown.raw.as_deref()),
         (None, Some(&b"\x0a\x03fd8"[..]))

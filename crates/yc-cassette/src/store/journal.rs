@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use yc_proto::Schema;
 
 use crate::Error;
 use crate::model::{Interaction, MatchRules, Meta};
@@ -47,14 +48,14 @@ pub struct Journal {
 
 impl Journal {
     /// Reads a journal: a regular file of at most `max_size` bytes.
-    pub fn read(path: &Path, max_size: u64) -> Result<Journal, Error> {
+    pub fn read(path: &Path, max_size: u64, schema: &Schema) -> Result<Journal, Error> {
         let text = super::read_text(path, max_size)?;
-        Journal::parse(&text, &path.display().to_string())
+        Journal::parse(&text, &path.display().to_string(), schema)
     }
 
     /// Parses journal text; `origin` names it in errors. Only a torn last line is forgiven: any other line that does
     /// not parse is an error with its line and column.
-    pub fn parse(text: &str, origin: &str) -> Result<Journal, Error> {
+    pub fn parse(text: &str, origin: &str, schema: &Schema) -> Result<Journal, Error> {
         let (whole, torn) = match text.rfind('\n') {
             Some(end) => (&text[..=end], end + 1 < text.len()),
             None => ("", !text.is_empty()),
@@ -87,11 +88,13 @@ impl Journal {
         for (i, line) in lines.enumerate() {
             let interaction: Interaction =
                 serde_json::from_str(line).map_err(|e| error(i + 2, &e))?;
-            crate::format::check_interaction(&interaction).map_err(|message| Error::Invalid {
-                origin: origin.to_owned(),
-                interaction: header.base + i,
-                line: Some(i + 2),
-                message,
+            crate::format::check_interaction(&interaction, schema).map_err(|message| {
+                Error::Invalid {
+                    origin: origin.to_owned(),
+                    interaction: header.base + i,
+                    line: Some(i + 2),
+                    message,
+                }
             })?;
             interactions.push(interaction);
         }

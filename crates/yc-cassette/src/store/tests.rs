@@ -61,16 +61,16 @@ fn journal_lines_read_back_as_the_interactions_and_a_torn_line_is_dropped() {
     let all: Vec<Interaction> = (0..3).map(rest).collect();
     let text = journal_text(&header(0, false), &all);
     assert_eq!(text.lines().count(), 4, "{text}");
-    let journal = Journal::parse(&text, "j").unwrap();
+    let journal = Journal::parse(&text, "j", &yc_proto::Schema::embedded()).unwrap();
     assert_eq!(journal.interactions, all);
     assert!(!journal.torn);
 
     let cut = &text[..text.len() - 10];
-    let journal = Journal::parse(cut, "j").unwrap();
+    let journal = Journal::parse(cut, "j", &yc_proto::Schema::embedded()).unwrap();
     assert_eq!(journal.interactions, all[..2]);
     assert!(journal.torn);
     // A torn header: nothing to recover, and no error.
-    let journal = Journal::parse(&text[..5], "j").unwrap();
+    let journal = Journal::parse(&text[..5], "j", &yc_proto::Schema::embedded()).unwrap();
     assert!(journal.interactions.is_empty() && journal.torn);
 }
 
@@ -78,14 +78,19 @@ fn journal_lines_read_back_as_the_interactions_and_a_torn_line_is_dropped() {
 fn a_bad_whole_line_is_an_error_with_its_line() {
     let mut text = journal_text(&header(0, false), &[rest(0)]);
     text.push_str("{\"rest\": 1}\n");
-    let error = Journal::parse(&text, "j").unwrap_err();
+    let error = Journal::parse(&text, "j", &yc_proto::Schema::embedded()).unwrap_err();
     assert!(matches!(error, Error::Parse { line: 3, .. }), "{error}");
 }
 
 #[test]
 fn recovery_adds_the_lines_the_file_does_not_hold() {
     let all: Vec<Interaction> = (0..5).map(rest).collect();
-    let journal = Journal::parse(&journal_text(&header(1, false), &all[1..]), "j").unwrap();
+    let journal = Journal::parse(
+        &journal_text(&header(1, false), &all[1..]),
+        "j",
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     // The file as it was when the journal started (1), and after a rewrite that took two journal lines (3).
     for have in [1, 3, 5] {
         let mut file = Cassette::new(Meta::default());
@@ -96,7 +101,12 @@ fn recovery_adds_the_lines_the_file_does_not_hold() {
         assert_eq!(recovery.ignored, None);
     }
     // No file yet: the journal is the cassette, with its header's meta.
-    let journal = Journal::parse(&journal_text(&header(0, false), &all), "j").unwrap();
+    let journal = Journal::parse(
+        &journal_text(&header(0, false), &all),
+        "j",
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let (cassette, recovery) = merge(None, journal, "j".into(), None);
     assert_eq!(cassette.interactions, all);
     assert_eq!(cassette.meta.description, "journal");
@@ -109,7 +119,12 @@ fn recovery_adds_the_lines_the_file_does_not_hold() {
 
 #[test]
 fn an_interrupted_replace_keeps_the_old_file() {
-    let journal = Journal::parse(&journal_text(&header(0, true), &[rest(7)]), "j").unwrap();
+    let journal = Journal::parse(
+        &journal_text(&header(0, true), &[rest(7)]),
+        "j",
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let mut old = Cassette::new(Meta::default());
     old.interactions = vec![rest(1), rest(2)];
     let (cassette, recovery) = merge(Some(old.clone()), journal.clone(), "j".into(), Some(42));
@@ -135,18 +150,32 @@ fn open_reads_file_and_journal_together() {
         journal_text(&header(1, false), &[rest(1), rest(2)]),
     )
     .unwrap();
-    let opened = Cassette::open(&path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(ids(&opened.cassette), ["fd80", "fd81", "fd82"]);
     assert_eq!(opened.recovery.unwrap().recovered, 2);
 
     // The file gone, the journal (which continues a file of 1) does not stand alone.
     std::fs::remove_file(&path).unwrap();
-    let opened = Cassette::open(&path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert!(opened.cassette.interactions.is_empty());
     assert_eq!(opened.recovery.unwrap().ignored.map(|(n, _)| n), Some(2));
     std::fs::remove_file(journal_path(&path)).unwrap();
     assert!(matches!(
-        Cassette::open(&path, DEFAULT_MAX_CASSETTE_SIZE),
+        Cassette::open(
+            &path,
+            DEFAULT_MAX_CASSETTE_SIZE,
+            &yc_proto::Schema::embedded()
+        ),
         Err(Error::Io { .. })
     ));
 }
@@ -160,19 +189,19 @@ fn a_fifo_a_folder_and_a_device_are_refused_by_name_and_a_large_file_by_size() {
         .status()
         .unwrap();
     assert!(status.success());
-    let error = Cassette::load(&fifo).unwrap_err();
+    let error = Cassette::load(&fifo, &yc_proto::Schema::embedded()).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("`{}` is a FIFO, not a cassette file", fifo.display())
     );
-    let error = Cassette::load(dir.path()).unwrap_err();
+    let error = Cassette::load(dir.path(), &yc_proto::Schema::embedded()).unwrap_err();
     assert!(
         error
             .to_string()
             .ends_with("is a folder, not a cassette file"),
         "{error}"
     );
-    let error = Cassette::load(Path::new("/dev/zero")).unwrap_err();
+    let error = Cassette::load(Path::new("/dev/zero"), &yc_proto::Schema::embedded()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "`/dev/zero` is a device, not a cassette file"
@@ -180,7 +209,7 @@ fn a_fifo_a_folder_and_a_device_are_refused_by_name_and_a_large_file_by_size() {
 
     let big = dir.path().join("big.json");
     std::fs::write(&big, vec![b' '; 100]).unwrap();
-    let error = Cassette::open(&big, 99).unwrap_err();
+    let error = Cassette::open(&big, 99, &yc_proto::Schema::embedded()).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!(
@@ -205,7 +234,12 @@ fn a_failed_append_leaves_only_whole_lines() {
     writer.append(line.as_bytes()).unwrap();
     let error = writer.append(line.as_bytes()).unwrap_err();
     assert!(error.to_string().starts_with("cannot append to"), "{error}");
-    let journal = Journal::read(&path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let journal = Journal::read(
+        &path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(journal.interactions.len(), 2);
     assert!(!journal.torn, "cut back to the last whole line");
 }
@@ -245,7 +279,7 @@ fn messages_in_journal_lines_are_checked_as_in_files() {
     });
     text.push_str(&serde_json::to_string(&bad).unwrap());
     text.push('\n');
-    let error = Journal::parse(&text, "j").unwrap_err();
+    let error = Journal::parse(&text, "j", &yc_proto::Schema::embedded()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "j:2: interaction 0: request message 0: unknown message type `no.such.Type`"

@@ -217,7 +217,11 @@ fn recorded(live: &Live) -> Interaction {
             method: (*method).to_owned(),
             request: GrpcRequest {
                 metadata: Headers::new(),
-                messages: vec![Message::from_bytes(*type_name, message)],
+                messages: vec![Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
+                    *type_name,
+                    message,
+                )],
             },
             response: GrpcResponse::default(),
         }),
@@ -286,7 +290,7 @@ proptest! {
         }
         let text = cassette(interactions.clone()).to_json_string();
         prop_assert!(!text.contains(&pair.a), "the credential reached the cassette:\n{}", text);
-        let index = Index::new(vec![("c.json".to_owned(), cassette(interactions))], redactor).unwrap();
+        let index = Index::new(vec![("c.json".to_owned(), cassette(interactions))], redactor, yc_proto::Schema::embedded()).unwrap();
         for (i, place) in places.iter().enumerate() {
             let with_a = lookup(&index, &(place.request)(&pair.a));
             let with_b = lookup(&index, &(place.request)(&pair.b));

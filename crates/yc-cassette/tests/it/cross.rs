@@ -11,6 +11,7 @@ fn index(interactions: Vec<Interaction>, rules: MatchRules) -> Index {
     Index::new(
         vec![("cassettes/x.json".to_owned(), c)],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap()
 }
@@ -105,6 +106,7 @@ fn redaction_and_ignored_fields_apply_to_the_logical_key() {
             request: yc_cassette::GrpcRequest {
                 metadata: Headers::new(),
                 messages: vec![yc_cassette::Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
                     Some("yandex.cloud.compute.v1.ListImagesRequest"),
                     &bytes,
                 )],

@@ -26,10 +26,22 @@ fn every_shape() -> Cassette {
                 ("accept", "b"),
             ]),
             messages: vec![
-                Message::from_bytes(Some("yandex.cloud.compute.v1.ListImagesRequest"), &[]),
-                Message::from_bytes(Some(GET_REQUEST), &unknown_field),
-                Message::from_bytes(None, &[1, 2, 3]),
-                Message::from_bytes(Some("no.such.Type"), &[0x0a, 0x01, b'a']),
+                Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
+                    Some("yandex.cloud.compute.v1.ListImagesRequest"),
+                    &[],
+                ),
+                Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
+                    Some(GET_REQUEST),
+                    &unknown_field,
+                ),
+                Message::from_bytes(&yc_proto::Schema::embedded(), None, &[1, 2, 3]),
+                Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
+                    Some("no.such.Type"),
+                    &[0x0a, 0x01, b'a'],
+                ),
             ],
         },
         response: GrpcResponse {
@@ -75,7 +87,7 @@ fn every_shape_round_trips() {
     let original = every_shape();
     let text = original.to_json_string();
     assert!(text.ends_with("}\n"));
-    let loaded = Cassette::from_json_str(&text, "mem").unwrap();
+    let loaded = Cassette::from_json_str(&text, "mem", &yc_proto::Schema::embedded()).unwrap();
     assert_eq!(loaded, original);
     assert_eq!(
         loaded.to_json_string(),
@@ -113,23 +125,40 @@ fn bodies_pick_the_most_readable_exact_form() {
 
 #[test]
 fn messages_keep_raw_bytes_only_when_json_cannot_reproduce_them() {
-    let plain = Message::from_bytes(Some(GET_REQUEST), &get_request_bytes("fd8abc"));
+    let plain = Message::from_bytes(
+        &yc_proto::Schema::embedded(),
+        Some(GET_REQUEST),
+        &get_request_bytes("fd8abc"),
+    );
     assert!(plain.raw.is_none());
     assert_eq!(plain.json, Some(serde_json::json!({"image_id": "fd8abc"})));
-    assert_eq!(plain.to_bytes().unwrap(), get_request_bytes("fd8abc"));
+    assert_eq!(
+        plain.to_bytes(&yc_proto::Schema::embedded()).unwrap(),
+        get_request_bytes("fd8abc")
+    );
 
     let mut odd = get_request_bytes("fd8abc");
     odd.extend_from_slice(&[0x9a, 0x06, 1, b'x']);
-    let m = Message::from_bytes(Some(GET_REQUEST), &odd);
+    let m = Message::from_bytes(&yc_proto::Schema::embedded(), Some(GET_REQUEST), &odd);
     assert_eq!(m.raw.as_deref(), Some(&odd[..]));
-    assert_eq!(m.to_bytes().unwrap(), odd);
+    assert_eq!(m.to_bytes(&yc_proto::Schema::embedded()).unwrap(), odd);
 
-    let garbage = Message::from_bytes(Some(GET_REQUEST), &[0xff, 0xff]);
+    let garbage = Message::from_bytes(
+        &yc_proto::Schema::embedded(),
+        Some(GET_REQUEST),
+        &[0xff, 0xff],
+    );
     assert!(garbage.json.is_none());
-    assert_eq!(garbage.to_bytes().unwrap(), [0xff, 0xff]);
+    assert_eq!(
+        garbage.to_bytes(&yc_proto::Schema::embedded()).unwrap(),
+        [0xff, 0xff]
+    );
 
-    let unknown = Message::from_bytes(None, b"\x0a\x01a");
-    assert_eq!(unknown.to_bytes().unwrap(), b"\x0a\x01a");
+    let unknown = Message::from_bytes(&yc_proto::Schema::embedded(), None, b"\x0a\x01a");
+    assert_eq!(
+        unknown.to_bytes(&yc_proto::Schema::embedded()).unwrap(),
+        b"\x0a\x01a"
+    );
 }
 
 #[test]
@@ -148,7 +177,10 @@ fn save_is_atomic_and_load_reads_it_back() {
     std::fs::write(&path, "old").unwrap();
     let c = every_shape();
     c.save(&path).unwrap();
-    assert_eq!(Cassette::load(&path).unwrap(), c);
+    assert_eq!(
+        Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap(),
+        c
+    );
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -166,7 +198,7 @@ fn save_into_a_missing_directory_fails_with_the_path() {
 }
 
 fn load_error(text: &str) -> String {
-    Cassette::from_json_str(text, "cassettes/broken.json")
+    Cassette::from_json_str(text, "cassettes/broken.json", &yc_proto::Schema::embedded())
         .unwrap_err()
         .to_string()
 }
@@ -252,7 +284,11 @@ fn status_details_decode_and_reencode_exactly() {
 fn every_truncation_and_many_corruptions_give_errors_that_point_inside_the_file() {
     let text = every_shape().to_json_string();
     let lines = text.lines().count();
-    let check = |broken: &str| match Cassette::from_json_str(broken, "x.json") {
+    let check = |broken: &str| match Cassette::from_json_str(
+        broken,
+        "x.json",
+        &yc_proto::Schema::embedded(),
+    ) {
         Ok(_) => {}
         Err(Error::Parse { line, column, .. } | Error::Version { line, column, .. }) => {
             assert!(
@@ -267,7 +303,7 @@ fn every_truncation_and_many_corruptions_give_errors_that_point_inside_the_file(
     for end in (0..text.trim_end().len()).filter(|&i| text.is_char_boundary(i)) {
         let truncated = &text[..end];
         assert!(
-            Cassette::from_json_str(truncated, "x.json").is_err(),
+            Cassette::from_json_str(truncated, "x.json", &yc_proto::Schema::embedded()).is_err(),
             "{end}"
         );
         check(truncated);
@@ -294,7 +330,8 @@ fn bundled_cassettes_load_resave_identically_and_scan_clean() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let c = Cassette::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let c =
+            Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             c.to_json_string(),
             text,

@@ -45,6 +45,7 @@ pub fn get_interaction(image_id: &str, name: &str) -> Interaction {
         request: GrpcRequest {
             metadata: headers(&[("authorization", "Bearer <redacted:iam-token:00000000>")]),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some(GET_REQUEST),
                 &get_request_bytes(image_id),
             )],
@@ -52,6 +53,7 @@ pub fn get_interaction(image_id: &str, name: &str) -> Interaction {
         response: GrpcResponse {
             headers: headers(&[("content-type", "application/grpc")]),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some(IMAGE),
                 &image_bytes(image_id, name),
             )],

@@ -9,6 +9,7 @@ fn index(interactions: Vec<Interaction>) -> Index {
     Index::new(
         vec![("cassettes/test.json".to_owned(), cassette(interactions))],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap()
 }
@@ -114,7 +115,12 @@ fn listed_headers_take_part_but_volatile_ones_never() {
         g.request.metadata.push("x-folder", "b1g1");
         g.request.metadata.push("x-request-id", "r1");
     }
-    let idx = Index::new(vec![("c.json".to_owned(), c)], Redactor::default()).unwrap();
+    let idx = Index::new(
+        vec![("c.json".to_owned(), c)],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let ok = headers(&[("x-folder", "b1g1"), ("x-request-id", "r2")]);
     assert_eq!(get(&idx, "fd8abc", &ok).unwrap(), "ubuntu");
     let wrong = headers(&[("x-folder", "b1g2")]);
@@ -135,7 +141,12 @@ fn ignored_fields_take_no_part() {
         r#"{"done":true}"#,
     )]);
     c.matching.ignore_fields = vec!["labels.run".to_owned()];
-    let idx = Index::new(vec![("c.json".to_owned(), c)], Redactor::default()).unwrap();
+    let idx = Index::new(
+        vec![("c.json".to_owned(), c)],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     let body = br#"{"name":"img","folderId":"b1g1","labels":{"run":"2"}}"#;
     let h = headers(&[("content-type", "application/json")]);
     let request = Request::Rest {
@@ -243,6 +254,7 @@ fn identical_requests_across_cassettes_continue_in_cassette_order() {
     let idx = Index::new(
         vec![("a.json".to_owned(), a), ("b.json".to_owned(), b)],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap();
     let none = Headers::new();
@@ -288,7 +300,7 @@ fn misses() -> String {
         .unwrap_err();
     out.push(rest.to_string());
     out.push(serde_json::to_string_pretty(&rest.to_json()).unwrap());
-    let empty = Index::new(vec![], Redactor::default()).unwrap();
+    let empty = Index::new(vec![], Redactor::default(), yc_proto::Schema::embedded()).unwrap();
     out.push(get(&empty, "fd8", &none).unwrap_err());
     out.join("\n\n")
 }
@@ -313,7 +325,13 @@ fn hand_written_json_in_either_spelling_matches() {
   ]
 }
 "#;
-    let c = yc_cassette::Cassette::from_json_str(text, "hand.json").unwrap();
-    let idx = Index::new(vec![("hand.json".to_owned(), c)], Redactor::default()).unwrap();
+    let c = yc_cassette::Cassette::from_json_str(text, "hand.json", &yc_proto::Schema::embedded())
+        .unwrap();
+    let idx = Index::new(
+        vec![("hand.json".to_owned(), c)],
+        Redactor::default(),
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(get(&idx, "fd8hand", &Headers::new()).unwrap(), "hand");
 }

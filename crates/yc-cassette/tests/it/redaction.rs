@@ -101,10 +101,11 @@ fn leaky() -> Cassette {
             ]),
             messages: vec![
                 Message::from_bytes(
+                    &yc_proto::Schema::embedded(),
                     Some("yandex.cloud.compute.v1.CreateImageRequest"),
                     &create_image_bytes(&presigned(SIGNATURE), &format!("made with {SECRET_KEY}")),
                 ),
-                Message::from_bytes(Some(GET_REQUEST), &raw),
+                Message::from_bytes(&yc_proto::Schema::embedded(), Some(GET_REQUEST), &raw),
             ],
         },
         response: GrpcResponse {
@@ -223,7 +224,7 @@ fn no_secret_in_any_place_reaches_the_file() {
         }
     }
     // Raw message bytes were cleaned in place: the unknown fields remain, their secrets do not.
-    let loaded = Cassette::load(&path).unwrap();
+    let loaded = Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap();
     let Interaction::Grpc(g) = &loaded.interactions[0] else {
         panic!()
     };
@@ -316,6 +317,7 @@ fn a_redacted_recording_matches_live_requests_with_fresh_secrets() {
         request: GrpcRequest {
             metadata: headers(&[("authorization", &format!("Bearer {}", iam()))]),
             messages: vec![Message::from_bytes(
+                &yc_proto::Schema::embedded(),
                 Some("yandex.cloud.compute.v1.CreateImageRequest"),
                 &create_image_bytes(&presigned(SIGNATURE), "plain"),
             )],
@@ -334,7 +336,12 @@ fn a_redacted_recording_matches_live_requests_with_fresh_secrets() {
     );
     let r = Redactor::default();
     let c = redacted(cassette(vec![recorded, rest]), &r);
-    let idx = Index::new(vec![("c.json".to_owned(), c)], r).unwrap();
+    let idx = Index::new(
+        vec![("c.json".to_owned(), c)],
+        r,
+        yc_proto::Schema::embedded(),
+    )
+    .unwrap();
 
     let fresh_iam = iam().replace("Ab3_", "Zz9-");
     let metadata = headers(&[("authorization", &format!("Bearer {fresh_iam}"))]);
@@ -430,9 +437,9 @@ fn raw_bytes_that_cannot_be_cleaned_are_dropped_with_a_note() {
     // Not a protobuf message (a group start), so it cannot be rewritten field by field.
     let mut bytes = vec![0x0b];
     bytes.extend_from_slice(API_KEY.as_bytes());
-    let mut m = Message::from_bytes(None, &bytes);
+    let mut m = Message::from_bytes(&yc_proto::Schema::embedded(), None, &bytes);
     Redactor::default().redact_message(&mut m);
     assert_eq!(m.raw, None);
     assert!(m.note.as_deref().unwrap().contains("dropped"));
-    assert!(m.to_bytes().is_err());
+    assert!(m.to_bytes(&yc_proto::Schema::embedded()).is_err());
 }

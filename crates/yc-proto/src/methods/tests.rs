@@ -68,3 +68,12 @@ fn rest_paths_resolve_with_bindings() {
     assert!(match_rest("GET", "/compute/v1/nothing").is_none());
     assert!(match_rest("GET", "/compute/v1/images/").is_none());
 }
+
+#[test]
+fn every_template_parses() {
+    for method in all() {
+        if let Some(rule) = method.http {
+            crate::http::Template::parse(rule.path).unwrap();
+        }
+    }
+}

@@ -30,6 +30,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 use yc_cassette::journal::{JOURNAL_VERSION, JournalHeader, WriteFault};
 use yc_cassette::{Cassette, CassetteFile, CassetteLock, Interaction, Meta, Redactor};
+use yc_proto::Schema;
 
 pub use super::writer::Recorded;
 use super::writer::{self, Command, Completed, Rewrites, Writer};
@@ -55,6 +56,8 @@ pub struct RecorderConfig {
     pub mode: Mode,
     /// Applied to every interaction before it is stored.
     pub redactor: Redactor,
+    /// Types messages are stored as, and an existing cassette is checked against.
+    pub schema: Arc<Schema>,
     /// The largest gRPC message decoded for recording.
     pub max_message_size: usize,
     /// The largest cassette (and journal) read when appending or recovering.
@@ -73,6 +76,7 @@ impl RecorderConfig {
             cassette_path: cassette_path.into(),
             mode: Mode::New,
             redactor: Redactor::default(),
+            schema: Schema::embedded(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_cassette_size: yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
             description: String::new(),
@@ -118,7 +122,7 @@ impl Recorder {
     pub fn open(config: RecorderConfig) -> Result<Recorder, Error> {
         let path = config.cassette_path.clone();
         let lock = CassetteLock::acquire(&path)?;
-        let exists = recover(&path, config.max_cassette_size)?;
+        let exists = recover(&path, config.max_cassette_size, &config.schema)?;
         let meta = Meta {
             description: config.description.clone(),
             recorded_with: format!("yc-vcr {}", env!("CARGO_PKG_VERSION")),
@@ -136,7 +140,7 @@ impl Recorder {
                 exists,
             ),
             Mode::Append if exists => (
-                Cassette::open(&path, config.max_cassette_size)?.cassette,
+                Cassette::open(&path, config.max_cassette_size, &config.schema)?.cassette,
                 Rewrites::Paced,
                 false,
             ),
@@ -154,6 +158,7 @@ impl Recorder {
         let writer = Writer {
             file,
             redactor: config.redactor,
+            schema: config.schema,
             limits: FrameLimits {
                 max_message_size: config.max_message_size,
                 max_body_size: usize::MAX,
@@ -309,13 +314,13 @@ impl Future for Journaled {
 
 /// Under the lock: folds a journal a killed recording left into the cassette file (or discards it, for an
 /// interrupted re-recording whose old file is kept), logging what it did; says whether the cassette exists.
-fn recover(path: &Path, max_size: u64) -> Result<bool, Error> {
+fn recover(path: &Path, max_size: u64, schema: &Schema) -> Result<bool, Error> {
     let journal = yc_cassette::journal_path(path);
     let journal_exists = std::fs::symlink_metadata(&journal).is_ok();
     if !journal_exists {
         return Ok(std::fs::symlink_metadata(path).is_ok());
     }
-    let opened = Cassette::open(path, max_size)?;
+    let opened = Cassette::open(path, max_size, schema)?;
     let file_exists = std::fs::symlink_metadata(path).is_ok();
     if let Some(recovery) = &opened.recovery {
         tracing::warn!(cassette = %path.display(), "{recovery}");

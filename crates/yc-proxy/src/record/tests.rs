@@ -181,7 +181,7 @@ fn grpc_calls_become_interactions_with_status_apart_from_trailers() {
         &[],
     );
     let yc_cassette::Interaction::Grpc(g) =
-        writer::interaction(call, FrameLimits::default()).unwrap()
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded()).unwrap()
     else {
         panic!("a gRPC interaction")
     };
@@ -223,7 +223,7 @@ fn grpc_calls_become_interactions_with_status_apart_from_trailers() {
     headers.insert("content-type", HeaderValue::from_static("application/grpc"));
     let call = grpc_call(Some(trailers), headers, &[image.encode_to_vec()]);
     let yc_cassette::Interaction::Grpc(g) =
-        writer::interaction(call, FrameLimits::default()).unwrap()
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded()).unwrap()
     else {
         panic!("a gRPC interaction")
     };
@@ -244,7 +244,8 @@ fn grpc_calls_become_interactions_with_status_apart_from_trailers() {
     // No grpc-status anywhere: not a gRPC answer, not recorded.
     let call = grpc_call(None, HeaderMap::new(), &[]);
     assert_eq!(
-        writer::interaction(call, FrameLimits::default()).unwrap_err(),
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded())
+            .unwrap_err(),
         "`/yandex.cloud.compute.v1.ImageService/Get`: the response has no `grpc-status`"
     );
     // Frames cut short: not recorded either.
@@ -256,7 +257,8 @@ fn grpc_calls_become_interactions_with_status_apart_from_trailers() {
         g.response.len = 6;
     }
     assert_eq!(
-        writer::interaction(call, FrameLimits::default()).unwrap_err(),
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded())
+            .unwrap_err(),
         "`/yandex.cloud.compute.v1.ImageService/Get`: response: truncated frame: the body ends 8 bytes short of a complete message"
     );
 }
@@ -334,7 +336,7 @@ fn compressed_bodies_are_stored_decoded_and_bombs_are_not_recorded() {
     let packed = yc_cassette::Encoding::Brotli.encode(body);
     let call = rest_call(headers.clone(), packed);
     let Ok(yc_cassette::Interaction::Rest(rest)) =
-        writer::interaction(call, FrameLimits::default())
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded())
     else {
         panic!("recorded");
     };
@@ -345,15 +347,23 @@ fn compressed_bodies_are_stored_decoded_and_bombs_are_not_recorded() {
     assert_eq!(rest.response.encoding.as_deref(), Some("br"));
 
     let bomb = yc_cassette::Encoding::Brotli.encode(&vec![b' '; 80 << 20]);
-    let error =
-        writer::interaction(rest_call(headers.clone(), bomb), FrameLimits::default()).unwrap_err();
+    let error = writer::interaction(
+        rest_call(headers.clone(), bomb),
+        FrameLimits::default(),
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap_err();
     assert_eq!(
         error,
         "`GET /compute/v1/images/fd8abc`: response body: `br` data decodes to more than 67108864 bytes"
     );
     headers.insert("content-encoding", HeaderValue::from_static("compress"));
-    let error =
-        writer::interaction(rest_call(headers, b"x".to_vec()), FrameLimits::default()).unwrap_err();
+    let error = writer::interaction(
+        rest_call(headers, b"x".to_vec()),
+        FrameLimits::default(),
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap_err();
     assert!(
         error.ends_with("unsupported encoding `compress`"),
         "{error}"
@@ -381,7 +391,7 @@ fn compressed_grpc_messages_are_stored_decompressed() {
         trailers: None,
     });
     let Ok(yc_cassette::Interaction::Grpc(grpc)) =
-        writer::interaction(call, FrameLimits::default())
+        writer::interaction(call, FrameLimits::default(), &yc_proto::Schema::embedded())
     else {
         panic!("recorded");
     };

@@ -24,6 +24,7 @@ use yc_cassette::{
     GrpcResponse, GrpcStatus, Headers, Interaction, Message, Redactor, RestInteraction,
     RestRequest, RestResponse,
 };
+use yc_proto::Schema;
 
 use super::tee::Capture;
 use crate::grpc::{
@@ -110,6 +111,7 @@ pub(crate) enum Rewrites {
 pub(crate) struct Writer {
     pub file: CassetteFile,
     pub redactor: Redactor,
+    pub schema: Arc<Schema>,
     pub limits: FrameLimits,
     pub header: JournalHeader,
     pub journal_path: std::path::PathBuf,
@@ -192,7 +194,7 @@ impl Writer {
     /// Takes one command into the batch; true if it says to stop.
     fn handle(&mut self, command: Command, batch: &mut Batch, report: &mut Report) -> bool {
         let (interaction, ack) = match command {
-            Command::Record(call, ack) => match interaction(*call, self.limits) {
+            Command::Record(call, ack) => match interaction(*call, self.limits, &self.schema) {
                 Ok(interaction) => (interaction, ack),
                 Err(why) => {
                     tracing::warn!("call not recorded: {why}");
@@ -487,14 +489,22 @@ fn scan_probe(scanner: &Redactor, probe: &Cassette, index: usize) -> Vec<String>
 }
 
 /// Turns a raw call into an interaction; the error says why it cannot be recorded.
-pub(crate) fn interaction(call: Completed, limits: FrameLimits) -> Result<Interaction, String> {
+pub(crate) fn interaction(
+    call: Completed,
+    limits: FrameLimits,
+    schema: &Schema,
+) -> Result<Interaction, String> {
     match call {
-        Completed::Grpc(call) => grpc_interaction(call, limits).map(Interaction::Grpc),
+        Completed::Grpc(call) => grpc_interaction(call, limits, schema).map(Interaction::Grpc),
         Completed::Rest(call) => rest_interaction(call).map(Interaction::Rest),
     }
 }
 
-fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteraction, String> {
+fn grpc_interaction(
+    call: GrpcCall,
+    limits: FrameLimits,
+    schema: &Schema,
+) -> Result<GrpcInteraction, String> {
     let method = call.method;
     let fail = |what: &str| format!("`{method}`: {what}");
     if call.request.overflow || call.response.overflow {
@@ -531,14 +541,14 @@ fn grpc_interaction(call: GrpcCall, limits: FrameLimits) -> Result<GrpcInteracti
             metadata: headers(&call.metadata, &[]),
             messages: requests
                 .iter()
-                .map(|m| Message::from_request_bytes(&method, m))
+                .map(|m| Message::from_request_bytes(schema, &method, m))
                 .collect(),
         },
         response: GrpcResponse {
             headers: response_headers,
             messages: responses
                 .iter()
-                .map(|m| Message::from_response_bytes(&method, m))
+                .map(|m| Message::from_response_bytes(schema, &method, m))
                 .collect(),
             trailers: call
                 .trailers

@@ -272,12 +272,17 @@ impl Replayer {
                 std::path::Path::new(path),
                 yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
                 yc_cassette::Keep::Replay,
+                self.inner.index.schema(),
             )
             .map_err(|error| refused(error.to_string()))?;
             cassettes.push((path.clone(), opened.cassette));
         }
-        let index = Index::new(cassettes, self.inner.index.redactor().clone())
-            .map_err(|error| refused(error.to_string()))?;
+        let index = Index::new(
+            cassettes,
+            self.inner.index.redactor().clone(),
+            self.inner.index.schema().clone(),
+        )
+        .map_err(|error| refused(error.to_string()))?;
         Replayer::new(index, &self.inner.config).map_err(|error| refused(error.to_string()))
     }
 

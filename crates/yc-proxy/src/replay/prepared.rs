@@ -7,6 +7,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use yc_cassette::{GrpcInteraction, GrpcStatus, Headers, Interaction, RestInteraction};
+use yc_proto::Schema;
 
 use crate::discovery;
 use crate::grpc::{self, FrameLimits, GRPC_STATUS_DETAILS_BIN, Status};
@@ -39,9 +40,10 @@ impl Prepared {
     pub(crate) fn new(
         interaction: &Interaction,
         advertise: Option<&str>,
+        schema: &Schema,
     ) -> Result<Prepared, String> {
         let mut prepared = match interaction {
-            Interaction::Grpc(grpc) => prepare_grpc(grpc)?,
+            Interaction::Grpc(grpc) => prepare_grpc(grpc, schema)?,
             Interaction::Rest(rest) => prepare_rest(rest)?,
         };
         if let Some(address) = advertise {
@@ -138,7 +140,7 @@ impl Prepared {
     }
 }
 
-fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
+fn prepare_grpc(interaction: &GrpcInteraction, schema: &Schema) -> Result<Prepared, String> {
     let recorded = &interaction.response;
     let mut headers = header_map(&recorded.headers, "response header")?;
     // Messages are stored decompressed and sent uncompressed: announcing a coding the client may not have would
@@ -173,7 +175,7 @@ fn prepare_grpc(interaction: &GrpcInteraction) -> Result<Prepared, String> {
     );
     for (i, message) in recorded.messages.iter().enumerate() {
         let bytes = message
-            .to_bytes()
+            .to_bytes(schema)
             .map_err(|error| format!("response message {i}: {error}"))?;
         grpc::encode_frame(&bytes, &mut body);
     }

@@ -11,8 +11,11 @@
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use prost::Message as _;
 use serde_json::Value;
 use yc_cassette::{Body, GrpcInteraction, Headers, Interaction, RestInteraction};
+use yc_proto::Schema;
+use yc_proto::google::rpc::Status as RpcStatus;
 use yc_proto::json::{ParseOptions, Style};
 
 use super::prepared::{Prepared, header_map};
@@ -30,52 +33,28 @@ pub(crate) fn direction(interaction: &Interaction) -> &'static str {
 }
 
 /// The recorded answer in the other transport; the error says what cannot be translated.
-pub(crate) fn prepare(interaction: &Interaction) -> Result<Prepared, String> {
+pub(crate) fn prepare(interaction: &Interaction, schema: &Schema) -> Result<Prepared, String> {
     match interaction {
-        Interaction::Grpc(g) => grpc_to_rest(g),
-        Interaction::Rest(r) => rest_to_grpc(r),
+        Interaction::Grpc(g) => grpc_to_rest(g, schema),
+        Interaction::Rest(r) => rest_to_grpc(r, schema),
     }
 }
 
-/// The HTTP status the transcoder gives a gRPC code.
+/// The HTTP status the transcoder gives a gRPC code (`yc_proto::http`'s map).
 pub fn http_status(code: i32) -> StatusCode {
-    match code {
-        0 => StatusCode::OK,
-        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        3 | 9 | 11 => StatusCode::BAD_REQUEST,
-        4 => StatusCode::GATEWAY_TIMEOUT,
-        5 => StatusCode::NOT_FOUND,
-        6 | 10 => StatusCode::CONFLICT,
-        7 => StatusCode::FORBIDDEN,
-        8 => StatusCode::TOO_MANY_REQUESTS,
-        12 => StatusCode::NOT_IMPLEMENTED,
-        14 => StatusCode::SERVICE_UNAVAILABLE,
-        16 => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(yc_proto::http::http_status(code))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The gRPC code of an HTTP error whose body names none.
+/// The gRPC code of an HTTP error whose body names none (`yc_proto::http`'s map).
 pub fn grpc_code(status: StatusCode) -> Code {
-    match status.as_u16() {
-        400 => Code::InvalidArgument,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::NotFound,
-        409 => Code::Aborted,
-        429 => Code::ResourceExhausted,
-        499 => Code::Cancelled,
-        501 => Code::Unimplemented,
-        503 => Code::Unavailable,
-        504 => Code::DeadlineExceeded,
-        500..=599 => Code::Internal,
-        _ => Code::Unknown,
-    }
+    yc_proto::http::grpc_code(status.as_u16())
 }
 
-fn grpc_to_rest(interaction: &GrpcInteraction) -> Result<Prepared, String> {
-    let method = yc_proto::methods::by_grpc_path(&interaction.method)
-        .ok_or_else(|| format!("method `{}` is not in the method table", interaction.method))?;
+fn grpc_to_rest(interaction: &GrpcInteraction, schema: &Schema) -> Result<Prepared, String> {
+    let method = schema
+        .method(&interaction.method)
+        .ok_or_else(|| format!("method `{}` is not in the schema", interaction.method))?;
     let recorded = &interaction.response;
     let mut headers = kept(&recorded.headers)?;
     headers.extend(kept(&recorded.trailers)?);
@@ -83,11 +62,12 @@ fn grpc_to_rest(interaction: &GrpcInteraction) -> Result<Prepared, String> {
     headers.insert(TRANSLATED_HEADER, HeaderValue::from_static("grpc->rest"));
     let status = &recorded.status;
     let body = if status.code == 0 {
-        let output = yc_proto::registry::get(method.output_type)
-            .ok_or_else(|| format!("type `{}` is not in the registry", method.output_type))?;
+        let output = schema
+            .message(&method.output_type)
+            .ok_or_else(|| format!("type `{}` is not in the schema", method.output_type))?;
         let bytes = match recorded.messages.as_slice() {
             [message] => message
-                .to_bytes()
+                .to_bytes(schema)
                 .map_err(|error| format!("response message: {error}"))?,
             other => return Err(format!("{} response messages, expected 1", other.len())),
         };
@@ -117,10 +97,9 @@ fn grpc_to_rest(interaction: &GrpcInteraction) -> Result<Prepared, String> {
 fn status_details_camel(text: &str) -> Result<Vec<Value>, String> {
     let bytes =
         grpc::decode_bin(text.as_bytes()).ok_or("status details are not base64".to_owned())?;
-    let ty = yc_proto::registry::get("google.rpc.Status")
-        .ok_or("`google.rpc.Status` is not in the registry".to_owned())?;
-    let status = ty
-        .to_json_value(&bytes, Style::Camel)
+    let status =
+        RpcStatus::decode(bytes.as_slice()).map_err(|error| format!("status details: {error}"))?;
+    let status = yc_proto::json::to_value(&status, Style::Camel)
         .map_err(|error| format!("status details: {error}"))?;
     Ok(match status.get("details") {
         Some(Value::Array(details)) => details.clone(),
@@ -128,9 +107,10 @@ fn status_details_camel(text: &str) -> Result<Vec<Value>, String> {
     })
 }
 
-fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
+fn rest_to_grpc(interaction: &RestInteraction, schema: &Schema) -> Result<Prepared, String> {
     let request = &interaction.request;
-    let method = yc_proto::methods::match_rest(&request.method, &request.path)
+    let method = schema
+        .route(&request.method, &request.path)
         .ok_or_else(|| format!("`{} {}` matches no HTTP rule", request.method, request.path))?
         .method;
     let recorded = &interaction.response;
@@ -144,8 +124,9 @@ fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
     headers.insert(TRANSLATED_HEADER, HeaderValue::from_static("rest->grpc"));
     let json = body_json(&recorded.body);
     if status.is_success() {
-        let output = yc_proto::registry::get(method.output_type)
-            .ok_or_else(|| format!("type `{}` is not in the registry", method.output_type))?;
+        let output = schema
+            .message(&method.output_type)
+            .ok_or_else(|| format!("type `{}` is not in the schema", method.output_type))?;
         let value = match json {
             Some(Ok(value)) => value,
             None => Value::Object(serde_json::Map::new()),
@@ -204,12 +185,12 @@ fn rest_to_grpc(interaction: &RestInteraction) -> Result<Prepared, String> {
 
 /// The encoded `google.rpc.Status` for `grpc-status-details-bin`; `None` when the details are not known types.
 fn status_details_bin(code: i32, message: &str, details: &Value) -> Option<Bytes> {
-    let ty = yc_proto::registry::get("google.rpc.Status")?;
     let value = serde_json::json!({ "code": code, "message": message, "details": details });
     let options = ParseOptions {
         ignore_unknown_fields: true,
     };
-    ty.from_json_value(&value, options).ok().map(Bytes::from)
+    let status: RpcStatus = yc_proto::json::from_value(&value, options).ok()?;
+    Some(Bytes::from(status.encode_to_vec()))
 }
 
 fn body_json(body: &Body) -> Option<Result<Value, String>> {

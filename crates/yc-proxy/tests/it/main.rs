@@ -47,7 +47,11 @@ pub fn cassette(interactions: Vec<Interaction>) -> Cassette {
 }
 
 pub fn message<M: prost::Message + Name>(message: &M) -> Message {
-    Message::from_bytes(Some(&M::full_name()), &message.encode_to_vec())
+    Message::from_bytes(
+        &yc_proto::Schema::embedded(),
+        Some(&M::full_name()),
+        &message.encode_to_vec(),
+    )
 }
 
 pub fn headers(fields: &[(&str, &str)]) -> Headers {
@@ -142,7 +146,7 @@ pub fn replay_with(cassettes: Vec<Cassette>, config: ReplayConfig) -> ReplayServ
         .enumerate()
         .map(|(i, cassette)| (format!("cassette-{i}.json"), cassette))
         .collect();
-    let index = Index::new(cassettes, Redactor::default()).unwrap();
+    let index = Index::new(cassettes, Redactor::default(), yc_proto::Schema::embedded()).unwrap();
     ReplayServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), index, config).unwrap()
 }
 

@@ -70,7 +70,7 @@ impl Recording {
             );
         }
         let text = std::fs::read_to_string(&self.path).unwrap();
-        let cassette = Cassette::load(&self.path).unwrap();
+        let cassette = Cassette::load(&self.path, &yc_proto::Schema::embedded()).unwrap();
         (summary, cassette, text, self.dir)
     }
 }
@@ -79,6 +79,7 @@ pub fn replay(cassette: Cassette) -> ReplayServer {
     let index = Index::new(
         vec![("recorded.json".to_owned(), cassette)],
         Redactor::default(),
+        yc_proto::Schema::embedded(),
     )
     .unwrap();
     ReplayServer::start(
@@ -623,7 +624,12 @@ async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded
         tokio::task::yield_now().await;
     }
     // Every call is in the journal (the file itself is rewritten as it doubles); a reader sees all of them.
-    let opened = Cassette::open(&recording.path, yc_cassette::DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &recording.path,
+        yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(opened.cassette.interactions.len(), 250);
     let (summary, cassette, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 250);
@@ -714,7 +720,7 @@ async fn an_existing_cassette_is_kept_unless_overwrite_or_append() {
         }
     };
     let image_ids = || -> Vec<String> {
-        Cassette::load(&path)
+        Cassette::load(&path, &yc_proto::Schema::embedded())
             .unwrap()
             .interactions
             .iter()

@@ -79,7 +79,7 @@ async fn a_full_disk_or_read_only_folder_keeps_every_call_written_before() {
             "{kind:?}: {error}"
         );
         // Everything journaled before is in the cassette.
-        let cassette = Cassette::load(&recording.path).unwrap();
+        let cassette = Cassette::load(&recording.path, &yc_proto::Schema::embedded()).unwrap();
         assert_eq!(image_ids_of(&cassette), completed, "{kind:?}");
     }
 }
@@ -201,7 +201,12 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
         Recorded::Journaled
     );
     // Durable now: a reader sees it, though the file may not have been rewritten yet.
-    let opened = Cassette::open(&path, yc_cassette::DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &path,
+        yc_cassette::DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(image_ids_of(&opened.cassette), ["fd8one", "fd8two"]);
     // A second writer is refused while this one is open.
     let refused = Recorder::open(config).unwrap_err();
@@ -221,7 +226,7 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
         }
     );
     assert_eq!(
-        image_ids_of(&Cassette::load(&path).unwrap()),
+        image_ids_of(&Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap()),
         ["fd8one", "fd8two"]
     );
     // After the end, the handle says the recorder stopped instead of pretending.

@@ -105,7 +105,12 @@ fn id(interaction: &Interaction) -> String {
 }
 
 fn recovered_ids(path: &Path) -> Vec<String> {
-    let opened = Cassette::open(path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     opened.cassette.interactions.iter().map(id).collect()
 }
 
@@ -183,7 +188,7 @@ async fn sigkill_mid_recording_keeps_the_completed_calls() {
         .unwrap();
     let summary = server.shutdown().await.unwrap();
     assert_eq!((summary.interactions, summary.recorded), (6, 1));
-    let ids: Vec<String> = Cassette::load(&path)
+    let ids: Vec<String> = Cassette::load(&path, &yc_proto::Schema::embedded())
         .unwrap()
         .interactions
         .iter()
@@ -301,7 +306,12 @@ async fn a_second_recorder_is_refused_with_the_holders_pid() {
         })
         .await
         .unwrap();
-    let opened = Cassette::open(&path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(opened.cassette.interactions.len(), 1);
     assert_eq!(opened.recovery.unwrap().holder, Some(pid));
     recorder.kill();
@@ -362,7 +372,12 @@ async fn an_interrupted_replace_keeps_the_old_cassette() {
         original,
         "kept after the kill"
     );
-    let opened = Cassette::open(&path, DEFAULT_MAX_CASSETTE_SIZE).unwrap();
+    let opened = Cassette::open(
+        &path,
+        DEFAULT_MAX_CASSETTE_SIZE,
+        &yc_proto::Schema::embedded(),
+    )
+    .unwrap();
     assert_eq!(
         opened
             .cassette

@@ -286,7 +286,9 @@ async fn a_secret_that_survives_redaction_keeps_its_interaction_off_the_disk() {
     );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(API_KEY));
-    let cassette = yc_cassette::Cassette::from_json_str(&text, "recorded.json").unwrap();
+    let cassette =
+        yc_cassette::Cassette::from_json_str(&text, "recorded.json", &yc_proto::Schema::embedded())
+            .unwrap();
     assert_eq!(
         cassette.interactions.len(),
         2,

@@ -23,9 +23,14 @@ fn bundled(names: &[&str]) -> ReplayServer {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes");
     let cassettes = names
         .iter()
-        .map(|name| ((*name).to_owned(), Cassette::load(&dir.join(name)).unwrap()))
+        .map(|name| {
+            (
+                (*name).to_owned(),
+                Cassette::load(&dir.join(name), &yc_proto::Schema::embedded()).unwrap(),
+            )
+        })
         .collect();
-    let index = Index::new(cassettes, Redactor::default()).unwrap();
+    let index = Index::new(cassettes, Redactor::default(), yc_proto::Schema::embedded()).unwrap();
     ReplayServer::start(([127, 0, 0, 1], 0).into(), index, Default::default()).unwrap()
 }
 

@@ -72,7 +72,7 @@ fn get(id: &str) -> Vec<u8> {
 
 /// A bidirectional recording: two messages each way.
 fn chat(requests: &[&[u8]]) -> Interaction {
-    let raw = |bytes: &[u8]| Message::from_bytes(None, bytes);
+    let raw = |bytes: &[u8]| Message::from_bytes(&yc_proto::Schema::embedded(), None, bytes);
     Interaction::Grpc(GrpcInteraction {
         method: CHAT.into(),
         request: GrpcRequest {
@@ -100,7 +100,14 @@ async fn a_recorded_unary_call_is_answered_on_its_message() {
     )])]);
     let seen = call_holding_open(server.local_addr(), GET, &[get("fd8j4ab7nq2vd1sg3k9p")]).await;
     assert_eq!(seen.grpc_status().code, 0, "{:?}", seen.grpc_status());
-    assert_eq!(seen.body, frame(&message(&image()).to_bytes().unwrap()));
+    assert_eq!(
+        seen.body,
+        frame(
+            &message(&image())
+                .to_bytes(&yc_proto::Schema::embedded())
+                .unwrap()
+        )
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ fn bundled_cassettes_replay_as_recorded() {
 
 /// Calls every interaction of the cassette at `path`, in order, against `yc-vcr replay` serving that cassette alone.
 fn replay_all(path: &Path) -> Value {
-    let cassette = Cassette::load(path).unwrap();
+    let cassette = Cassette::load(path, &yc_proto::Schema::embedded()).unwrap();
     let server = Server::replay(&[path]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -69,7 +69,9 @@ async fn grpc_call(url: &str, interaction: &GrpcInteraction) -> Value {
     let mut client = tonic::client::Grpc::new(channel);
     client.ready().await.unwrap();
 
-    let body = interaction.request.messages[0].to_bytes().unwrap();
+    let body = interaction.request.messages[0]
+        .to_bytes(&yc_proto::Schema::embedded())
+        .unwrap();
     let mut request = tonic::Request::new(bytes::Bytes::from(body));
     for (name, value) in interaction.request.metadata.iter() {
         if !matches!(name, "content-type" | "te" | "user-agent") {

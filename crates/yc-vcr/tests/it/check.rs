@@ -145,7 +145,8 @@ fn secrets_hidden_by_an_encoding_are_found_where_they_are() {
             r#"{"text": "ok"}"#,
         ),
     ]);
-    if let Err(e) = yc_cassette::Cassette::from_json_str(&text, "t") {
+    if let Err(e) = yc_cassette::Cassette::from_json_str(&text, "t", &yc_proto::Schema::embedded())
+    {
         panic!("not a valid cassette: {e}");
     }
     let (code, report) = check_text("hidden.json", &text);
@@ -251,7 +252,7 @@ fn a_journal_left_by_a_crash_is_checked_and_noted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crashed.json");
     std::fs::copy(format!("{}/compute-get.json", bundled()), &path).unwrap();
-    let interactions = yc_cassette::Cassette::load(&path)
+    let interactions = yc_cassette::Cassette::load(&path, &yc_proto::Schema::embedded())
         .unwrap()
         .interactions
         .len();

@@ -9,6 +9,7 @@ mod convert;
 mod external;
 mod grpcurl;
 mod node_sdk;
+mod protos;
 mod python_sdk;
 mod server;
 mod vcr_modes;

@@ -119,7 +119,9 @@ fn token_service(dir: &Path) -> std::path::PathBuf {
             nanos: 0,
         }),
     };
-    let message = |name: &str, bytes: Vec<u8>| Message::from_bytes(Some(name), &bytes);
+    let message = |name: &str, bytes: Vec<u8>| {
+        Message::from_bytes(&yc_proto::Schema::embedded(), Some(name), &bytes)
+    };
     let mut cassette = Cassette::new(Meta {
         description: "the fake cloud's IAM token exchange".into(),
         recorded_with: "yc-vcr tests".into(),

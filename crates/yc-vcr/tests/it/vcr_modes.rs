@@ -16,10 +16,13 @@ fn fake_cloud() -> ReplayServer {
     let mut cassettes = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        cassettes.push((path.display().to_string(), Cassette::load(&path).unwrap()));
+        cassettes.push((
+            path.display().to_string(),
+            Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap(),
+        ));
     }
     cassettes.sort_by(|a, b| a.0.cmp(&b.0));
-    let index = Index::new(cassettes, Redactor::default()).unwrap();
+    let index = Index::new(cassettes, Redactor::default(), yc_proto::Schema::embedded()).unwrap();
     ReplayServer::start(([127, 0, 0, 1], 0).into(), index, ReplayConfig::default()).unwrap()
 }
 
@@ -103,7 +106,13 @@ async fn unused_recordings_are_reported() {
     image_name(&vcr, "fd8zq4x6c8v0b2n4m6k8").await.unwrap_err();
     // Dropped without `finish`: the recording is written all the same.
     drop(vcr);
-    assert_eq!(Cassette::load(&path).unwrap().interactions.len(), 2);
+    assert_eq!(
+        Cassette::load(&path, &yc_proto::Schema::embedded())
+            .unwrap()
+            .interactions
+            .len(),
+        2
+    );
 
     let vcr = Vcr::cassette(&path).mode(Mode::None).start().await.unwrap();
     image_name(&vcr, "fd8j4ab7nq2vd1sg3k9p").await.unwrap();
@@ -174,7 +183,13 @@ async fn new_episodes_replays_what_is_recorded_and_appends_what_is_not() {
         report.recorded, 1,
         "only the new episode is recorded: {report:?}"
     );
-    assert_eq!(Cassette::load(&path).unwrap().interactions.len(), 2);
+    assert_eq!(
+        Cassette::load(&path, &yc_proto::Schema::embedded())
+            .unwrap()
+            .interactions
+            .len(),
+        2
+    );
 
     // Without the cloud, both are replayed.
     cloud.shutdown().await;

@@ -136,7 +136,7 @@ fn each_append_leaves_the_file_equal_to_the_whole_cassette_saved() {
         assert_eq!(file.unsaved(), 0);
     }
     assert_eq!(file.len(), 12);
-    let loaded = Cassette::load(&path).expect("the file loads");
+    let loaded = Cassette::load(&path, &yc_proto::Schema::embedded()).expect("the file loads");
     assert_eq!(loaded, whole);
 }
 
@@ -146,7 +146,7 @@ fn appending_over_an_existing_cassette_keeps_its_text_and_adds_after_it() {
     let path = dir.path().join("existing.json");
     let mut whole = cassette("existing", (0..5).map(|n| sample(n, "old")).collect());
     whole.save(&path).expect("saved");
-    let loaded = Cassette::load(&path).expect("loads");
+    let loaded = Cassette::load(&path, &yc_proto::Schema::embedded()).expect("loads");
     let mut file = CassetteFile::new(&path, &loaded).expect("laid out");
     assert_eq!(file.unsaved(), 0, "what was loaded is already on disk");
     assert_eq!(file.len(), 5);

@@ -11,13 +11,17 @@ fn grpc(response: GrpcResponse) -> Interaction {
 }
 
 fn error(interaction: &Interaction) -> String {
-    Prepared::new(interaction, None).unwrap_err()
+    Prepared::new(interaction, None, &yc_proto::Schema::embedded()).unwrap_err()
 }
 
 #[test]
 fn bad_recordings_are_refused_with_what_is_wrong() {
     let trailers_only_with_message = grpc(GrpcResponse {
-        messages: vec![Message::from_bytes(None, b"x")],
+        messages: vec![Message::from_bytes(
+            &yc_proto::Schema::embedded(),
+            None,
+            b"x",
+        )],
         trailers_only: true,
         ..GrpcResponse::default()
     });
@@ -78,7 +82,9 @@ fn trailers_only_puts_the_status_in_the_headers() {
         trailers_only: true,
         ..GrpcResponse::default()
     });
-    let response = Prepared::new(&interaction, None).unwrap().response();
+    let response = Prepared::new(&interaction, None, &yc_proto::Schema::embedded())
+        .unwrap()
+        .response();
     assert_eq!(response.headers()["content-type"], "application/grpc");
     assert_eq!(response.headers()["grpc-status"], "7");
     assert_eq!(response.headers()["grpc-message"], "denied: 100%25");
@@ -95,10 +101,16 @@ fn framing_headers_are_left_to_hyper() {
         ]
         .into_iter()
         .collect(),
-        messages: vec![Message::from_bytes(None, b"abc")],
+        messages: vec![Message::from_bytes(
+            &yc_proto::Schema::embedded(),
+            None,
+            b"abc",
+        )],
         ..GrpcResponse::default()
     });
-    let response = Prepared::new(&interaction, None).unwrap().response();
+    let response = Prepared::new(&interaction, None, &yc_proto::Schema::embedded())
+        .unwrap()
+        .response();
     assert_eq!(response.headers().len(), 1);
     assert_eq!(http_body::Body::size_hint(response.body()).exact(), Some(8));
 }
@@ -120,7 +132,7 @@ async fn a_body_recorded_compressed_is_sent_in_the_coding_the_client_accepts() {
             encoding: Some("gzip".into()),
         },
     });
-    let prepared = Prepared::new(&interaction, None).unwrap();
+    let prepared = Prepared::new(&interaction, None, &yc_proto::Schema::embedded()).unwrap();
     for accept in [None, Some("br"), Some("gzip;q=0"), Some("identity")] {
         let value = accept.map(HeaderValue::from_static);
         let response = prepared.response_for(value.as_ref());

@@ -60,7 +60,7 @@ fn rest(status: u16, body: Body) -> Interaction {
 
 #[test]
 fn a_rest_error_without_a_code_takes_it_from_the_http_status() {
-    let prepared = prepare(&rest(403, Body::Text("denied".into()))).unwrap();
+    let prepared = prepare_embedded(&rest(403, Body::Text("denied".into()))).unwrap();
     let response = prepared.response();
     let status = Status::from_headers(response.headers()).unwrap();
     assert_eq!((status.code, status.message.as_str()), (7, "Forbidden"));
@@ -71,10 +71,10 @@ fn a_rest_error_without_a_code_takes_it_from_the_http_status() {
 
 #[test]
 fn a_rest_body_that_is_not_the_output_type_cannot_be_translated() {
-    let error = prepare(&rest(200, Body::Json(json!({"id": 5})))).unwrap_err();
+    let error = prepare_embedded(&rest(200, Body::Json(json!({"id": 5})))).unwrap_err();
     assert!(error.starts_with("response body:"), "{error}");
     // Unknown fields are ignored, as a client would.
-    assert!(prepare(&rest(200, Body::Json(json!({"id": "fd8", "shiny": true})))).is_ok());
+    assert!(prepare_embedded(&rest(200, Body::Json(json!({"id": "fd8", "shiny": true})))).is_ok());
 }
 
 #[test]
@@ -88,7 +88,11 @@ fn a_grpc_answer_without_its_message_cannot_be_translated() {
         },
     });
     assert_eq!(
-        prepare(&interaction).unwrap_err(),
+        prepare_embedded(&interaction).unwrap_err(),
         "0 response messages, expected 1"
     );
+}
+
+fn prepare_embedded(interaction: &Interaction) -> Result<Prepared, String> {
+    prepare(interaction, &yc_proto::Schema::embedded())
 }
