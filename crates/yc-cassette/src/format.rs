@@ -383,9 +383,6 @@ enum Failure {
     Invalid(String),
 }
 
-/// Below this many interactions one thread parses them all: starting threads would cost more than it saves.
-const PARALLEL_FROM: usize = 2048;
-
 /// Parses and checks each interaction; on failure, the first failing one (by position) and why.
 fn parse_interactions(
     raws: &[&RawValue],
@@ -399,40 +396,7 @@ fn parse_interactions(
         check_keeping(&mut interaction, keep, schema).map_err(|m| (i, Failure::Invalid(m)))?;
         Ok(interaction.into_owned())
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if raws.len() < PARALLEL_FROM || threads < 2 {
-        return raws
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| one(i, raw))
-            .collect();
-    }
-    let chunk = raws.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = raws
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, raws)| {
-                scope.spawn(move || {
-                    raws.iter()
-                        .enumerate()
-                        .map(|(i, raw)| one(c * chunk + i, raw))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut interactions = Vec::with_capacity(raws.len());
-        for worker in workers {
-            // A worker only panics if parsing does, which it does not on any input; say so rather than abort.
-            let parsed = worker.join().unwrap_or_else(|_| {
-                Err((0, Failure::Invalid("the parser thread failed".to_owned())))
-            })?;
-            interactions.extend(parsed);
-        }
-        Ok(interactions)
-    })
+    crate::parallel::try_map(raws, |i, raw| one(i, raw))
 }
 
 mod file;

@@ -122,6 +122,8 @@ mod scan;
 mod store;
 mod transcode;
 
+pub mod parallel;
+
 pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;
 pub use format::{CassetteFile, CassetteSnapshot, Keep};

@@ -93,49 +93,18 @@ impl Redactor {
     }
 }
 
-/// Below this many interactions one thread scans them all.
-const PARALLEL_FROM: usize = 2048;
-
 impl Redactor {
     /// The findings in `interactions`, in order, on several threads for a long cassette.
     fn scan_interactions(&self, interactions: &[crate::Interaction]) -> Vec<Finding> {
-        let scan = |first: usize, part: &[crate::Interaction]| {
+        let found = crate::parallel::try_map(interactions, |i, interaction| {
             let mut scanner = Scanner {
                 redactor: self,
                 out: Vec::new(),
             };
-            for (i, interaction) in part.iter().enumerate() {
-                scanner.interaction(interaction, &At::Index(&INTERACTIONS, first + i));
-            }
-            scanner.out
-        };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(8);
-        if interactions.len() < PARALLEL_FROM || threads < 2 {
-            return scan(0, interactions);
-        }
-        let chunk = interactions.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = interactions
-                .chunks(chunk)
-                .enumerate()
-                .map(|(c, part)| scope.spawn(move || scan(c * chunk, part)))
-                .collect();
-            let mut out = Vec::new();
-            for worker in workers {
-                // The scan does not panic on any input; should a thread fail anyway, fail closed with a finding.
-                out.extend(worker.join().unwrap_or_else(|_| {
-                    vec![Finding {
-                        location: "interactions".to_owned(),
-                        line: None,
-                        column: None,
-                        kind: "unscanned (the scanning thread failed)",
-                    }]
-                }));
-            }
-            out
-        })
+            scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
+            Ok::<_, std::convert::Infallible>(scanner.out)
+        });
+        found.into_iter().flatten().flatten().collect()
     }
 }
 

@@ -515,9 +515,6 @@ impl Service<Request<Incoming>> for Replayer {
 /// whose client sends one (recorded or not, so a miss still shows the request), and the counts of every gRPC method
 /// some cassette recorded, over gRPC or, for methods with an HTTP rule, over REST (one message).
 /// A method in neither (a client stream nothing recorded) is answered before its body is read.
-/// Below this many interactions one thread prepares them all.
-const PREPARE_IN_PARALLEL_FROM: usize = 2048;
-
 /// Every answer of a cassette, in order, on several threads for a long one (preparing is pure: encoding, header
 /// maps); on failure the first interaction (by position) that cannot be sent, and why.
 fn prepare_all(
@@ -525,40 +522,8 @@ fn prepare_all(
     advertise: Option<&str>,
     schema: &yc_proto::Schema,
 ) -> Result<Vec<Prepared>, (usize, String)> {
-    let one =
-        |i: usize, interaction| Prepared::new(interaction, advertise, schema).map_err(|m| (i, m));
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if interactions.len() < PREPARE_IN_PARALLEL_FROM || threads < 2 {
-        return interactions
-            .iter()
-            .enumerate()
-            .map(|(i, x)| one(i, x))
-            .collect();
-    }
-    let chunk = interactions.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = interactions
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, x)| one(c * chunk + i, x))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut prepared = Vec::with_capacity(interactions.len());
-        for worker in workers {
-            let part = worker
-                .join()
-                .unwrap_or_else(|_| Err((0, "the preparing thread failed".to_owned())))?;
-            prepared.extend(part);
-        }
-        Ok(prepared)
+    yc_cassette::parallel::try_map(interactions, |i, interaction| {
+        Prepared::new(interaction, advertise, schema).map_err(|m| (i, m))
     })
 }
 

@@ -1,6 +1,7 @@
 //! Unit tests of `format`: the private helpers, one behaviour per test.
 
 use super::*;
+use crate::parallel::PARALLEL_FROM;
 
 /// Interactions are parsed one by one from their spans; an error inside one must name the place in the file that
 /// parsing the whole file at once names, on the span's first line (mid-line in compact files) and after it.
