@@ -300,18 +300,23 @@ impl FrameDecoder {
         Ok(())
     }
 
+    /// The length the buffered frame's prefix declares; the buffer holds at least a prefix.
+    fn declared_size(&self) -> usize {
+        u32::from_be_bytes([
+            self.buffer[1],
+            self.buffer[2],
+            self.buffer[3],
+            self.buffer[4],
+        ]) as usize
+    }
+
     /// The next whole message, if buffered, decompressed when its frame says so.
     pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
         if self.buffer.len() < PREFIX_LEN {
             return Ok(None);
         }
         let flag = self.buffer[0];
-        let size = u32::from_be_bytes([
-            self.buffer[1],
-            self.buffer[2],
-            self.buffer[3],
-            self.buffer[4],
-        ]) as usize;
+        let size = self.declared_size();
         let encoding = match (flag, self.encoding) {
             (0, _) => None,
             (1, Some(encoding)) => Some(encoding),
@@ -353,13 +358,7 @@ impl FrameDecoder {
         let missing = if self.buffer.len() < PREFIX_LEN {
             PREFIX_LEN - self.buffer.len()
         } else {
-            let size = u32::from_be_bytes([
-                self.buffer[1],
-                self.buffer[2],
-                self.buffer[3],
-                self.buffer[4],
-            ]) as usize;
-            (PREFIX_LEN + size).saturating_sub(self.buffer.len())
+            (PREFIX_LEN + self.declared_size()).saturating_sub(self.buffer.len())
         };
         Err(FrameError::Truncated { missing })
     }

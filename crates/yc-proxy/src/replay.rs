@@ -632,29 +632,23 @@ impl Failure {
                 tracing::debug!("{message}");
                 json_error(StatusCode::BAD_REQUEST, Code::Cancelled, &message)
             }
-            (Failure::Translate(what), Transport::Grpc) => {
-                tracing::error!("yc-vcr replay: {what}");
-                Status::new(Code::Internal, format!("yc-vcr replay: {what}")).into_response()
-            }
-            (Failure::Translate(what), Transport::Rest) => {
-                tracing::error!("yc-vcr replay: {what}");
-                let message = format!("yc-vcr replay: {what}");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, &message)
-            }
-            (Failure::Internal(what), Transport::Grpc) => {
-                tracing::error!("yc-vcr replay: {what}");
-                Status::new(Code::Internal, format!("yc-vcr replay: {what}")).into_response()
-            }
-            (Failure::Internal(what), Transport::Rest) => {
-                tracing::error!("yc-vcr replay: {what}");
-                let message = format!("yc-vcr replay: {what}");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, &message)
-            }
+            (Failure::Translate(what), transport) => internal_error(&what, transport),
+            (Failure::Internal(what), transport) => internal_error(what, transport),
         }
     }
 }
 
 /// The miss text starts with [`MISS_PREFIX`] whatever the index's own wording.
+/// A fault of replay's own (not of the request): logged as an error, `INTERNAL` (REST: 500) to the client.
+fn internal_error(what: &str, transport: Transport) -> Response<Body> {
+    tracing::error!("yc-vcr replay: {what}");
+    let message = format!("yc-vcr replay: {what}");
+    match transport {
+        Transport::Grpc => Status::new(Code::Internal, message).into_response(),
+        Transport::Rest => json_error(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, &message),
+    }
+}
+
 fn miss_text(miss: &Miss) -> String {
     let text = miss.to_string();
     match text.strip_prefix(&MISS_PREFIX["yc-vcr replay: ".len()..]) {

@@ -68,6 +68,42 @@ pub struct Server {
     task: JoinHandle<()>,
 }
 
+/// What a [`Server`] serves: a service that answers every request with a response (errors are responses, never
+/// `Err`), shared by every connection.
+pub trait HttpService<B>:
+    Service<Request<Incoming>, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+}
+
+/// A response body hyper can send from any connection task.
+pub trait ResponseBody:
+    http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static
+{
+}
+
+impl<B> ResponseBody for B
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+}
+
 impl Server {
     /// Binds `addr` (use port 0 for any free port) and serves `service` on every connection.
     ///
@@ -78,15 +114,8 @@ impl Server {
         config: &ServerConfig,
     ) -> Result<Server, Error>
     where
-        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: HttpService<B>,
+        B: ResponseBody,
     {
         let listener = TcpListener::bind(addr)
             .await
@@ -101,15 +130,8 @@ impl Server {
         config: &ServerConfig,
     ) -> Result<Server, Error>
     where
-        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: HttpService<B>,
+        B: ResponseBody,
     {
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
         let (stop, stopped) = watch::channel(false);
@@ -184,15 +206,8 @@ async fn accept_loop<S, B>(
     mut stopped: watch::Receiver<bool>,
     grace: Duration,
 ) where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: ResponseBody,
 {
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
@@ -266,15 +281,8 @@ async fn serve_connection<S, B>(
     watcher: Watcher,
     mut stopped: watch::Receiver<bool>,
 ) where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: ResponseBody,
 {
     let mut first = [0u8; 1];
     let peeked = tokio::select! {
@@ -342,9 +350,7 @@ async fn serve_http<I, S, B>(
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: ResponseBody,
 {
     let conn = builder.serve_connection(io, service).into_owned();
     if let Err(error) = Coalesced::new(watcher.watch(conn)).await {

@@ -3,6 +3,7 @@
 //! Runs only on misses, so it may scan every slot.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -151,29 +152,15 @@ pub(super) fn diff(
             for k in keys {
                 let len = path.len();
                 push_key(path, k);
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diff(x, y, path, out),
-                    (x, y) => out.push(Difference {
-                        path: path.clone(),
-                        recorded: x.cloned(),
-                        requested: y.cloned(),
-                    }),
-                }
+                diff_child(a.get(k), b.get(k), path, out);
                 path.truncate(len);
             }
         }
         (Value::Array(a), Value::Array(b)) => {
             for i in 0..a.len().max(b.len()) {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => diff(x, y, path, out),
-                    (x, y) => out.push(Difference {
-                        path: path.clone(),
-                        recorded: x.cloned(),
-                        requested: y.cloned(),
-                    }),
-                }
+                let _ = write!(path, "[{i}]");
+                diff_child(a.get(i), b.get(i), path, out);
                 path.truncate(len);
             }
         }
@@ -186,6 +173,18 @@ pub(super) fn diff(
             },
             recorded: Some(a.clone()),
             requested: Some(b.clone()),
+        }),
+    }
+}
+
+/// One member or element of two containers being diffed: both there, diffed further; one missing, a difference.
+fn diff_child(a: Option<&Value>, b: Option<&Value>, path: &mut String, out: &mut Vec<Difference>) {
+    match (a, b) {
+        (Some(x), Some(y)) => diff(x, y, path, out),
+        (x, y) => out.push(Difference {
+            path: path.clone(),
+            recorded: x.cloned(),
+            requested: y.cloned(),
         }),
     }
 }
