@@ -13,10 +13,16 @@ where
     E: Send,
     F: Fn(usize, &T) -> Result<U, E> + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if items.len() < PARALLEL_FROM || threads < 2 {
+    // Asked only for long inputs: `available_parallelism` reads cgroup files, which a recorder scanning one
+    // interaction per call paid on every call (a third of its writer thread).
+    let threads = if items.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8)
+    };
+    if threads < 2 {
         return items
             .iter()
             .enumerate()
