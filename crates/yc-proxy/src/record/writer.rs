@@ -319,7 +319,7 @@ impl Writer {
 /// Whether the cassette is due a rewrite while calls keep coming (an idle writer rewrites it anyway): once it has
 /// grown to [`GROWTH`] times what it held at its last rewrite, so the bytes rewritten over a run stay under a third
 /// of the final file's (O(1) per call, amortised), while the journal holds what the file does not yet.
-fn rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
+pub(super) fn rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
     len >= at_last_rewrite.max(1) * GROWTH
 }
 
@@ -329,7 +329,7 @@ const GROWTH: usize = 4;
 /// a long one once it has grown by a quarter since its last rewrite. A test suite pauses between tests; rewriting
 /// 100 MB at every pause cost more CPU than recording the calls (`cargo xtask bench record`), while the journal
 /// already holds every call the file lacks.
-fn idle_rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
+pub(super) fn idle_rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
     len <= IDLE_REWRITE_ALWAYS || len >= at_last_rewrite + at_last_rewrite / 4
 }
 
