@@ -1,41 +1,9 @@
-//! Unit tests of `translate`: the code mappings and the shapes of translated answers.
+//! Unit tests of `translate`: the shapes of translated answers (the code mappings are `yc_proto::http`'s, tested there).
 
-use http::StatusCode;
 use serde_json::json;
 use yc_cassette::{Body, GrpcStatus, Headers, RestRequest, RestResponse};
 
 use super::*;
-
-#[test]
-fn grpc_codes_map_to_http_statuses_and_back() {
-    let table = [
-        (0, 200),
-        (1, 499),
-        (2, 500),
-        (3, 400),
-        (4, 504),
-        (5, 404),
-        (6, 409),
-        (7, 403),
-        (8, 429),
-        (9, 400),
-        (10, 409),
-        (11, 400),
-        (12, 501),
-        (13, 500),
-        (14, 503),
-        (15, 500),
-        (16, 401),
-        (99, 500),
-    ];
-    for (code, http) in table {
-        assert_eq!(http_status(code).as_u16(), http, "code {code}");
-    }
-    for code in [1, 3, 4, 5, 7, 8, 12, 14, 16] {
-        assert_eq!((grpc_code(http_status(code)) as i32), code, "code {code}");
-    }
-    assert_eq!(grpc_code(StatusCode::IM_A_TEAPOT), Code::Unknown);
-}
 
 fn rest(status: u16, body: Body) -> Interaction {
     Interaction::Rest(RestInteraction {
