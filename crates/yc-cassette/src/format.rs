@@ -202,15 +202,30 @@ fn shed_rest_body(interaction: &mut Interaction) {
     }
 }
 
-/// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves:
-/// header names and values HTTP allows (no control bytes), a REST status code, a known body coding.
+/// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves
+/// (replay prepares an answer only when it is first asked for): header names and values HTTP allows (no control
+/// bytes), a REST status code, a known body coding, gRPC status details that encode, no messages in a
+/// trailers-only response.
 fn check_sendable(interaction: &Interaction) -> Result<(), String> {
     let headers: Vec<(&str, &Headers)> = match interaction {
-        Interaction::Grpc(g) => vec![
-            ("request metadata", &g.request.metadata),
-            ("response header", &g.response.headers),
-            ("trailer", &g.response.trailers),
-        ],
+        Interaction::Grpc(g) => {
+            if g.response.trailers_only && !g.response.messages.is_empty() {
+                return Err("a trailers-only response cannot carry messages".into());
+            }
+            let details = g
+                .response
+                .status
+                .details_bin_text()
+                .map_err(|e| format!("status details: {e}"))?;
+            if details.is_some_and(|text| !valid_header_value(&text)) {
+                return Err("status details are not valid header text".into());
+            }
+            vec![
+                ("request metadata", &g.request.metadata),
+                ("response header", &g.response.headers),
+                ("trailer", &g.response.trailers),
+            ]
+        }
         Interaction::Rest(r) => {
             if !(100..=999).contains(&r.response.status) {
                 return Err(format!(
@@ -244,11 +259,7 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
                     name.escape_debug()
                 ));
             }
-            // As `http::HeaderValue` allows: visible ASCII, space, tab and bytes above 0x7f.
-            if let Some(c) = value
-                .chars()
-                .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')
-            {
+            if let Some(c) = value.chars().find(|&c| !header_char(c)) {
                 return Err(format!(
                     "{what} `{name}` has a control character ({}) in its value",
                     c.escape_unicode()
@@ -257,6 +268,15 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// As `http::HeaderValue` allows: visible ASCII, space, tab and bytes above 0x7f.
+fn header_char(c: char) -> bool {
+    (c >= ' ' || c == '\t') && c != '\u{7f}'
+}
+
+fn valid_header_value(text: &str) -> bool {
+    text.chars().all(header_char)
 }
 
 /// Checks one message; its wire bytes when they come from its JSON (`None` when it has none).

@@ -36,30 +36,42 @@ fn sample(n: usize, text: &str) -> Interaction {
             },
             response: GrpcResponse {
                 headers: Headers::new(),
-                messages: vec![
-                    Message {
-                        type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
-                        json: Some(
-                            json!({ "id": text, "labels": {}, "product_ids": [], "size": n }),
-                        ),
-                        raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
-                        note: n.is_multiple_of(5).then(|| format!("note {text}")),
-                    },
-                    Message {
-                        note: Some("raw bytes dropped".to_owned()),
-                        ..Message::default()
-                    },
-                ],
+                // A trailers-only response carries no messages (a cassette with some does not load).
+                messages: if n.is_multiple_of(8) {
+                    Vec::new()
+                } else {
+                    vec![
+                        Message {
+                            type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
+                            json: Some(
+                                json!({ "id": text, "labels": {}, "product_ids": [], "size": n }),
+                            ),
+                            raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
+                            note: n.is_multiple_of(5).then(|| format!("note {text}")),
+                        },
+                        Message {
+                            note: Some("raw bytes dropped".to_owned()),
+                            ..Message::default()
+                        },
+                    ]
+                },
                 trailers: Headers::new(),
                 status: GrpcStatus {
                     code: (n % 17) as i32,
                     message: text.to_owned(),
                     details: if n.is_multiple_of(4) {
-                        vec![json!({ "@type": "t", "nested": [[], {}, [1, { "a": null }]] })]
+                        vec![json!({
+                            "@type": "type.googleapis.com/google.rpc.DebugInfo",
+                            "stack_entries": [text, ""],
+                            "detail": "",
+                        })]
                     } else {
                         Vec::new()
                     },
-                    details_bin: n.is_multiple_of(6).then(|| text.to_owned()),
+                    // Sent as a header value: no control characters.
+                    details_bin: n
+                        .is_multiple_of(6)
+                        .then(|| text.replace(char::is_control, " ")),
                 },
                 trailers_only: n.is_multiple_of(8),
             },
