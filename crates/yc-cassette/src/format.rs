@@ -33,8 +33,8 @@ impl Cassette {
     /// Reads and checks a cassette file (a regular file of at most [`crate::DEFAULT_MAX_CASSETTE_SIZE`] bytes), without
     /// its journal: readers use [`Cassette::open`], which also recovers a journal left by a crash.
     pub fn load(path: &Path, schema: &Schema) -> Result<Cassette, Error> {
-        let text = crate::store::read_text(path, crate::store::DEFAULT_MAX_CASSETTE_SIZE)?;
-        Cassette::from_json_str(&text, &path.display().to_string(), schema)
+        let max_size = crate::store::DEFAULT_MAX_CASSETTE_SIZE;
+        load_file(path, max_size, Keep::All, schema, |_, _| ()).map(|(cassette, _)| cassette)
     }
 
     /// Parses and checks a cassette against `schema`; `origin` names it in errors (usually the file path).
@@ -54,6 +54,19 @@ impl Cassette {
         keep: Keep,
         schema: &Schema,
     ) -> Result<Cassette, Error> {
+        Cassette::from_json_str_inspecting(text, origin, keep, schema, |_, _| ()).map(|(c, _)| c)
+    }
+
+    /// [`Cassette::from_json_str_keeping`], giving each interaction whole to `inspect` (on the thread that parsed
+    /// it, before it is reduced) and its results in order: a scan of the whole interaction that keeps only the
+    /// reduced form.
+    pub fn from_json_str_inspecting<T: Send>(
+        text: &str,
+        origin: &str,
+        keep: Keep,
+        schema: &Schema,
+        inspect: impl Fn(usize, &Interaction) -> T + Sync,
+    ) -> Result<(Cassette, Vec<T>), Error> {
         // Parse first; only when that fails look at the version, so another version's shape is reported as
         // a version error rather than as whatever field it renamed.
         let layout = match serde_json::from_str::<Layout<'_>>(text) {
@@ -63,8 +76,9 @@ impl Cassette {
                 return Err(parse_error(origin, &e));
             }
         };
-        let interactions = match parse_interactions(&layout.interactions, keep, schema) {
-            Ok(interactions) => interactions,
+        let raws: Vec<&str> = layout.interactions.iter().map(|raw| raw.get()).collect();
+        let (interactions, inspected) = match parse_interactions(&raws, 0, keep, schema, &inspect) {
+            Ok(parsed) => parsed,
             Err((i, Failure::Parse(e))) => {
                 check_version(text, origin)?;
                 return Err(parse_error_in(text, layout.interactions[i], origin, &e));
@@ -84,12 +98,13 @@ impl Cassette {
         if layout.version != FORMAT_VERSION {
             return Err(version_error(text, origin, &layout.version.to_string()));
         }
-        Ok(Cassette {
+        let cassette = Cassette {
             version: layout.version,
             meta: layout.meta,
             matching: layout.matching,
             interactions,
-        })
+        };
+        Ok((cassette, inspected))
     }
 
     /// The file text: pretty JSON with two-space indents, fields in a fixed order, ending with a newline.
@@ -404,25 +419,33 @@ enum Failure {
     Invalid(String),
 }
 
-/// Parses and checks each interaction; on failure, the first failing one (by position) and why.
-fn parse_interactions(
-    raws: &[&RawValue],
+/// Parses and checks each interaction (the `i`th of `raws` is interaction `first + i` of its file), giving each to
+/// `inspect` whole before it is reduced; on failure, the first failing one (by position) and why.
+fn parse_interactions<T: Send>(
+    raws: &[&str],
+    first: usize,
     keep: Keep,
     schema: &Schema,
-) -> Result<Vec<Interaction>, (usize, Failure)> {
-    let one = |i: usize, raw: &RawValue| -> Result<Interaction, (usize, Failure)> {
+    inspect: &(impl Fn(usize, &Interaction) -> T + Sync),
+) -> Result<(Vec<Interaction>, Vec<T>), (usize, Failure)> {
+    let one = |i: usize, raw: &str| -> Result<(Interaction, T), (usize, Failure)> {
+        let i = first + i;
         let interaction: Interaction =
-            serde_json::from_str(raw.get()).map_err(|e| (i, Failure::Parse(e)))?;
+            serde_json::from_str(raw).map_err(|e| (i, Failure::Parse(e)))?;
+        let inspected = inspect(i, &interaction);
         let mut interaction = std::borrow::Cow::Owned(interaction);
         check_keeping(&mut interaction, keep, schema).map_err(|m| (i, Failure::Invalid(m)))?;
-        Ok(interaction.into_owned())
+        Ok((interaction.into_owned(), inspected))
     };
-    crate::parallel::try_map(raws, |i, raw| one(i, raw))
+    let parsed = crate::parallel::try_map(raws, |i, raw| one(i, raw))?;
+    Ok(parsed.into_iter().unzip())
 }
 
 mod file;
+mod load;
 
 pub use file::{CassetteFile, CassetteSnapshot};
+pub(crate) use load::load_file;
 
 #[cfg(test)]
 mod tests;

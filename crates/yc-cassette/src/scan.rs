@@ -94,6 +94,46 @@ impl Redactor {
 }
 
 impl Redactor {
+    /// Loads the cassette file at `path` as replay does ([`Keep::Replay`](crate::Keep::Replay)) and scans it as
+    /// [`Redactor::scan_file`] does, for `yc-vcr check`: each interaction is scanned whole on the thread that
+    /// parsed it, before it is reduced, so the fully parsed file is never in memory (it was three times the file
+    /// at 100k interactions, and paging that in was half of `check`'s time); the text is read again only to
+    /// place findings.
+    pub fn load_and_scan(
+        &self,
+        path: &std::path::Path,
+        max_size: u64,
+        schema: &yc_proto::Schema,
+    ) -> Result<(Cassette, Vec<Finding>), crate::Error> {
+        let (cassette, found) = crate::format::load_file(
+            path,
+            max_size,
+            crate::Keep::Replay,
+            schema,
+            |i, interaction| {
+                let mut scanner = Scanner {
+                    redactor: self,
+                    out: Vec::new(),
+                };
+                scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
+                scanner.out
+            },
+        )?;
+        let mut scanner = Scanner {
+            redactor: self,
+            out: found.into_iter().flatten().collect(),
+        };
+        scanner.json(
+            &serde_json::to_value(&cassette.meta).unwrap_or_default(),
+            &At::Root("meta"),
+        );
+        if scanner.out.is_empty() {
+            return Ok((cassette, scanner.out));
+        }
+        let text = crate::store::read_text(path, max_size)?;
+        Ok((cassette, scanner.locate(&text)))
+    }
+
     /// The findings in `interactions`, in order, on several threads for a long cassette.
     fn scan_interactions(&self, interactions: &[crate::Interaction]) -> Vec<Finding> {
         let found = crate::parallel::try_map(interactions, |i, interaction| {
