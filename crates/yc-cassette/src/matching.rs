@@ -297,7 +297,9 @@ impl Index {
                         s
                     }
                     None => {
-                        group.keys.insert(keyed.key.into_boxed_str(), group.slots.len());
+                        group
+                            .keys
+                            .insert(keyed.key.into_boxed_str(), group.slots.len());
                         group.slots.push(Slot {
                             entries: vec![(c, i)],
                         });

@@ -94,6 +94,22 @@ impl Redactor {
 }
 
 impl Redactor {
+    /// Redacts `interaction` and scans what is left, as recording does before writing it (the findings'
+    /// locations start `interactions[0]`). The same as [`Redactor::redact_interaction`] then [`Redactor::scan`]
+    /// of it, but the scan does not run the detector again over strings redaction found nothing in (see
+    /// `redact::memo`).
+    pub fn redact_and_scan(&self, interaction: &mut Interaction) -> Vec<Finding> {
+        crate::redact::memo::remembering(self, || {
+            self.redact_interaction(interaction);
+            let mut scanner = Scanner {
+                redactor: self,
+                out: Vec::new(),
+            };
+            scanner.interaction(interaction, &At::Index(&INTERACTIONS, 0));
+            scanner.out
+        })
+    }
+
     /// Loads the cassette file at `path` as replay does ([`Keep::Replay`](crate::Keep::Replay)) and scans it as
     /// [`Redactor::scan_file`] does, for `yc-vcr check`: each interaction is scanned whole on the thread that
     /// parsed it, before it is reduced, so the fully parsed file is never in memory (it was three times the file
@@ -238,6 +254,9 @@ impl Scanner<'_> {
     }
 
     fn string(&mut self, text: &str, at: &At<'_>) {
+        if crate::redact::memo::is_clean(self.redactor, text) {
+            return;
+        }
         if let Some(kind) = self.redactor.detect(text) {
             self.push(at, kind);
         }
