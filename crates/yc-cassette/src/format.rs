@@ -442,6 +442,7 @@ fn parse_interactions<T: Send>(
 }
 
 mod file;
+mod layout;
 mod load;
 
 pub use file::{CassetteFile, CassetteSnapshot};

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Result;
-use yc_cassette::{Cassette, Finding, Index, Journal, Redactor};
+use yc_cassette::{Cassette, Finding, Journal, Redactor};
 use yc_proto::Schema;
-use yc_proxy::{ReplayConfig, Replayer};
 
 use crate::cassettes;
 use crate::redaction::RedactionArgs;
@@ -71,13 +70,9 @@ fn check(args: &Args) -> Result<Outcome> {
         // A file that loads is scanned as replay reads it; one that does not is scanned as any JSON, else as lines,
         // so that its secrets are reported too.
         let findings = match redactor.load_and_scan(file, args.max_cassette_size, &schema) {
-            Ok((cassette, findings)) => {
-                if let Err(problem) = replayable(cassette, &shown, &redactor, &schema) {
-                    println!("{problem}");
-                    outcome.problems += 1;
-                }
-                findings
-            }
+            // Loaded as replay loads it, with every answer checked to be sendable: indexing and serving cannot
+            // refuse it after that, so `check` stops here (indexing 100k interactions cost 0.45 s).
+            Ok((_, findings)) => findings,
             Err(
                 err @ (yc_cassette::Error::Io { .. }
                 | yc_cassette::Error::NotAFile { .. }
@@ -163,30 +158,6 @@ fn check_journal(
         );
     }
     findings.len()
-}
-
-/// The loaded cassette through the rest of the code `replay` runs at startup: the index and the service (loading
-/// has checked that every answer can be sent; replay prepares each when first asked).
-fn replayable(
-    cassette: Cassette,
-    shown: &str,
-    redactor: &Redactor,
-    schema: &Arc<Schema>,
-) -> Result<(), String> {
-    let index = Index::new(
-        vec![(shown.to_owned(), cassette)],
-        redactor.clone(),
-        schema.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let config = ReplayConfig {
-        // Any address: endpoint discovery answers are rewritten as `replay` rewrites them.
-        advertise: Some("127.0.0.1:8080".to_owned()),
-        ..ReplayConfig::default()
-    };
-    Replayer::new(index, &config)
-        .map(drop)
-        .map_err(|e| format!("{shown}: {e}"))
 }
 
 fn describe(file: &str, finding: &Finding) -> String {
