@@ -58,7 +58,7 @@ fn spans_and_head_match_serde_over_tricky_text() {
         r#"{"version": 1, "interactions": []}"#.to_owned(),
         r#"{"interactions":[{}],"version":1}"#.to_owned(),
         "{\n  \"version\": 1,\n  \"meta\": {\"description\": \"a } and a { and \\\" and \\\\\"},\n  \"interactions\": [\n    {\"grpc\": {\"method\": \"/a}.B{/C\", \"x\": [1, {\"y\": \"]\"}]}},\n    {\"rest\": {\"k\": \"\\\\\\\"}\\\\\"}}\n  ],\n  \"matching\": {\"headers\": []}\n}\n".to_owned(),
-        format!(r#"{{"version":1,"interactions":[{}]}}"#, vec![r#"{"a":"é✓ \u00e9"}"#; 3].join(" ,\n")),
+        format!(r#"{{"version":1,"interactions":[{}]}}"#, [r#"{"a":"é✓ \u00e9"}"#; 3].join(" ,\n")),
     ];
     for text in &texts {
         let found = laid_out(text).unwrap_or_else(|| panic!("laid out: {text}"));
