@@ -384,15 +384,19 @@ impl Saver {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Asks for the journal's new lines to be synced to the disk.
+    /// Asks for the journal's new lines to be synced to the disk. Wakes the saver only for the first ask since its
+    /// last sync: it then waits out the sync interval by itself, and waking it for every batch (thousands a
+    /// second) cost a context switch each.
     fn sync(&self, journal: &JournalWriter) {
         let mut state = self.state();
         if state.journal.is_none() {
             state.journal = journal.sync_handle().ok().map(Arc::new);
         }
-        state.sync_pending = true;
+        let asked = std::mem::replace(&mut state.sync_pending, true);
         drop(state);
-        self.shared.1.notify_one();
+        if !asked {
+            self.shared.1.notify_one();
+        }
     }
 
     fn save(&self, snapshot: CassetteSnapshot) {
