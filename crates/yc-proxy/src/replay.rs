@@ -53,7 +53,7 @@ use yc_cassette::{Cursors, Headers, Hit, Index, Miss};
 
 use crate::Error;
 use crate::discovery;
-use crate::grpc::{self, Code, FrameError, FrameLimits, MessageReader, Status};
+use crate::grpc::{self, Code, FrameError, FrameLimits, MessageReader, Status, StatusResponse};
 use crate::server::{Body, Server, ServerConfig};
 use control::Session;
 use prepared::Prepared;

@@ -19,11 +19,12 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::recorder::{Journaled, RecorderHandle};
-use super::tee::{self, Capture, RequestTee, ResponseTee, Sink};
-use super::writer::{Completed, GrpcCall, RestCall};
+use yc_cassette::wire::{Call, Capture, GrpcCall, RestCall, is_connection_header};
+
+use super::tee::{self, RequestTee, ResponseTee, Sink};
 use crate::Error;
 use crate::discovery;
-use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status};
+use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status, StatusResponse};
 use crate::server;
 use crate::upstream::{BoxError, Transport, Upstream, UpstreamError, UpstreamUrl, Upstreams};
 
@@ -110,7 +111,7 @@ impl Inner {
             .unwrap_or_else(|| self.listening.clone())
     }
 
-    fn record(&self, call: Completed) -> Journaled {
+    fn record(&self, call: Call) -> Journaled {
         self.recorder.record_call(call)
     }
 }
@@ -196,9 +197,7 @@ async fn discovery_grpc(
     let data = collected.to_bytes();
     let data =
         discovery::rewrite_grpc(&sink.method, &data, advertise, sink.inner.limits).unwrap_or(data);
-    let mut capture = Capture::new(usize::MAX);
-    capture.chunks.push(data.clone());
-    capture.len = data.len();
+    let capture = Capture::from(data.clone());
     let trailers_only = data.is_empty() && trailers.is_none();
     let method = sink.method.clone();
     if let Err(error) = Box::new(sink).complete(capture, trailers.clone()).await {
@@ -225,7 +224,7 @@ struct GrpcSink {
 impl Sink for GrpcSink {
     fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled {
         let request = std::mem::take(&mut *tee::lock(&self.request));
-        self.inner.record(Completed::Grpc(GrpcCall {
+        self.inner.record(Call::Grpc(GrpcCall {
             method: self.method,
             metadata: self.metadata,
             request,
@@ -321,9 +320,7 @@ async fn discovery_rest(
         None => data,
     };
     sink.response_headers = parts.headers.clone();
-    let mut capture = Capture::new(usize::MAX);
-    capture.chunks.push(data.clone());
-    capture.len = data.len();
+    let capture = Capture::from(data.clone());
     let path = sink.path.clone();
     if let Err(error) = Box::new(sink).complete(capture, None).await {
         return not_recorded_rest(&path, &error);
@@ -350,7 +347,7 @@ struct RestSink {
 impl Sink for RestSink {
     fn complete(self: Box<Self>, response: Capture, _trailers: Option<HeaderMap>) -> Journaled {
         let request = std::mem::take(&mut *tee::lock(&self.request));
-        self.inner.record(Completed::Rest(RestCall {
+        self.inner.record(Call::Rest(RestCall {
             method: self.method,
             path: self.path,
             query: self.query,
@@ -417,19 +414,6 @@ fn bad_gateway(path: &str, error: &UpstreamError) -> Response<ProxyBody> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// Header fields that describe one connection (RFC 9110 section 7.6.1), not the call; never forwarded or recorded.
-pub(crate) fn is_connection_header(name: &HeaderName) -> bool {
-    const NAMES: [&str; 6] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-        "te",
-    ];
-    NAMES.contains(&name.as_str())
 }
 
 fn strip_connection_headers(headers: &mut HeaderMap, strip_te: bool) {
