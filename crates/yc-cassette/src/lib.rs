@@ -124,6 +124,8 @@ mod scan;
 mod store;
 mod transcode;
 
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
 pub mod parallel;
 pub mod wire;
 
