@@ -33,12 +33,9 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::{Message as _, Name};
+use prost::Message as _;
 use tokio::net::{TcpListener, TcpStream};
-use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
-    Interaction, Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
-};
+use yc_cassette::{Body, Cassette, Headers, Interaction, fixture};
 use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
 use yc_proxy::grpc::{Status, encode_frame};
 use yc_proxy::server::Body as MemoryBody;
@@ -159,12 +156,7 @@ fn main() -> std::process::ExitCode {
     let ca = Ca::open_or_create(ca_dir.path()).unwrap();
     let client_tls = client_tls(&ca);
     let (replay, replay_addr, ceiling, ceiling_addr) = servers.block_on(async {
-        let index = Index::new(
-            vec![("bench.json".into(), cassette())],
-            Redactor::default(),
-            yc_proto::Schema::embedded(),
-        )
-        .unwrap();
+        let index = fixture::index(vec![cassette()]);
         let mut config = ReplayConfig::default();
         config.server.tls = Some(TlsConfig::new(ca, &[]).unwrap());
         let ceiling = ceiling(&config.server);
@@ -299,58 +291,23 @@ fn rest_json() -> serde_json::Value {
 fn grpc_interaction(id: &str) -> Interaction {
     let mut image = image();
     image.id = id.into();
-    Interaction::Grpc(GrpcInteraction {
-        method: METHOD.into(),
-        request: GrpcRequest {
-            metadata: Headers::new(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some(&GetImageRequest::full_name()),
-                &GetImageRequest {
-                    image_id: id.into(),
-                }
-                .encode_to_vec(),
-            )],
-        },
-        response: GrpcResponse {
-            headers: [("content-type", "application/grpc")].into_iter().collect(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some(&Image::full_name()),
-                &image.encode_to_vec(),
-            )],
-            trailers: Headers::new(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    })
+    fixture::grpc(METHOD)
+        .metadata(&[])
+        .request(&GetImageRequest {
+            image_id: id.into(),
+        })
+        .response(&image)
+        .build()
 }
 
 fn cassette() -> Cassette {
-    let mut cassette = Cassette::new(Meta {
-        description: "bench_replay".into(),
-        recorded_with: "bench_replay".into(),
-    });
-    cassette.interactions.push(grpc_interaction(IMAGE_ID));
-    cassette
-        .interactions
-        .push(Interaction::Rest(RestInteraction {
-            request: RestRequest {
-                method: "GET".into(),
-                path: REST_PATH.into(),
-                query: String::new(),
-                headers: Headers::new(),
-                body: Body::Empty,
-                encoding: None,
-            },
-            response: RestResponse {
-                status: 200,
-                headers: [("content-type", "application/json")].into_iter().collect(),
-                body: Body::Json(rest_json()),
-                encoding: None,
-            },
-        }));
-    cassette
+    fixture::cassette(vec![
+        grpc_interaction(IMAGE_ID),
+        fixture::rest("GET", REST_PATH)
+            .response_headers(&[("content-type", "application/json")])
+            .response(Body::Json(rest_json()))
+            .build(),
+    ])
 }
 
 /// Startup cost at 10,000 interactions: indexing plus preparing every response.
@@ -360,12 +317,7 @@ fn prepare_figures() {
         .map(|i| grpc_interaction(&format!("fd8img{i:05}")))
         .collect();
     let start = Instant::now();
-    let index = Index::new(
-        vec![("big.json".into(), big)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![big]);
     let indexed = start.elapsed();
     let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
     let prepared = start.elapsed();
@@ -377,12 +329,7 @@ fn prepare_figures() {
     );
 
     // Per-call cost without sockets: the index lookup alone, then the whole replay handler.
-    let index = Index::new(
-        vec![("bench.json".into(), cassette())],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![cassette()]);
     let metadata: Headers = [
         ("te", "trailers"),
         ("content-type", "application/grpc"),
