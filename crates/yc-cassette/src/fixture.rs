@@ -17,7 +17,7 @@
 //! assert_eq!(index.cassettes()[0].1.interactions.len(), 2);
 //! ```
 
-use prost::{Message as _, Name};
+use prost::Name;
 use yc_proto::Schema;
 use yc_proto::compute::v1 as compute;
 
@@ -47,6 +47,25 @@ pub fn message<M: prost::Message + Name>(value: &M) -> Message {
         Some(&M::full_name()),
         &value.encode_to_vec(),
     )
+}
+
+/// A message for [`Grpc::request`] and [`Grpc::response`].
+pub trait IntoMessage {
+    fn into_message(self) -> Message;
+}
+
+/// Stored as it is.
+impl IntoMessage for Message {
+    fn into_message(self) -> Message {
+        self
+    }
+}
+
+/// Stored as a recording stores it ([`message`]).
+impl<M: prost::Message + Name> IntoMessage for &M {
+    fn into_message(self) -> Message {
+        message(self)
+    }
 }
 
 /// A gRPC interaction being built.
@@ -93,70 +112,45 @@ pub fn image(id: &str, name: &str) -> compute::Image {
 }
 
 impl Grpc {
+    /// Changes anything the other methods do not reach.
+    pub fn with(mut self, edit: impl FnOnce(&mut GrpcInteraction)) -> Grpc {
+        edit(&mut self.0);
+        self
+    }
+
     /// The request metadata, replacing any set before.
-    pub fn metadata(mut self, fields: &[(&str, &str)]) -> Grpc {
-        self.0.request.metadata = headers(fields);
-        self
+    pub fn metadata(self, fields: &[(&str, &str)]) -> Grpc {
+        self.with(|call| call.request.metadata = headers(fields))
     }
 
-    /// Adds a request message of a generated type.
-    pub fn request<M: prost::Message + Name>(self, value: &M) -> Grpc {
-        self.request_message(message(value))
+    /// Adds a request message: a value of a generated type, or a [`Message`] as it is stored.
+    pub fn request(self, message: impl IntoMessage) -> Grpc {
+        self.with(|call| call.request.messages.push(message.into_message()))
     }
 
-    /// Adds a request message from its bytes, typed by the method's request type.
-    pub fn request_bytes(mut self, bytes: &[u8]) -> Grpc {
-        let message = Message::from_request_bytes(&Schema::embedded(), &self.0.method, bytes);
-        self.0.request.messages.push(message);
-        self
-    }
-
-    /// Adds a request message as it is stored.
-    pub fn request_message(mut self, message: Message) -> Grpc {
-        self.0.request.messages.push(message);
-        self
-    }
-
-    /// Adds a response message of a generated type.
-    pub fn response<M: prost::Message + Name>(self, value: &M) -> Grpc {
-        self.response_message(message(value))
-    }
-
-    /// Adds a response message from its bytes, typed by the method's response type.
-    pub fn response_bytes(mut self, bytes: &[u8]) -> Grpc {
-        let message = Message::from_response_bytes(&Schema::embedded(), &self.0.method, bytes);
-        self.0.response.messages.push(message);
-        self
-    }
-
-    /// Adds a response message as it is stored.
-    pub fn response_message(mut self, message: Message) -> Grpc {
-        self.0.response.messages.push(message);
-        self
+    /// Adds a response message: a value of a generated type, or a [`Message`] as it is stored.
+    pub fn response(self, message: impl IntoMessage) -> Grpc {
+        self.with(|call| call.response.messages.push(message.into_message()))
     }
 
     /// The response headers, replacing the default `content-type`.
-    pub fn headers(mut self, fields: &[(&str, &str)]) -> Grpc {
-        self.0.response.headers = headers(fields);
-        self
+    pub fn headers(self, fields: &[(&str, &str)]) -> Grpc {
+        self.with(|call| call.response.headers = headers(fields))
     }
 
     /// The response trailers other than the status.
-    pub fn trailers(mut self, fields: &[(&str, &str)]) -> Grpc {
-        self.0.response.trailers = headers(fields);
-        self
+    pub fn trailers(self, fields: &[(&str, &str)]) -> Grpc {
+        self.with(|call| call.response.trailers = headers(fields))
     }
 
     /// The status the call ended with.
-    pub fn status(mut self, status: GrpcStatus) -> Grpc {
-        self.0.response.status = status;
-        self
+    pub fn status(self, status: GrpcStatus) -> Grpc {
+        self.with(|call| call.response.status = status)
     }
 
     /// The status came in the headers (a trailers-only response).
-    pub fn trailers_only(mut self) -> Grpc {
-        self.0.response.trailers_only = true;
-        self
+    pub fn trailers_only(self) -> Grpc {
+        self.with(|call| call.response.trailers_only = true)
     }
 
     pub fn build(self) -> Interaction {
@@ -184,40 +178,40 @@ pub fn rest(method: &str, path: &str) -> Rest {
 }
 
 impl Rest {
-    /// The query string, without its `?`.
-    pub fn query(mut self, query: &str) -> Rest {
-        self.0.request.query = query.to_owned();
+    /// Changes anything the other methods do not reach.
+    pub fn with(mut self, edit: impl FnOnce(&mut RestInteraction)) -> Rest {
+        edit(&mut self.0);
         self
+    }
+
+    /// The query string, without its `?`.
+    pub fn query(self, query: &str) -> Rest {
+        self.with(|call| call.request.query = query.to_owned())
     }
 
     /// The request headers, replacing any set before.
-    pub fn headers(mut self, fields: &[(&str, &str)]) -> Rest {
-        self.0.request.headers = headers(fields);
-        self
+    pub fn headers(self, fields: &[(&str, &str)]) -> Rest {
+        self.with(|call| call.request.headers = headers(fields))
     }
 
     /// The request body.
-    pub fn body(mut self, body: Body) -> Rest {
-        self.0.request.body = body;
-        self
+    pub fn body(self, body: Body) -> Rest {
+        self.with(|call| call.request.body = body)
     }
 
     /// The response status.
-    pub fn status(mut self, status: u16) -> Rest {
-        self.0.response.status = status;
-        self
+    pub fn status(self, status: u16) -> Rest {
+        self.with(|call| call.response.status = status)
     }
 
     /// The response headers, replacing any set before.
-    pub fn response_headers(mut self, fields: &[(&str, &str)]) -> Rest {
-        self.0.response.headers = headers(fields);
-        self
+    pub fn response_headers(self, fields: &[(&str, &str)]) -> Rest {
+        self.with(|call| call.response.headers = headers(fields))
     }
 
     /// The response body.
-    pub fn response(mut self, body: Body) -> Rest {
-        self.0.response.body = body;
-        self
+    pub fn response(self, body: Body) -> Rest {
+        self.with(|call| call.response.body = body)
     }
 
     /// A JSON answer: `content-type: application/json` and `text` stored as a recording stores it.
@@ -280,12 +274,12 @@ pub fn synthetic(n: usize) -> Cassette {
                     ),
                     ("x-request-id", &request_id),
                 ])
-                .request_bytes(&get_image_request(&synthetic_id(i)).encode_to_vec())
+                .request(&get_image_request(&synthetic_id(i)))
                 .headers(&[
                     ("content-type", "application/grpc"),
                     ("x-server-trace-id", &trace_id),
                 ])
-                .response_bytes(&synthetic_image(i).encode_to_vec())
+                .response(&synthetic_image(i))
                 .build()
         })
         .collect();

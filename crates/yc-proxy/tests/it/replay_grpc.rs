@@ -76,15 +76,11 @@ fn not_found_status() -> GrpcStatus {
 #[tokio::test]
 async fn error_status_carries_message_and_decoded_details() {
     for trailers_only in [false, true] {
-        let error = grpc(GET_IMAGE)
+        let interaction = grpc(GET_IMAGE)
             .request(&get("fd8nonexistent"))
-            .status(not_found_status());
-        let interaction = if trailers_only {
-            error.trailers_only()
-        } else {
-            error
-        }
-        .build();
+            .status(not_found_status())
+            .with(|call| call.response.trailers_only = trailers_only)
+            .build();
         let server = replay(vec![cassette(vec![interaction])]);
         let mut client = ImageServiceClient::new(channel(server.local_addr()).await);
 

@@ -75,9 +75,9 @@ fn chat(requests: &[&[u8]]) -> Interaction {
     let raw = |bytes: &[u8]| Message::from_bytes(&yc_proto::Schema::embedded(), None, bytes);
     requests
         .iter()
-        .fold(grpc(CHAT), |call, m| call.request_message(raw(m)))
-        .response_message(raw(b"\x0a\x05hello"))
-        .response_message(raw(b"\x0a\x03bye"))
+        .fold(grpc(CHAT), |call, m| call.request(raw(m)))
+        .response(raw(b"\x0a\x05hello"))
+        .response(raw(b"\x0a\x03bye"))
         .build()
 }
 

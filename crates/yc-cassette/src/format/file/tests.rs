@@ -13,24 +13,24 @@ fn sample(n: usize, text: &str) -> Interaction {
     if n.is_multiple_of(2) {
         // Header values cannot hold control characters (a cassette with one does not load).
         let request_id = text.replace(char::is_control, " ");
-        let grpc = fixture::grpc(GET_IMAGE)
+        fixture::grpc(GET_IMAGE)
             .metadata(&[
                 ("x-request-id", &request_id),
                 ("x-repeat", "a"),
                 ("x-repeat", "b \"c\""),
             ])
-            .request_message(Message::from_json(
+            .request(Message::from_json(
                 "yandex.cloud.compute.v1.GetImageRequest",
                 json!({ "image_id": format!("fd8{n}{text}") }),
             ))
             .headers(&[])
-            .response_message(Message {
+            .response(Message {
                 type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
                 json: Some(json!({ "id": text, "labels": {}, "product_ids": [], "size": n })),
                 raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
                 note: n.is_multiple_of(5).then(|| format!("note {text}")),
             })
-            .response_message(Message {
+            .response(Message {
                 note: Some("raw bytes dropped".to_owned()),
                 ..Message::default()
             })
@@ -43,12 +43,9 @@ fn sample(n: usize, text: &str) -> Interaction {
                     Vec::new()
                 },
                 details_bin: n.is_multiple_of(6).then(|| text.to_owned()),
-            });
-        if n.is_multiple_of(8) {
-            grpc.trailers_only().build()
-        } else {
-            grpc.build()
-        }
+            })
+            .with(|call| call.response.trailers_only = n.is_multiple_of(8))
+            .build()
     } else {
         let body = match n % 7 {
             1 => Body::Json(json!({ "k": text, "list": [1.5, -2, true] })),
