@@ -330,21 +330,7 @@ impl Visitor<'_> for StrRecord<'_> {
 }
 
 /// One parsed value of a singular field, a list element or a map key or value.
-#[derive(Debug)]
-pub(super) enum Parsed {
-    Bool(bool),
-    I32(i32),
-    I64(i64),
-    U32(u32),
-    U64(u64),
-    F32(f32),
-    F64(f64),
-    Enum(i32),
-    Str(String),
-    Bytes(Vec<u8>),
-    /// An encoded message.
-    Message(Vec<u8>),
-}
+pub(super) type Parsed = super::Scalar<String, Vec<u8>>;
 
 impl Parsed {
     /// Whether prost leaves this value out of an implicit-presence field or a map entry.

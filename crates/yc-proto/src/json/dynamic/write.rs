@@ -139,23 +139,44 @@ pub(super) fn write_any(w: &mut Writer, any: &DynamicMessage) {
         .as_deref()
         .and_then(Value::as_bytes)
         .map_or(&[][..], |b| &b[..]);
+    let pool = any.descriptor().parent_pool().clone();
+    any_envelope(
+        w,
+        &pool,
+        url,
+        payload.is_empty(),
+        |w, desc, first| match DynamicMessage::decode(desc.clone(), payload) {
+            Ok(inner) if is_any_value_form(desc) => {
+                w.raw_key(first, "value");
+                write_message(w, &inner);
+            }
+            Ok(inner) => write_members(w, &inner, first),
+            Err(e) => w.fail(Error::decode(desc.full_name(), e)),
+        },
+    );
+}
+
+/// The object an `Any` is written as: `"@type"` (unless the `Any` is empty), then what `payload` writes of the
+/// type the URL names in `pool`, given the object's `first` flag; an unknown type is an error in the writer. What
+/// `payload` returns, if it ran.
+pub(super) fn any_envelope<T>(
+    w: &mut Writer,
+    pool: &prost_reflect::DescriptorPool,
+    url: &str,
+    payload_is_empty: bool,
+    payload: impl FnOnce(&mut Writer, &MessageDescriptor, &mut bool) -> T,
+) -> Option<T> {
     w.begin_object();
     let mut first = true;
-    if !url.is_empty() || !payload.is_empty() {
+    let mut written = None;
+    if !url.is_empty() || !payload_is_empty {
         w.raw_key(&mut first, "@type");
         w.string(url);
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
-        match any.descriptor().parent_pool().get_message_by_name(name) {
+        match pool.get_message_by_name(name) {
             Some(desc) => {
                 if w.enter_any() {
-                    match DynamicMessage::decode(desc.clone(), payload) {
-                        Ok(inner) if is_any_value_form(&desc) => {
-                            w.raw_key(&mut first, "value");
-                            write_message(w, &inner);
-                        }
-                        Ok(inner) => write_members(w, &inner, &mut first),
-                        Err(e) => w.fail(Error::decode(desc.full_name(), e)),
-                    }
+                    written = Some(payload(w, &desc, &mut first));
                     w.leave_any();
                 }
             }
@@ -166,6 +187,7 @@ pub(super) fn write_any(w: &mut Writer, any: &DynamicMessage) {
         }
     }
     w.end_object();
+    written
 }
 
 /// `Struct`: its `fields` map as a JSON object, keys sorted.
