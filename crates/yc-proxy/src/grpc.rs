@@ -59,6 +59,16 @@ pub fn is_grpc<B>(request: &Request<B>) -> bool {
         })
 }
 
+/// A request body as the servers read it: `Bytes` chunks, and an error that can say what went wrong.
+pub trait RequestBody: http_body::Body<Data = Bytes, Error: fmt::Display> + Unpin {}
+
+impl<B> RequestBody for B
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
+}
+
 /// Reads a request body message by message, enforcing `limits`, so that a caller can answer as soon as it has
 /// what it needs instead of waiting for the client to half-close (a streaming client may never do so first).
 #[derive(Debug)]
@@ -68,11 +78,7 @@ pub struct MessageReader<B> {
     ended: bool,
 }
 
-impl<B> MessageReader<B>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: fmt::Display,
-{
+impl<B: RequestBody> MessageReader<B> {
     /// A reader decompressing frames flagged compressed with `encoding` (from [`check_encoding`]).
     pub fn new(body: B, limits: FrameLimits, encoding: Option<Encoding>) -> MessageReader<B> {
         MessageReader {
@@ -114,15 +120,11 @@ where
 
 /// Reads a whole request body and splits it into messages (decompressed with `encoding` where flagged),
 /// enforcing `limits`.
-pub async fn read_messages<B>(
+pub async fn read_messages<B: RequestBody>(
     body: B,
     limits: FrameLimits,
     encoding: Option<Encoding>,
-) -> Result<Vec<Bytes>, FrameError>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: fmt::Display,
-{
+) -> Result<Vec<Bytes>, FrameError> {
     let mut reader = MessageReader::new(body, limits, encoding);
     let mut messages = Vec::new();
     while let Some(message) = reader.next().await? {
