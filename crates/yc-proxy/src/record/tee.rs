@@ -21,6 +21,9 @@ use super::recorder::Journaled;
 use crate::grpc::{Code, Status};
 use crate::upstream::{BoxError, UpstreamUrl};
 
+/// What polling a tee's frame gives: the frame, the end, or the error passed on.
+type Polled = Poll<Option<Result<Frame<Bytes>, BoxError>>>;
+
 /// A request body on its way upstream; the copy is shared with the response side, which reads it at the end.
 pub(crate) struct RequestTee<B> {
     inner: B,
@@ -41,10 +44,7 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()
@@ -111,11 +111,7 @@ impl ResponseTee {
 
     /// The body ended with `last` (`None`: no frame): hands the copy to the sink and holds `last` until the call is
     /// journaled.
-    fn finish(
-        &mut self,
-        last: Option<Frame<Bytes>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn finish(&mut self, last: Option<Frame<Bytes>>, cx: &mut Context<'_>) -> Polled {
         if let Some(sink) = self.sink.take() {
             let capture = std::mem::take(&mut self.capture);
             self.held = Some((last, sink.complete(capture, self.trailers.take())));
@@ -124,7 +120,7 @@ impl ResponseTee {
     }
 
     /// Yields the held last frame once its call is journaled.
-    fn release(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn release(&mut self, cx: &mut Context<'_>) -> Polled {
         let Some((_, journaled)) = &mut self.held else {
             self.done = true;
             return Poll::Ready(None);
@@ -153,10 +149,7 @@ impl Body for ResponseTee {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = &mut *self;
         if this.done {
             return Poll::Ready(None);
