@@ -339,28 +339,26 @@ fn prepare_figures() {
     .collect();
     let messages = vec![request_bytes()];
     let calls = 100_000;
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Grpc {
-            method: METHOD,
-            metadata: &metadata,
-            messages: &messages,
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let lookup = start.elapsed() / calls;
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Rest {
-            method: "GET",
-            path: REST_PATH,
-            query: "",
-            headers: &metadata,
-            body: &[],
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let rest_lookup = start.elapsed() / calls;
+    // The mean time of one lookup of `request`, every one a hit.
+    let per_lookup = |request: yc_cassette::Request<'_>| {
+        let start = Instant::now();
+        for _ in 0..calls {
+            assert!(index.lookup(&request).is_ok());
+        }
+        start.elapsed() / calls
+    };
+    let lookup = per_lookup(yc_cassette::Request::Grpc {
+        method: METHOD,
+        metadata: &metadata,
+        messages: &messages,
+    });
+    let rest_lookup = per_lookup(yc_cassette::Request::Rest {
+        method: "GET",
+        path: REST_PATH,
+        query: "",
+        headers: &metadata,
+        body: &[],
+    });
     // The same data encoded otherwise (a repeated field, the last one wins): the full lookup, decoding and all.
     let mut respelled = GetImageRequest {
         image_id: "fd8other".into(),
@@ -368,16 +366,11 @@ fn prepare_figures() {
     .encode_to_vec();
     respelled.extend(request_bytes());
     let messages = vec![respelled];
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Grpc {
-            method: METHOD,
-            metadata: &metadata,
-            messages: &messages,
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let full_lookup = start.elapsed() / calls;
+    let full_lookup = per_lookup(yc_cassette::Request::Grpc {
+        method: METHOD,
+        metadata: &metadata,
+        messages: &messages,
+    });
     let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
     let mut frame = BytesMut::new();
     encode_frame(&request_bytes(), &mut frame);
@@ -549,13 +542,10 @@ async fn measure(
                 let mut sender = sender.clone();
                 let uri = uri.clone();
                 workers.spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
-                        let start = Instant::now();
+                    latencies_until(deadline, async move || {
                         grpc_call(&mut sender, &uri).await;
-                        latencies.push(start.elapsed().as_micros());
-                    }
-                    latencies
+                    })
+                    .await
                 });
             }
         }
@@ -563,27 +553,21 @@ async fn measure(
             let tls = tls.clone();
             let uri = grpc_uri(addr, true);
             workers.spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let start = Instant::now();
+                latencies_until(deadline, async move || {
                     let mut sender = h2_connect_tls(addr, &tls).await;
                     grpc_call(&mut sender, &uri).await;
-                    latencies.push(start.elapsed().as_micros());
-                }
-                latencies
+                })
+                .await
             });
         }
         Load::Rest { connections } => {
             for _ in 0..connections {
                 let mut sender = h1_connect(addr).await;
                 workers.spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
-                        let start = Instant::now();
+                    latencies_until(deadline, async move || {
                         rest_call(&mut sender).await;
-                        latencies.push(start.elapsed().as_micros());
-                    }
-                    latencies
+                    })
+                    .await
                 });
             }
         }
@@ -607,28 +591,42 @@ fn grpc_uri(addr: SocketAddr, tls: bool) -> Uri {
     format!("{scheme}://{addr}{METHOD}").parse().unwrap()
 }
 
+/// Calls `call` back to back until `deadline`; the latency of each call, in microseconds.
+async fn latencies_until(deadline: Instant, mut call: impl AsyncFnMut()) -> Vec<u128> {
+    let mut latencies = Vec::new();
+    while Instant::now() < deadline {
+        let start = Instant::now();
+        call().await;
+        latencies.push(start.elapsed().as_micros());
+    }
+    latencies
+}
+
+async fn tcp_connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
 /// An HTTP/2 connection over TLS (ALPN `h2`), with the same windows as [`h2_connect`].
 async fn h2_connect_tls(
     addr: SocketAddr,
     tls: &tokio_rustls::TlsConnector,
 ) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
     let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-    let stream = tls.connect(name, stream).await.unwrap();
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .initial_stream_window_size(1 << 20)
-        .initial_connection_window_size(16 << 20)
-        .handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    sender
+    let stream = tls.connect(name, tcp_connect(addr).await).await.unwrap();
+    h2_handshake(stream).await
 }
 
 async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
+    h2_handshake(tcp_connect(addr).await).await
+}
+
+/// HTTP/2 over `stream`, with windows large enough that flow control never throttles the answers.
+async fn h2_handshake<S>(stream: S) -> hyper::client::conn::http2::SendRequest<Full<Bytes>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(16 << 20)
@@ -640,11 +638,10 @@ async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest
 }
 
 async fn h1_connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(tcp_connect(addr).await))
+            .await
+            .unwrap();
     tokio::spawn(connection);
     sender
 }
