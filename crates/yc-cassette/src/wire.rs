@@ -108,6 +108,18 @@ pub enum Call {
     Rest(RestCall),
 }
 
+impl From<GrpcCall> for Call {
+    fn from(call: GrpcCall) -> Call {
+        Call::Grpc(call)
+    }
+}
+
+impl From<RestCall> for Call {
+    fn from(call: RestCall) -> Call {
+        Call::Rest(call)
+    }
+}
+
 /// A gRPC call: the path, the request's metadata and framed body, the response's headers, framed body and
 /// trailers.
 #[derive(Debug)]
