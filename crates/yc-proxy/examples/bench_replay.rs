@@ -22,23 +22,21 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::convert::Infallible;
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, Request, Response, Uri};
+use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message as _;
 use tokio::net::{TcpListener, TcpStream};
 use yc_cassette::{Body, Cassette, Headers, Interaction, fixture};
 use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
-use yc_proxy::grpc::{Status, encode_frame};
-use yc_proxy::server::Body as MemoryBody;
+use yc_proxy::grpc::encode_frame;
 use yc_proxy::{Ca, ReplayConfig, ReplayServer, Replayer, Server, ServerConfig, TlsConfig};
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
@@ -404,37 +402,8 @@ fn ceiling(config: &ServerConfig) -> Server {
     let listener = TcpListener::from_std(listener).unwrap();
     let mut frame = BytesMut::new();
     encode_frame(&image().encode_to_vec(), &mut frame);
-    let grpc_body = frame.freeze();
-    let trailers = Status {
-        code: 0,
-        message: String::new(),
-        details: None,
-    }
-    .to_trailers();
     let rest_body = Bytes::from(serde_json::to_vec(&rest_json()).unwrap());
-    let service = service_fn(move |request: Request<Incoming>| {
-        let (grpc_body, trailers, rest_body) =
-            (grpc_body.clone(), trailers.clone(), rest_body.clone());
-        async move {
-            let grpc = request.uri().path() == METHOD;
-            // Read the request, as any server must.
-            let _ = request.into_body().collect().await;
-            let response = if grpc {
-                let mut response = Response::new(MemoryBody::new(grpc_body, Some(trailers)));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/grpc"));
-                response
-            } else {
-                let mut response = Response::new(MemoryBody::new(rest_body, None));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
-                response
-            };
-            Ok::<_, Infallible>(response)
-        }
-    });
+    let service = common::memory_service(frame.freeze(), rest_body);
     Server::serve(listener, service, config).unwrap()
 }
 

@@ -7,6 +7,8 @@
 //! shaped like recorded ones (metadata, an `Image` with labels and a description, about 2 KB of pretty JSON each).
 //! Each measure is the best of 3 runs.
 
+mod common;
+
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,19 +24,7 @@ const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const RUNS: usize = 3;
 
 fn main() -> Result<(), BenchError> {
-    match std::env::args().nth(1).as_deref() {
-        None => {}
-        Some("-h" | "--help") => {
-            println!(
-                "usage: bench_scale (no arguments: the figures it prints are for fixed loads)"
-            );
-            return Ok(());
-        }
-        Some(other) => {
-            eprintln!("bench_scale: unknown argument `{other}`; it takes none");
-            std::process::exit(2);
-        }
-    }
+    common::no_arguments("bench_scale");
     let yc_vcr = yc_vcr_binary()?;
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Runtime::new()?;
