@@ -185,22 +185,13 @@ fn main() -> std::process::ExitCode {
         }
         // Alternate the two servers and keep each one's best round: the cores are shared, so noise only slows runs.
         let (mut ceiling, mut replayed) = (Figures::NONE, Figures::NONE);
+        let round = |addr| clients.block_on(measure(load, addr, run_for, &client_tls));
         for _ in 0..options.rounds {
             if options.ceiling {
-                ceiling = ceiling.best(clients.block_on(measure(
-                    load,
-                    ceiling_addr,
-                    run_for,
-                    &client_tls,
-                )));
+                ceiling = ceiling.best(round(ceiling_addr));
             }
             if options.replay {
-                replayed = replayed.best(clients.block_on(measure(
-                    load,
-                    replay_addr,
-                    run_for,
-                    &client_tls,
-                )));
+                replayed = replayed.best(round(replay_addr));
             }
         }
         replay_rates.insert(load.short_name(), replayed.per_second);
@@ -421,29 +412,37 @@ enum Load {
 }
 
 impl Load {
-    fn name(self) -> String {
+    /// The row's label, and the name `--load` takes.
+    fn names(self) -> (String, String) {
         match self {
             Load::Grpc {
                 streams,
                 tls: false,
-            } => format!("grpc h2 {streams} streams"),
-            Load::Grpc { streams, tls: true } => format!("grpc h2 tls {streams} streams"),
-            Load::Rest { connections } => format!("rest h1 {connections} conns"),
-            Load::TlsConnect => "tls connect + 1st call".to_owned(),
+            } => (
+                format!("grpc h2 {streams} streams"),
+                format!("grpc-{streams}"),
+            ),
+            Load::Grpc { streams, tls: true } => (
+                format!("grpc h2 tls {streams} streams"),
+                format!("grpc-{streams}-tls"),
+            ),
+            Load::Rest { connections } => (
+                format!("rest h1 {connections} conns"),
+                format!("rest-{connections}"),
+            ),
+            Load::TlsConnect => (
+                "tls connect + 1st call".to_owned(),
+                "tls-connect".to_owned(),
+            ),
         }
     }
 
-    /// The name `--load` takes.
+    fn name(self) -> String {
+        self.names().0
+    }
+
     fn short_name(self) -> String {
-        match self {
-            Load::Grpc {
-                streams,
-                tls: false,
-            } => format!("grpc-{streams}"),
-            Load::Grpc { streams, tls: true } => format!("grpc-{streams}-tls"),
-            Load::Rest { connections } => format!("rest-{connections}"),
-            Load::TlsConnect => "tls-connect".to_owned(),
-        }
+        self.names().1
     }
 }
 
