@@ -66,18 +66,7 @@ pub(super) fn write_field(w: &mut Writer, field: &FieldDescriptor, value: &Value
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
                 other => other,
             };
-            // Keys sorted as the generated `BTreeMap`s sort them.
-            let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            w.begin_object();
-            let mut first = true;
-            for (key, v) in sorted {
-                w.comma(&mut first);
-                write_map_key(w, key);
-                w.raw(":");
-                write_value(w, &value_kind, v);
-            }
-            w.end_object();
+            write_sorted_map(w, entries, |w, v| write_value(w, &value_kind, v));
         }
         single => write_value(w, &field.kind(), single),
     }
@@ -190,24 +179,33 @@ pub(super) fn any_envelope<T>(
     written
 }
 
+/// A map field as a JSON object, keys sorted as the generated `BTreeMap`s sort them, each value written by `value`.
+fn write_sorted_map(
+    w: &mut Writer,
+    entries: &std::collections::HashMap<MapKey, Value>,
+    mut value: impl FnMut(&mut Writer, &Value),
+) {
+    let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    w.begin_object();
+    let mut first = true;
+    for (key, v) in sorted {
+        w.comma(&mut first);
+        write_map_key(w, key);
+        w.raw(":");
+        value(w, v);
+    }
+    w.end_object();
+}
+
 /// `Struct`: its `fields` map as a JSON object, keys sorted.
 pub(super) fn write_struct(w: &mut Writer, message: &DynamicMessage) {
     match message.get_field_by_number(1).as_deref() {
         Some(Value::Map(entries)) if !entries.is_empty() => {
-            let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            w.begin_object();
-            let mut first = true;
-            for (key, value) in sorted {
-                w.comma(&mut first);
-                write_map_key(w, key);
-                w.raw(":");
-                match value {
-                    Value::Message(v) => write_struct_value(w, v),
-                    _ => w.raw("null"),
-                }
-            }
-            w.end_object();
+            write_sorted_map(w, entries, |w, value| match value {
+                Value::Message(v) => write_struct_value(w, v),
+                _ => w.raw("null"),
+            });
         }
         _ => w.raw("{}"),
     }
