@@ -1,6 +1,5 @@
 //! `yc-vcr record`: a recording proxy in front of Yandex Cloud (or any upstream).
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -158,11 +157,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             }
         };
         let shutdown = crate::shutdown_signal();
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", running.local_addr())?;
-        tls::announce(&mut stdout, running.local_addr(), tls_config.as_ref())?;
-        stdout.flush()?;
-        drop(stdout);
+        tls::announce(running.local_addr(), tls_config.as_ref())?;
         shutdown.await;
         match running.shutdown().await? {
             Some(summary) if summary.wrote_file => tracing::info!(

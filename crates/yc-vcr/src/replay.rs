@@ -1,6 +1,5 @@
 //! `yc-vcr replay`: serve cassettes offline.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,11 +69,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     runtime.block_on(async {
         let server = ReplayServer::start(args.listen, index, config)?;
         let shutdown = crate::shutdown_signal();
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", server.local_addr())?;
-        tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
-        stdout.flush()?;
-        drop(stdout);
+        tls::announce(server.local_addr(), tls_config.as_ref())?;
         tracing::info!(cassettes = cassette_count, interactions, "replaying");
         server.shutdown_on(shutdown).await;
         tracing::info!("stopped");
