@@ -33,8 +33,8 @@ impl Cassette {
     /// Reads and checks a cassette file (a regular file of at most [`crate::DEFAULT_MAX_CASSETTE_SIZE`] bytes), without
     /// its journal: readers use [`Cassette::open`], which also recovers a journal left by a crash.
     pub fn load(path: &Path, schema: &Schema) -> Result<Cassette, Error> {
-        let text = crate::store::read_text(path, crate::store::DEFAULT_MAX_CASSETTE_SIZE)?;
-        Cassette::from_json_str(&text, &path.display().to_string(), schema)
+        let max_size = crate::store::DEFAULT_MAX_CASSETTE_SIZE;
+        load_file(path, max_size, Keep::All, schema, |_, _| ()).map(|(cassette, _)| cassette)
     }
 
     /// Parses and checks a cassette against `schema`; `origin` names it in errors (usually the file path).
@@ -54,6 +54,19 @@ impl Cassette {
         keep: Keep,
         schema: &Schema,
     ) -> Result<Cassette, Error> {
+        Cassette::from_json_str_inspecting(text, origin, keep, schema, |_, _| ()).map(|(c, _)| c)
+    }
+
+    /// [`Cassette::from_json_str_keeping`], giving each interaction whole to `inspect` (on the thread that parsed
+    /// it, before it is reduced) and its results in order: a scan of the whole interaction that keeps only the
+    /// reduced form.
+    pub fn from_json_str_inspecting<T: Send>(
+        text: &str,
+        origin: &str,
+        keep: Keep,
+        schema: &Schema,
+        inspect: impl Fn(usize, &Interaction) -> T + Sync,
+    ) -> Result<(Cassette, Vec<T>), Error> {
         // Parse first; only when that fails look at the version, so another version's shape is reported as
         // a version error rather than as whatever field it renamed.
         let layout = match serde_json::from_str::<Layout<'_>>(text) {
@@ -63,8 +76,9 @@ impl Cassette {
                 return Err(parse_error(origin, &e));
             }
         };
-        let interactions = match parse_interactions(&layout.interactions, keep, schema) {
-            Ok(interactions) => interactions,
+        let raws: Vec<&str> = layout.interactions.iter().map(|raw| raw.get()).collect();
+        let (interactions, inspected) = match parse_interactions(&raws, 0, keep, schema, &inspect) {
+            Ok(parsed) => parsed,
             Err((i, Failure::Parse(e))) => {
                 check_version(text, origin)?;
                 return Err(parse_error_in(text, layout.interactions[i], origin, &e));
@@ -84,12 +98,13 @@ impl Cassette {
         if layout.version != FORMAT_VERSION {
             return Err(version_error(text, origin, &layout.version.to_string()));
         }
-        Ok(Cassette {
+        let cassette = Cassette {
             version: layout.version,
             meta: layout.meta,
             matching: layout.matching,
             interactions,
-        })
+        };
+        Ok((cassette, inspected))
     }
 
     /// The file text: pretty JSON with two-space indents, fields in a fixed order, ending with a newline.
@@ -202,15 +217,30 @@ fn shed_rest_body(interaction: &mut Interaction) {
     }
 }
 
-/// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves:
-/// header names and values HTTP allows (no control bytes), a REST status code, a known body coding.
+/// What replay will have to put on the wire, checked at load so that a file that loads is a file replay serves
+/// (replay prepares an answer only when it is first asked for): header names and values HTTP allows (no control
+/// bytes), a REST status code, a known body coding, gRPC status details that encode, no messages in a
+/// trailers-only response.
 fn check_sendable(interaction: &Interaction) -> Result<(), String> {
     let headers: Vec<(&str, &Headers)> = match interaction {
-        Interaction::Grpc(g) => vec![
-            ("request metadata", &g.request.metadata),
-            ("response header", &g.response.headers),
-            ("trailer", &g.response.trailers),
-        ],
+        Interaction::Grpc(g) => {
+            if g.response.trailers_only && !g.response.messages.is_empty() {
+                return Err("a trailers-only response cannot carry messages".into());
+            }
+            let details = g
+                .response
+                .status
+                .details_bin_text()
+                .map_err(|e| format!("status details: {e}"))?;
+            if details.is_some_and(|text| !valid_header_value(&text)) {
+                return Err("status details are not valid header text".into());
+            }
+            vec![
+                ("request metadata", &g.request.metadata),
+                ("response header", &g.response.headers),
+                ("trailer", &g.response.trailers),
+            ]
+        }
         Interaction::Rest(r) => {
             if !(100..=999).contains(&r.response.status) {
                 return Err(format!(
@@ -244,11 +274,7 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
                     name.escape_debug()
                 ));
             }
-            // As `http::HeaderValue` allows: visible ASCII, space, tab and bytes above 0x7f.
-            if let Some(c) = value
-                .chars()
-                .find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}')
-            {
+            if let Some(c) = value.chars().find(|&c| !header_char(c)) {
                 return Err(format!(
                     "{what} `{name}` has a control character ({}) in its value",
                     c.escape_unicode()
@@ -257,6 +283,15 @@ fn check_sendable(interaction: &Interaction) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// As `http::HeaderValue` allows: visible ASCII, space, tab and bytes above 0x7f.
+fn header_char(c: char) -> bool {
+    (c >= ' ' || c == '\t') && c != '\u{7f}'
+}
+
+fn valid_header_value(text: &str) -> bool {
+    text.chars().all(header_char)
 }
 
 /// Checks one message; its wire bytes when they come from its JSON (`None` when it has none).
@@ -384,25 +419,33 @@ enum Failure {
     Invalid(String),
 }
 
-/// Parses and checks each interaction; on failure, the first failing one (by position) and why.
-fn parse_interactions(
-    raws: &[&RawValue],
+/// Parses and checks each interaction (the `i`th of `raws` is interaction `first + i` of its file), giving each to
+/// `inspect` whole before it is reduced; on failure, the first failing one (by position) and why.
+fn parse_interactions<T: Send>(
+    raws: &[&str],
+    first: usize,
     keep: Keep,
     schema: &Schema,
-) -> Result<Vec<Interaction>, (usize, Failure)> {
-    let one = |i: usize, raw: &RawValue| -> Result<Interaction, (usize, Failure)> {
+    inspect: &(impl Fn(usize, &Interaction) -> T + Sync),
+) -> Result<(Vec<Interaction>, Vec<T>), (usize, Failure)> {
+    let one = |i: usize, raw: &str| -> Result<(Interaction, T), (usize, Failure)> {
+        let i = first + i;
         let interaction: Interaction =
-            serde_json::from_str(raw.get()).map_err(|e| (i, Failure::Parse(e)))?;
+            serde_json::from_str(raw).map_err(|e| (i, Failure::Parse(e)))?;
+        let inspected = inspect(i, &interaction);
         let mut interaction = std::borrow::Cow::Owned(interaction);
         check_keeping(&mut interaction, keep, schema).map_err(|m| (i, Failure::Invalid(m)))?;
-        Ok(interaction.into_owned())
+        Ok((interaction.into_owned(), inspected))
     };
-    crate::parallel::try_map(raws, |i, raw| one(i, raw))
+    let parsed = crate::parallel::try_map(raws, |i, raw| one(i, raw))?;
+    Ok(parsed.into_iter().unzip())
 }
 
 mod file;
+mod load;
 
 pub use file::{CassetteFile, CassetteSnapshot};
+pub(crate) use load::load_file;
 
 #[cfg(test)]
 mod tests;

@@ -168,9 +168,11 @@ fn new_cursors(groups: &[Group]) -> Cursors {
 #[derive(Debug)]
 struct Group {
     rules: Rules,
-    keys: HashMap<String, usize>,
-    /// Logical key (gRPC method and request message) to the same slots: tried when `keys` misses.
-    logical: HashMap<String, usize>,
+    /// Exact key to slot. Boxed: a key is written once, and 100k of them are kept.
+    keys: HashMap<Box<str>, usize>,
+    /// Logical key (gRPC method and request message) to the same slots: tried when `keys` misses; the first slot of
+    /// a key wins.
+    logical: HashMap<Box<str>, usize>,
     slots: Vec<Slot>,
 }
 
@@ -181,15 +183,36 @@ struct Rules {
     ignore: Vec<Vec<String>>,
 }
 
+/// One distinct recorded request: its recordings, `(cassette, interaction)` in recorded order.
+///
+/// What a miss shows of it (its shape and logical form) is read back from its keys when a miss happens
+/// (`miss::shape_of_key`): keeping both as JSON trees tripled the index (about 1.9 KB an interaction).
 #[derive(Debug)]
 struct Slot {
-    /// `(cassette, interaction)` in recorded order.
     entries: Vec<(usize, usize)>,
-    /// The request shape, kept for miss diagnostics.
-    shape: Value,
-    /// The logical form (`{"method", "message"}`, ignored fields removed), for miss diagnostics.
-    logical: Option<Value>,
 }
+
+/// What filing one recorded interaction needs, worked out on any thread.
+struct Keyed {
+    key: String,
+    /// The logical key, when the request has a logical form.
+    logical: Option<String>,
+    /// The fast path's request bytes (only when no cassette matches on headers).
+    fast: Option<Vec<u8>>,
+    /// Kept only when the fast path's target must wait for every group (see [`Index::new`]).
+    normalised: Option<Normalised>,
+}
+
+/// A gRPC interaction's method path (the fast path's first key); a REST one's verb.
+fn interaction_method(interaction: &Interaction) -> &str {
+    match interaction {
+        Interaction::Grpc(g) => &g.method,
+        Interaction::Rest(r) => &r.request.method,
+    }
+}
+
+/// Between the parts of a key.
+const SEPARATOR: char = '\u{1f}';
 
 /// A request reduced to what takes part in matching, before per-cassette rules.
 struct Normalised {
@@ -245,47 +268,60 @@ impl Index {
                 }
             };
             let group = &mut groups[g];
-            for (i, interaction) in cassette.interactions.iter().enumerate() {
-                let (normalised, fast_bytes) =
+            // Normalising is pure and most of the cost: done on all cores, keeping only the keys, then filed in
+            // order. (Keeping every normalised request until filing cost 60 MB at 100k interactions.)
+            let rules = &group.rules;
+            let keep_normalised = headers.is_empty() && !one_group;
+            let keyed = crate::parallel::try_map(&cassette.interactions, |_, interaction| {
+                let (normalised, fast) =
                     normalise_recorded(interaction, &redactor, &headers, &schema);
-                let (key, shape) = group.rules.key(&normalised);
-                let s = match group.keys.get(&key) {
+                let logical = match LogicalForm::of(&normalised, &schema) {
+                    LogicalForm::Found(logical) => {
+                        let message = rules.ignored_message(&logical.message);
+                        Some(rules.logical_key(&normalised, &logical.method, &message))
+                    }
+                    _ => None,
+                };
+                Ok::<_, std::convert::Infallible>(Keyed {
+                    key: rules.key(&normalised),
+                    logical,
+                    fast: fast.filter(|_| headers.is_empty()),
+                    normalised: keep_normalised.then_some(normalised),
+                })
+            });
+            let Ok(keyed) = keyed;
+            for (i, keyed) in keyed.into_iter().enumerate() {
+                let s = match group.keys.get(keyed.key.as_str()) {
                     Some(&s) => {
                         group.slots[s].entries.push((c, i));
                         s
                     }
                     None => {
-                        group.keys.insert(key, group.slots.len());
+                        group
+                            .keys
+                            .insert(keyed.key.into_boxed_str(), group.slots.len());
                         group.slots.push(Slot {
                             entries: vec![(c, i)],
-                            shape,
-                            logical: None,
                         });
+                        // Same exact key, same logical key: only the slot's first interaction gives one.
+                        if let Some(logical) = keyed.logical {
+                            group
+                                .logical
+                                .entry(logical.into_boxed_str())
+                                .or_insert(group.slots.len() - 1);
+                        }
                         group.slots.len() - 1
                     }
                 };
-                // Same exact key, same logical key: only the slot's first interaction needs one.
-                if group.slots[s].entries.len() == 1
-                    && let LogicalForm::Found(logical) = LogicalForm::of(&normalised, &schema)
-                {
-                    let message = group.rules.ignored_message(&logical.message);
-                    let key = group
-                        .rules
-                        .logical_key(&normalised, &logical.method, &message);
-                    group.logical.entry(key).or_insert(s);
-                    group.slots[s].logical = Some(serde_json::json!({
-                        "method": logical.method,
-                        "message": message,
-                    }));
-                }
-                match fast_bytes {
-                    Some(bytes) if headers.is_empty() && one_group => {
-                        fast.entry(normalised.method)
+                match (keyed.fast, keyed.normalised) {
+                    (Some(bytes), Some(normalised)) => pending.push((bytes, normalised)),
+                    (Some(bytes), None) => {
+                        let method = interaction_method(&cassette.interactions[i]);
+                        fast.entry(method.to_owned())
                             .or_default()
                             .entry(bytes)
                             .or_insert((g, s));
                     }
-                    Some(bytes) if headers.is_empty() => pending.push((bytes, normalised)),
                     _ => {}
                 }
             }
@@ -389,8 +425,8 @@ impl Index {
     /// key; the logical form is given back on a miss for the diagnostics.
     fn resolve(&self, normalised: &Normalised) -> Result<(usize, usize), LogicalForm> {
         for (g, group) in self.groups.iter().enumerate() {
-            let key = group.rules.key_only(normalised);
-            if let Some(&s) = group.keys.get(&key) {
+            let key = group.rules.key(normalised);
+            if let Some(&s) = group.keys.get(key.as_str()) {
                 return Ok((g, s));
             }
         }
@@ -400,7 +436,7 @@ impl Index {
             for (g, group) in self.groups.iter().enumerate() {
                 let message = group.rules.ignored_message(&l.message);
                 let key = group.rules.logical_key(normalised, &l.method, &message);
-                if let Some(&s) = group.logical.get(&key) {
+                if let Some(&s) = group.logical.get(key.as_str()) {
                     return Ok((g, s));
                 }
             }
@@ -478,23 +514,24 @@ impl Rules {
         }
     }
 
-    /// The key alone, without building the shape: the hot path of a lookup.
-    fn key_only(&self, n: &Normalised) -> String {
+    /// The canonical key: transport, method, path, query, headers and body (ignored fields removed), separated by
+    /// U+001F, which the JSON parts escape and a path cannot hold unencoded.
+    fn key(&self, n: &Normalised) -> String {
         let mut key = String::with_capacity(128);
         key.push_str(n.transport);
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         key.push_str(&n.method);
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         if let Some(path) = &n.path {
             key.push_str(path);
         }
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         if let Some(query) = &n.query {
             canonical(query, &mut key);
         }
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         self.push_headers(n, &mut key);
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         if self.ignore.is_empty() {
             canonical(&n.body, &mut key);
         } else {
@@ -503,26 +540,35 @@ impl Rules {
         key
     }
 
+    /// The matched headers as a JSON array of `[name, value]` pairs, in rule order, so that a miss can read them
+    /// back (`miss::shape_of_key`).
     fn push_headers(&self, n: &Normalised, key: &mut String) {
+        key.push('[');
+        let mut first = true;
         for name in &self.headers {
             for (h, v) in &n.headers {
                 if h == name {
+                    if !std::mem::take(&mut first) {
+                        key.push(',');
+                    }
+                    key.push('[');
                     push_json_string(h, key);
-                    key.push(':');
-                    push_json_string(v, key);
                     key.push(',');
+                    push_json_string(v, key);
+                    key.push(']');
                 }
             }
         }
+        key.push(']');
     }
 
     /// The key of the logical form: gRPC method, matched headers, request message (already `ignored_message`).
     fn logical_key(&self, n: &Normalised, method: &str, message: &Value) -> String {
         let mut key = String::with_capacity(128);
         key.push_str(method);
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         self.push_headers(n, &mut key);
-        key.push('\u{1f}');
+        key.push(SEPARATOR);
         canonical(message, &mut key);
         key
     }
@@ -549,8 +595,9 @@ impl Rules {
         body
     }
 
-    /// The canonical key and the shape it was made from.
-    fn key(&self, n: &Normalised) -> (String, Value) {
+    /// What the key is made from, as JSON, for a miss's diagnostics: the same fields as `miss::shape_of_key` reads
+    /// back from a key, in the request's own order.
+    fn shape(&self, n: &Normalised) -> Value {
         let mut shape = Map::new();
         shape.insert("transport".into(), Value::from(n.transport));
         shape.insert("method".into(), Value::from(n.method.as_str()));
@@ -582,7 +629,7 @@ impl Rules {
             "body"
         };
         shape.insert(body_key.into(), body);
-        (self.key_only(n), Value::Object(shape))
+        Value::Object(shape)
     }
 }
 

@@ -9,6 +9,7 @@
 //! [`crate::decode`] (URL escapes, base64 runs, compressed blobs), see `text`. Bytes go through `wire`; the shapes
 //! themselves are in `shapes`.
 
+pub(crate) mod memo;
 mod shapes;
 mod text;
 mod wire;

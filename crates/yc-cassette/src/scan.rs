@@ -94,6 +94,62 @@ impl Redactor {
 }
 
 impl Redactor {
+    /// Redacts `interaction` and scans what is left, as recording does before writing it (the findings'
+    /// locations start `interactions[0]`). The same as [`Redactor::redact_interaction`] then [`Redactor::scan`]
+    /// of it, but the scan does not run the detector again over strings redaction found nothing in (see
+    /// `redact::memo`).
+    pub fn redact_and_scan(&self, interaction: &mut Interaction) -> Vec<Finding> {
+        crate::redact::memo::remembering(self, || {
+            self.redact_interaction(interaction);
+            let mut scanner = Scanner {
+                redactor: self,
+                out: Vec::new(),
+            };
+            scanner.interaction(interaction, &At::Index(&INTERACTIONS, 0));
+            scanner.out
+        })
+    }
+
+    /// Loads the cassette file at `path` as replay does ([`Keep::Replay`](crate::Keep::Replay)) and scans it as
+    /// [`Redactor::scan_file`] does, for `yc-vcr check`: each interaction is scanned whole on the thread that
+    /// parsed it, before it is reduced, so the fully parsed file is never in memory (it was three times the file
+    /// at 100k interactions, and paging that in was half of `check`'s time); the text is read again only to
+    /// place findings.
+    pub fn load_and_scan(
+        &self,
+        path: &std::path::Path,
+        max_size: u64,
+        schema: &yc_proto::Schema,
+    ) -> Result<(Cassette, Vec<Finding>), crate::Error> {
+        let (cassette, found) = crate::format::load_file(
+            path,
+            max_size,
+            crate::Keep::Replay,
+            schema,
+            |i, interaction| {
+                let mut scanner = Scanner {
+                    redactor: self,
+                    out: Vec::new(),
+                };
+                scanner.interaction(interaction, &At::Index(&INTERACTIONS, i));
+                scanner.out
+            },
+        )?;
+        let mut scanner = Scanner {
+            redactor: self,
+            out: found.into_iter().flatten().collect(),
+        };
+        scanner.json(
+            &serde_json::to_value(&cassette.meta).unwrap_or_default(),
+            &At::Root("meta"),
+        );
+        if scanner.out.is_empty() {
+            return Ok((cassette, scanner.out));
+        }
+        let text = crate::store::read_text(path, max_size)?;
+        Ok((cassette, scanner.locate(&text)))
+    }
+
     /// The findings in `interactions`, in order, on several threads for a long cassette.
     fn scan_interactions(&self, interactions: &[crate::Interaction]) -> Vec<Finding> {
         let found = crate::parallel::try_map(interactions, |i, interaction| {
@@ -211,6 +267,9 @@ impl Scanner<'_> {
     }
 
     fn string(&mut self, text: &str, at: &At<'_>) {
+        if crate::redact::memo::is_clean(self.redactor, text) {
+            return;
+        }
         if let Some(kind) = self.redactor.detect(text) {
             self.push(at, kind);
         }

@@ -42,11 +42,12 @@ fn beside(cassette: &Path, suffix: &str) -> PathBuf {
 
 /// Reads a whole text file that must be a regular file of at most `max_size` bytes.
 pub fn read_text(path: &Path, max_size: u64) -> Result<String, Error> {
-    let io = |source| Error::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    };
+    read_all(&mut open_regular(path, max_size)?, path, max_size)
+}
+
+/// Opens a file to read that must be a regular file of at most `max_size` bytes.
+pub(crate) fn open_regular(path: &Path, max_size: u64) -> Result<std::fs::File, Error> {
+    let io = |source| read_error(path, source);
     // Look before opening: opening a FIFO for reading would wait for a writer.
     let metadata = std::fs::metadata(path).map_err(io)?;
     check_regular(path, &metadata)?;
@@ -54,10 +55,20 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, Error> {
     let file = std::fs::File::open(path).map_err(io)?;
     // The path may have been swapped between the look and the open.
     check_regular(path, &file.metadata().map_err(io)?)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    Ok(file)
+}
+
+/// The rest of `file` (opened by [`open_regular`]) as text, at most `max_size` bytes of it.
+pub(crate) fn read_all(
+    file: &mut std::fs::File,
+    path: &Path,
+    max_size: u64,
+) -> Result<String, Error> {
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(usize::try_from(size.min(max_size)).unwrap_or(0));
     file.take(max_size.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(io)?;
+        .map_err(|source| read_error(path, source))?;
     check_size(path, bytes.len() as u64, max_size)?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -71,6 +82,14 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, Error> {
             message: "the file is not UTF-8 text".to_owned(),
         }
     })
+}
+
+pub(crate) fn read_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes `pieces` one after the other as the new content of `path`: a temporary file in the same directory
@@ -263,12 +282,7 @@ impl Cassette {
         let file = match (&journal, std::fs::symlink_metadata(path)) {
             // No file yet: the journal is the whole recording.
             (Some(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
-            _ => Some(Cassette::from_json_str_keeping(
-                &read_text(path, max_size)?,
-                &path.display().to_string(),
-                keep,
-                schema,
-            )?),
+            _ => Some(crate::format::load_file(path, max_size, keep, schema, |_, _| ())?.0),
         };
         let Some(journal) = journal else {
             return Ok(Opened {

@@ -76,12 +76,6 @@ pub enum Error {
     },
     #[error("cannot read the listening address")]
     LocalAddr(#[source] std::io::Error),
-    #[error("cannot replay interaction {interaction} of `{origin}`: {message}")]
-    Prepare {
-        origin: String,
-        interaction: usize,
-        message: String,
-    },
     #[error("invalid upstream `{url}`: {reason}")]
     InvalidUpstream { url: String, reason: String },
     #[error("cannot use the upstream CA: {0}")]

@@ -68,30 +68,35 @@ fn check(args: &Args) -> Result<Outcome> {
         if !file.exists() && yc_cassette::journal_path(file).exists() {
             continue;
         }
-        let text = match yc_cassette::read_text(file, args.max_cassette_size) {
-            Ok(text) => text,
-            Err(err) => {
-                println!("{err}");
-                outcome.unread += 1;
-                continue;
-            }
-        };
         // A file that loads is scanned as replay reads it; one that does not is scanned as any JSON, else as lines,
         // so that its secrets are reported too.
-        let findings = match Cassette::from_json_str(&text, &shown, &schema) {
-            Ok(cassette) => {
-                let findings = redactor.scan_file(&cassette, &text);
-                drop(text);
+        let findings = match redactor.load_and_scan(file, args.max_cassette_size, &schema) {
+            Ok((cassette, findings)) => {
                 if let Err(problem) = replayable(cassette, &shown, &redactor, &schema) {
                     println!("{problem}");
                     outcome.problems += 1;
                 }
                 findings
             }
+            Err(
+                err @ (yc_cassette::Error::Io { .. }
+                | yc_cassette::Error::NotAFile { .. }
+                | yc_cassette::Error::TooLarge { .. }),
+            ) => {
+                println!("{err}");
+                outcome.unread += 1;
+                continue;
+            }
             Err(problem) => {
                 println!("{problem}");
                 outcome.problems += 1;
-                redactor.scan_text(&text)
+                match yc_cassette::read_text(file, args.max_cassette_size) {
+                    Ok(text) => redactor.scan_text(&text),
+                    Err(err) => {
+                        println!("{err}");
+                        Vec::new()
+                    }
+                }
             }
         };
         for finding in &findings {
@@ -160,7 +165,8 @@ fn check_journal(
     findings.len()
 }
 
-/// The loaded cassette through the rest of the code `replay` runs at startup: index, prepare every answer.
+/// The loaded cassette through the rest of the code `replay` runs at startup: the index and the service (loading
+/// has checked that every answer can be sent; replay prepares each when first asked).
 fn replayable(
     cassette: Cassette,
     shown: &str,

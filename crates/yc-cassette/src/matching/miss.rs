@@ -5,89 +5,93 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{
-    Closest, Difference, Index, LogicalForm, LogicalMiss, MatchRules, Miss, Normalised, Rules, Slot,
+    Closest, Difference, Group, Index, LogicalForm, LogicalMiss, MatchRules, Miss, Normalised,
+    Rules, SEPARATOR, Slot,
 };
 use crate::model::Interaction;
 use crate::scan::push_key;
 
 impl Index {
-    /// Builds the diagnostics: a scan, but misses are rare.
+    /// Builds the diagnostics: a scan of every slot, reading each one's shape back from its key, but misses are rare.
     pub(super) fn miss(&self, normalised: &Normalised, logical: &LogicalForm) -> Miss {
         // Rank by counting differences without building them, stopping early once worse than the best so far;
         // only the winner's differences are spelled out.
-        let mut best: Option<(usize, usize, &Slot, Value)> = None;
-        let transport = Value::from(normalised.transport);
-        let method = Value::from(normalised.method.as_str());
-        let same_method_exists = self.groups.iter().flat_map(|g| &g.slots).any(|slot| {
-            slot.shape.get("transport") == Some(&transport)
-                && slot.shape.get("method") == Some(&method)
-        });
-        for group in &self.groups {
-            let (_, shape) = group.rules.key(normalised);
-            for slot in &group.slots {
-                if slot.shape.get("transport") != Some(&transport)
-                    || (same_method_exists && slot.shape.get("method") != Some(&method))
-                {
+        let mut best: Option<(usize, usize, &Slot, Value, Value)> = None;
+        let keys: Vec<Vec<&str>> = self.groups.iter().map(Group::keys_by_slot).collect();
+        let same_transport = |key: &str| head(key).0 == normalised.transport;
+        let same_method = |key: &str| head(key) == (normalised.transport, &normalised.method);
+        let same_method_exists = keys.iter().flatten().any(|key| same_method(key));
+        for (group, keys) in self.groups.iter().zip(&keys) {
+            let shape = group.rules.shape(normalised);
+            for (slot, key) in group.slots.iter().zip(keys) {
+                if !same_transport(key) || (same_method_exists && !same_method(key)) {
                     continue;
                 }
-                let other_method = usize::from(slot.shape.get("method") != Some(&method));
+                let other_method = usize::from(!same_method(key));
                 let limit = match &best {
                     Some((m, n, ..)) if *m == other_method => *n,
                     Some((m, ..)) if *m < other_method => continue,
                     _ => usize::MAX,
                 };
-                let count = count_differences(&slot.shape, &shape, limit);
+                let Some(recorded) = shape_of_key(key) else {
+                    continue;
+                };
+                let count = count_differences(&recorded, &shape, limit);
                 if best
                     .as_ref()
                     .is_none_or(|b| (other_method, count) < (b.0, b.1))
                 {
-                    best = Some((other_method, count, slot, shape.clone()));
+                    best = Some((other_method, count, slot, recorded, shape.clone()));
                 }
             }
         }
-        let closest = best.map(|(_, _, slot, shape)| {
+        let closest = best.map(|(_, _, slot, recorded, shape)| {
             let mut differences = Vec::new();
-            diff(&slot.shape, &shape, &mut String::new(), &mut differences);
-            let (cassette, index) = slot.entries[0];
-            let (origin, c) = &self.cassettes[cassette];
-            Closest {
-                origin: origin.clone(),
-                cassette,
-                index,
-                summary: summary_of_interaction(&c.interactions[index]),
-                differences,
-            }
+            diff(&recorded, &shape, &mut String::new(), &mut differences);
+            self.closest(slot, differences)
         });
-        let (_, request) = Rules::new(&MatchRules::default()).key(normalised);
+        let request = Rules::new(&MatchRules::default()).shape(normalised);
         Miss {
             summary: normalised.summary(),
             request: strip_meta(request),
             closest,
-            logical: self.logical_miss(normalised.transport, logical),
+            logical: self.logical_miss(normalised.transport, logical, &keys),
         }
     }
 
     /// The logical side of a miss, when recordings of the same method over the other transport exist.
-    fn logical_miss(&self, transport: &str, logical: &LogicalForm) -> Option<LogicalMiss> {
+    fn logical_miss(
+        &self,
+        transport: &str,
+        logical: &LogicalForm,
+        keys: &[Vec<&str>],
+    ) -> Option<LogicalMiss> {
         let method = match logical {
             LogicalForm::Found(l) => l.method.as_str(),
             LogicalForm::Failed { method, .. } => method.as_str(),
             LogicalForm::None => return None,
         };
         let other = if transport == "grpc" { "rest" } else { "grpc" };
-        let candidates = self.groups.iter().flat_map(|g| {
-            g.slots.iter().filter_map(move |slot| {
-                let l = slot.logical.as_ref()?;
-                (l.get("method")?.as_str()? == method
-                    && slot.shape.get("transport")?.as_str()? == other)
-                    .then_some((g, slot, l))
+        // In slot order, so that a tie goes to the first recording, as for the exact form.
+        let mut candidates: Vec<(usize, usize, &str)> = self
+            .groups
+            .iter()
+            .zip(keys)
+            .enumerate()
+            .flat_map(|(g, (group, keys))| {
+                group.logical.iter().filter_map(move |(logical, &s)| {
+                    (head(logical).0 == method && head(keys[s]).0 == other)
+                        .then_some((g, s, &**logical))
+                })
             })
-        });
-        let mut candidates = candidates.peekable();
-        candidates.peek()?;
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        candidates.sort_unstable_by_key(|&(g, s, _)| (g, s));
         let LogicalForm::Found(l) = logical else {
             let LogicalForm::Failed { reason, .. } = logical else {
                 return None;
@@ -99,35 +103,26 @@ impl Index {
                 closest: None,
             });
         };
-        let mut best: Option<(usize, &Slot, Value)> = None;
-        for (group, slot, recorded) in candidates {
+        let mut best: Option<(usize, &Slot, Value, Value)> = None;
+        for (g, s, key) in candidates {
+            let group = &self.groups[g];
+            let Some(recorded) = logical_of_key(key) else {
+                continue;
+            };
             let requested = serde_json::json!({
                 "method": method,
                 "message": group.rules.ignored_message(&l.message),
             });
             let limit = best.as_ref().map_or(usize::MAX, |b| b.0);
-            let count = count_differences(recorded, &requested, limit);
+            let count = count_differences(&recorded, &requested, limit);
             if best.as_ref().is_none_or(|b| count < b.0) {
-                best = Some((count, slot, requested));
+                best = Some((count, &group.slots[s], recorded, requested));
             }
         }
-        let closest = best.and_then(|(_, slot, requested)| {
+        let closest = best.map(|(_, slot, recorded, requested)| {
             let mut differences = Vec::new();
-            diff(
-                slot.logical.as_ref()?,
-                &requested,
-                &mut String::new(),
-                &mut differences,
-            );
-            let (cassette, index) = slot.entries[0];
-            let (origin, c) = &self.cassettes[cassette];
-            Some(Closest {
-                origin: origin.clone(),
-                cassette,
-                index,
-                summary: summary_of_interaction(&c.interactions[index]),
-                differences,
-            })
+            diff(&recorded, &requested, &mut String::new(), &mut differences);
+            self.closest(slot, differences)
         });
         Some(LogicalMiss {
             method: method.to_owned(),
@@ -136,6 +131,93 @@ impl Index {
             closest,
         })
     }
+
+    /// A slot as a miss names it: its first recording.
+    fn closest(&self, slot: &Slot, differences: Vec<Difference>) -> Closest {
+        let (cassette, index) = slot.entries[0];
+        let (origin, c) = &self.cassettes[cassette];
+        Closest {
+            origin: origin.clone(),
+            cassette,
+            index,
+            summary: summary_of_interaction(&c.interactions[index]),
+            differences,
+        }
+    }
+}
+
+impl Group {
+    /// Each slot's exact key, by slot.
+    fn keys_by_slot(&self) -> Vec<&str> {
+        let mut keys = vec![""; self.slots.len()];
+        for (key, &s) in &self.keys {
+            keys[s] = key;
+        }
+        keys
+    }
+}
+
+/// The first two parts of a key: transport and method for an exact key, method and matched headers for a logical
+/// one.
+fn head(key: &str) -> (&str, &str) {
+    let mut parts = key.splitn(3, SEPARATOR);
+    (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+}
+
+/// The shape a key was made from (what `Rules::shape` gives for its request), read back from the key's text.
+/// `None` only for a key this module did not write.
+pub(super) fn shape_of_key(key: &str) -> Option<Value> {
+    let (transport, rest) = key.split_once(SEPARATOR)?;
+    let (method, rest) = rest.split_once(SEPARATOR)?;
+    // The JSON parts never hold the separator (it is escaped); the path is whatever stands between.
+    let mut tail = rest.rsplitn(4, SEPARATOR);
+    let (body, headers, query, path) = (tail.next()?, tail.next()?, tail.next()?, tail.next()?);
+    let mut shape = Map::new();
+    shape.insert("transport".into(), Value::from(transport));
+    shape.insert("method".into(), Value::from(method));
+    if !path.is_empty() {
+        shape.insert("path".into(), Value::from(path));
+    }
+    if !query.is_empty() {
+        shape.insert("query".into(), serde_json::from_str(query).ok()?);
+    }
+    let headers = headers_of(headers)?;
+    if !headers.is_empty() {
+        shape.insert("headers".into(), Value::Object(headers));
+    }
+    let body_key = if transport == "grpc" {
+        "messages"
+    } else {
+        "body"
+    };
+    shape.insert(body_key.into(), serde_json::from_str(body).ok()?);
+    Some(Value::Object(shape))
+}
+
+/// The logical form a logical key was made from: `{"method", "message"}`.
+pub(super) fn logical_of_key(key: &str) -> Option<Value> {
+    let (method, rest) = key.split_once(SEPARATOR)?;
+    let (_, message) = rest.rsplit_once(SEPARATOR)?;
+    Some(serde_json::json!({
+        "method": method,
+        "message": serde_json::from_str::<Value>(message).ok()?,
+    }))
+}
+
+/// The matched headers part of a key, `[[name, value], ...]`, as a shape has them: each name's values in order.
+fn headers_of(text: &str) -> Option<Map<String, Value>> {
+    let pairs: Vec<(String, String)> = serde_json::from_str(text).ok()?;
+    let mut headers = Map::new();
+    for (name, value) in pairs {
+        match headers
+            .entry(name)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            Value::Array(values) => values.push(Value::from(value)),
+            _ => return None,
+        }
+    }
+    Some(headers)
 }
 
 pub(super) fn diff(

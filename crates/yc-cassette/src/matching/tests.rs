@@ -169,3 +169,92 @@ fn header_rules_turn_the_fast_path_off() {
     assert!(index.fast.is_empty());
     assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "a");
 }
+
+/// A miss reads each slot's shape back from its key: the same JSON as the shape built from the request, for both
+/// transports, with matched headers, a query, a path with the separator's neighbours and text that needs escaping.
+#[test]
+fn a_key_reads_back_as_the_shape_it_was_made_from() {
+    let rules = Rules::new(&MatchRules {
+        headers: vec!["x-folder".into(), "x-zone".into()],
+        ignore_fields: vec!["$.page_token".into()],
+    });
+    let grpc = Normalised {
+        transport: "grpc",
+        method: GET.into(),
+        path: None,
+        query: None,
+        raw_query: None,
+        headers: vec![
+            ("x-zone".into(), "ru-central1-a".into()),
+            ("x-folder".into(), "b1g\u{1f}\"odd\"".into()),
+            ("x-folder".into(), "second".into()),
+            ("user-agent".into(), "not matched".into()),
+        ],
+        body: json!([{"type": "t", "json": {"image_id": "fd8", "page_token": "dropped", "n": 1.5}}]),
+    };
+    let rest = Normalised {
+        transport: "rest",
+        method: "GET".into(),
+        path: Some("/compute/v1/images/fd8:describe".into()),
+        query: Some(json!({"b": ["2"], "a": ["1", "\u{1f}"]})),
+        raw_query: None,
+        headers: Vec::new(),
+        body: json!({"json": {"name": "ü\n"}}),
+    };
+    for n in [grpc, rest] {
+        let key = rules.key(&n);
+        assert_eq!(
+            miss::shape_of_key(&key),
+            Some(rules.shape(&n)),
+            "key {key:?}"
+        );
+    }
+    let logical = rules.logical_key(&rest_like(), GET, &json!({"image_id": "fd8"}));
+    assert_eq!(
+        miss::logical_of_key(&logical),
+        Some(json!({"method": GET, "message": {"image_id": "fd8"}}))
+    );
+}
+
+fn rest_like() -> Normalised {
+    Normalised {
+        transport: "rest",
+        method: "GET".into(),
+        path: Some("/p".into()),
+        query: None,
+        raw_query: None,
+        headers: Vec::new(),
+        body: Value::Null,
+    }
+}
+
+/// A miss against a cassette that matches on a header names the header that differs.
+#[test]
+fn a_miss_names_a_matched_header_that_differs() {
+    let mut recorded = get("fd8a", "a");
+    if let Interaction::Grpc(g) = &mut recorded {
+        g.request.metadata = Headers(vec![("x-folder".into(), "b1g-a".into())]);
+    }
+    let rules = MatchRules {
+        headers: vec!["x-folder".into()],
+        ignore_fields: Vec::new(),
+    };
+    let index = fixture::index(vec![cassette(rules, vec![recorded])]);
+    let miss = index
+        .lookup(&Request::Grpc {
+            method: GET,
+            metadata: &Headers(vec![("x-folder".into(), "b1g-b".into())]),
+            messages: &[get_bytes("fd8a")],
+        })
+        .expect_err("a different folder misses");
+    let closest = miss.closest.expect("the recording is the closest");
+    let paths: Vec<String> = closest
+        .differences
+        .iter()
+        .map(|d| format!("{} {:?} {:?}", d.path, d.recorded, d.requested))
+        .collect();
+    assert_eq!(
+        paths,
+        ["headers.x-folder[0] Some(String(\"b1g-a\")) Some(String(\"b1g-b\"))"]
+    );
+}

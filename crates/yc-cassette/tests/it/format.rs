@@ -239,6 +239,20 @@ fn load_errors_say_where_and_what() {
             "unknown transport",
             load_error(&good.replace("\"grpc\": {", "\"websocket\": {")),
         ),
+        (
+            "trailers-only with messages",
+            load_error(&good.replace(
+                "\"trailers\": {}",
+                "\"trailers\": {},\n          \"trailers_only\": true",
+            )),
+        ),
+        (
+            "status details not of their type",
+            load_error(&good.replace(
+                "\"message\": \"\"",
+                "\"message\": \"\",\n            \"details\": [{\"@type\": \"type.googleapis.com/no.Such\"}]",
+            )),
+        ),
     ]
     .map(|(what, err)| format!("{what}: {err}"))
     .join("\n");

@@ -443,3 +443,48 @@ fn raw_bytes_that_cannot_be_cleaned_are_dropped_with_a_note() {
     assert!(m.note.as_deref().unwrap().contains("dropped"));
     assert!(m.to_bytes(&yc_proto::Schema::embedded()).is_err());
 }
+
+/// Recording redacts and scans in one pass that skips strings redaction found clean; it must report exactly what
+/// redacting and then scanning report, and leave the same interaction: over the leaky cassette (a secret of every
+/// shape in every place), the bundled cassettes, and interactions where a secret survives redaction (in a method
+/// path, where no rule redacts, and beside the same text found clean elsewhere in the call).
+#[test]
+fn redacting_and_scanning_in_one_pass_reports_what_scanning_after_reports() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes");
+    let mut interactions = leaky().interactions;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let c = Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap();
+            interactions.extend(c.interactions);
+        }
+    }
+    let mut survivor = get_image("fd8abc", API_KEY).build();
+    if let Interaction::Grpc(g) = &mut survivor {
+        g.method = format!("/{API_KEY}.Service/Get");
+    }
+    interactions.push(survivor);
+    let user = Redactor::new(
+        &serde_json::from_str(r#"{"patterns": ["sk-[a-z0-9]{10}"], "fields": ["name"]}"#).unwrap(),
+    )
+    .unwrap();
+    let mut survived = 0;
+    for redactor in [Redactor::default(), user] {
+        for interaction in &interactions {
+            let mut apart = interaction.clone();
+            redactor.redact_interaction(&mut apart);
+            let mut probe = Cassette::new(Default::default());
+            probe.interactions.push(apart);
+            let expected = redactor.scan(&probe);
+            let mut together = interaction.clone();
+            let found = redactor.redact_and_scan(&mut together);
+            assert_eq!(found, expected);
+            assert_eq!(together, probe.interactions[0]);
+            survived += found.len();
+        }
+    }
+    assert!(
+        survived >= 2,
+        "the method path's key survives under both rule sets"
+    );
+}

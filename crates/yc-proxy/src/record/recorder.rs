@@ -168,7 +168,6 @@ impl Recorder {
             journal_path: yc_cassette::journal_path(&path),
             fault: config.journal_fault,
             rewrites,
-            scanner: Redactor::default(),
             lock,
             written: Arc::clone(&written),
         };

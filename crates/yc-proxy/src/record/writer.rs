@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use yc_cassette::journal::{self, JournalHeader, JournalWriter, WriteFault};
 use yc_cassette::wire::{self, Call};
-use yc_cassette::{Cassette, CassetteFile, CassetteSnapshot, Interaction, Redactor};
+use yc_cassette::{CassetteFile, CassetteSnapshot, Interaction, Redactor};
 use yc_proto::Schema;
 
 use crate::grpc::FrameLimits;
@@ -79,8 +79,6 @@ pub(crate) struct Writer {
     pub journal_path: std::path::PathBuf,
     pub fault: Option<WriteFault>,
     pub rewrites: Rewrites,
-    /// The built-in rules, for the fail-closed scan ([`yc_cassette::scan`]), made once.
-    pub scanner: Redactor,
     /// Held until the thread ends, after the last write.
     pub lock: yc_cassette::CassetteLock,
     /// Interactions of this run in the journal so far; read by [`super::Recorder::recorded`].
@@ -258,22 +256,28 @@ impl Writer {
         batch: &mut Batch,
         report: &mut Report,
     ) -> Recorded {
-        self.redactor.redact_interaction(&mut interaction);
         let index = self.file.len();
-        // Scanned alone (not the whole cassette each time), moved in and out without a copy.
-        let mut probe = Cassette::new(Default::default());
-        probe.interactions.push(interaction);
-        let findings = scan_probe(&self.scanner, &probe, index);
+        // The fail-closed scan, under the same rules as redaction (the built-in ones and the user's), in one pass
+        // with it.
+        let findings = self.redactor.redact_and_scan(&mut interaction);
         if !findings.is_empty() {
-            for finding in &findings {
+            let what = match &interaction {
+                Interaction::Grpc(g) => format!("`{}`", g.method),
+                Interaction::Rest(r) => format!("`{} {}`", r.request.method, r.request.path),
+            };
+            for finding in findings {
+                let location = finding.location.replacen(
+                    "interactions[0]",
+                    &format!("interactions[{index}]"),
+                    1,
+                );
+                let finding = format!("{location} in {what}: `{}` survived", finding.kind);
                 tracing::error!("secret survived redaction, interaction not written: {finding}");
+                report.secrets.push(finding);
             }
-            report.secrets.extend(findings);
             return Recorded::Skipped;
         }
-        if let Some(interaction) = probe.interactions.first() {
-            journal::push_line_from_pretty(self.file.push(interaction), &mut batch.lines);
-        }
+        journal::push_line_from_pretty(self.file.push(&interaction), &mut batch.lines);
         batch.journaled += 1;
         Recorded::Journaled
     }
@@ -429,26 +433,6 @@ fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
         }
         state = lock_state();
     }
-}
-
-/// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
-fn scan_probe(scanner: &Redactor, probe: &Cassette, index: usize) -> Vec<String> {
-    let what = match probe.interactions.first() {
-        Some(Interaction::Grpc(g)) => format!("`{}`", g.method),
-        Some(Interaction::Rest(r)) => format!("`{} {}`", r.request.method, r.request.path),
-        None => String::new(),
-    };
-    scanner
-        .scan(probe)
-        .into_iter()
-        .map(|finding| {
-            let location =
-                finding
-                    .location
-                    .replacen("interactions[0]", &format!("interactions[{index}]"), 1);
-            format!("{location} in {what}: `{}` survived", finding.kind)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -12,10 +12,11 @@ use crate::model::{Body, GrpcStatus, MatchRules, Message};
 fn sample(n: usize, text: &str) -> Interaction {
     if n.is_multiple_of(2) {
         // Header values cannot hold control characters (a cassette with one does not load).
-        let request_id = text.replace(char::is_control, " ");
-        fixture::grpc(GET_IMAGE)
+        let header_text = text.replace(char::is_control, " ");
+        let trailers_only = n.is_multiple_of(8);
+        let call = fixture::grpc(GET_IMAGE)
             .metadata(&[
-                ("x-request-id", &request_id),
+                ("x-request-id", &header_text),
                 ("x-repeat", "a"),
                 ("x-repeat", "b \"c\""),
             ])
@@ -23,8 +24,12 @@ fn sample(n: usize, text: &str) -> Interaction {
                 "yandex.cloud.compute.v1.GetImageRequest",
                 json!({ "image_id": format!("fd8{n}{text}") }),
             ))
-            .headers(&[])
-            .response(Message {
+            .headers(&[]);
+        // A trailers-only response carries no messages (a cassette with some does not load).
+        let call = if trailers_only {
+            call
+        } else {
+            call.response(Message {
                 type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
                 json: Some(json!({ "id": text, "labels": {}, "product_ids": [], "size": n })),
                 raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
@@ -34,18 +39,24 @@ fn sample(n: usize, text: &str) -> Interaction {
                 note: Some("raw bytes dropped".to_owned()),
                 ..Message::default()
             })
-            .status(GrpcStatus {
-                code: (n % 17) as i32,
-                message: text.to_owned(),
-                details: if n.is_multiple_of(4) {
-                    vec![json!({ "@type": "t", "nested": [[], {}, [1, { "a": null }]] })]
-                } else {
-                    Vec::new()
-                },
-                details_bin: n.is_multiple_of(6).then(|| text.to_owned()),
-            })
-            .with(|call| call.response.trailers_only = n.is_multiple_of(8))
-            .build()
+        };
+        call.status(GrpcStatus {
+            code: (n % 17) as i32,
+            message: text.to_owned(),
+            details: if n.is_multiple_of(4) {
+                vec![json!({
+                    "@type": "type.googleapis.com/google.rpc.DebugInfo",
+                    "stack_entries": [text, ""],
+                    "detail": "",
+                })]
+            } else {
+                Vec::new()
+            },
+            // Sent as a header value: no control characters.
+            details_bin: n.is_multiple_of(6).then(|| header_text.clone()),
+        })
+        .with(|call| call.response.trailers_only = trailers_only)
+        .build()
     } else {
         let body = match n % 7 {
             1 => Body::Json(json!({ "k": text, "list": [1.5, -2, true] })),
