@@ -9,10 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use prost::Name;
-use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Interaction,
-    Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
-};
+use yc_cassette::{Body, Cassette, GrpcStatus, Interaction, Meta, Redactor, fixture};
 use yc_proto::compute::v1 as compute;
 use yc_proto::containerregistry::v1 as registry;
 use yc_proto::google::protobuf::{Any, FieldMask, Timestamp};
@@ -145,23 +142,22 @@ fn compute_get_not_found() -> Vec<Interaction> {
         ],
         details_bin: None,
     };
-    vec![Interaction::Grpc(GrpcInteraction {
-        method: "/yandex.cloud.compute.v1.ImageService/Get".into(),
-        request: grpc_request(&compute::GetImageRequest {
-            image_id: id.into(),
-        }),
-        response: GrpcResponse {
-            headers: headers(&[
-                ("content-type", "application/grpc"),
-                ("x-request-id", request_id),
-                ("x-server-trace-id", "8c1f3b5d7e9a2c4e"),
-            ]),
-            messages: Vec::new(),
-            trailers: Headers::default(),
-            status,
-            trailers_only: true,
-        },
-    })]
+    vec![
+        sdk_call(
+            "/yandex.cloud.compute.v1.ImageService/Get",
+            &compute::GetImageRequest {
+                image_id: id.into(),
+            },
+        )
+        .headers(&[
+            ("content-type", "application/grpc"),
+            ("x-request-id", request_id),
+            ("x-server-trace-id", "8c1f3b5d7e9a2c4e"),
+        ])
+        .status(status)
+        .trailers_only()
+        .build(),
+    ]
 }
 
 fn compute_create_poll() -> Vec<Interaction> {
@@ -300,30 +296,21 @@ fn registry_get_grpc() -> Vec<Interaction> {
 fn registry_get_rest() -> Result<Vec<Interaction>> {
     let id = "crp7k2m4n6p8q1s3u5w7";
     let body = yc_proto::json::to_string(&registry_image(id, "frontend"), Style::Camel)?;
-    Ok(vec![Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: "GET".into(),
-            path: format!("/container-registry/v1/images/{id}"),
-            query: String::new(),
-            headers: headers(&[
+    Ok(vec![
+        fixture::rest("GET", &format!("/container-registry/v1/images/{id}"))
+            .headers(&[
                 ("host", "container-registry.api.cloud.yandex.net"),
                 ("authorization", &format!("Bearer {FAKE_IAM_TOKEN}")),
                 ("accept", "application/json"),
-            ]),
-            body: Body::Empty,
-            encoding: None,
-        },
-        response: RestResponse {
-            status: 200,
-            headers: headers(&[
+            ])
+            .response_headers(&[
                 ("content-type", "application/json"),
                 ("x-request-id", "8495a6b7-c1d2-4e3f-9a4b-5c6d7e8f90a1"),
                 ("x-server-trace-id", "4a6c8e0f2b4d6f81"),
-            ]),
-            body: Body::from_bytes(Some("application/json"), body.as_bytes()),
-            encoding: None,
-        },
-    })])
+            ])
+            .response(Body::from_bytes(Some("application/json"), body.as_bytes()))
+            .build(),
+    ])
 }
 
 fn rest_error() -> Vec<Interaction> {
@@ -332,30 +319,22 @@ fn rest_error() -> Vec<Interaction> {
     let body = format!(
         r#"{{"code":5,"message":"Image {id} not found","details":[{{"@type":"type.googleapis.com/google.rpc.RequestInfo","requestId":"{request_id}"}}]}}"#
     );
-    vec![Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: "GET".into(),
-            path: format!("/compute/v1/images/{id}"),
-            query: String::new(),
-            headers: headers(&[
+    vec![
+        fixture::rest("GET", &format!("/compute/v1/images/{id}"))
+            .headers(&[
                 ("host", "compute.api.cloud.yandex.net"),
                 ("authorization", &format!("Bearer {FAKE_IAM_TOKEN}")),
                 ("accept", "application/json"),
-            ]),
-            body: Body::Empty,
-            encoding: None,
-        },
-        response: RestResponse {
-            status: 404,
-            headers: headers(&[
+            ])
+            .status(404)
+            .response_headers(&[
                 ("content-type", "application/json"),
                 ("x-request-id", request_id),
                 ("x-server-trace-id", "5b7d9f1a3c5e7092"),
-            ]),
-            body: Body::from_bytes(Some("application/json"), body.as_bytes()),
-            encoding: None,
-        },
-    })]
+            ])
+            .response(Body::from_bytes(Some("application/json"), body.as_bytes()))
+            .build(),
+    ]
 }
 
 // ---- data --------------------------------------------------------------------------------------------------------
@@ -468,15 +447,6 @@ fn timestamp(seconds: i64, nanos: i32) -> Timestamp {
     Timestamp { seconds, nanos }
 }
 
-fn headers(pairs: &[(&str, &str)]) -> Headers {
-    Headers(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    )
-}
-
 /// A message as the JSON `Any` form the cassette stores in status details.
 fn any_json<M: prost::Message + Name>(message: &M) -> serde_json::Value {
     let any = pack(message);
@@ -489,9 +459,10 @@ fn any_json<M: prost::Message + Name>(message: &M) -> serde_json::Value {
     value["details"][0].clone()
 }
 
-fn grpc_request<M: prost::Message + Name>(message: &M) -> GrpcRequest {
-    GrpcRequest {
-        metadata: headers(&[
+/// A call of `method` as the Python SDK sends it, carrying `request`.
+fn sdk_call<M: prost::Message + Name>(method: &str, request: &M) -> fixture::Grpc {
+    fixture::grpc(method)
+        .metadata(&[
             ("content-type", "application/grpc"),
             ("te", "trailers"),
             ("authorization", &format!("Bearer {FAKE_IAM_TOKEN}")),
@@ -503,13 +474,8 @@ fn grpc_request<M: prost::Message + Name>(message: &M) -> GrpcRequest {
                 "user-agent",
                 "grpc-python/1.66.1 grpc-c/43.0.0 (linux; chttp2)",
             ),
-        ]),
-        messages: vec![Message::from_bytes(
-            &yc_proto::Schema::embedded(),
-            Some(&M::full_name()),
-            &message.encode_to_vec(),
-        )],
-    }
+        ])
+        .request(request)
 }
 
 /// A successful unary gRPC call.
@@ -519,30 +485,15 @@ fn grpc<Req: prost::Message + Name, Resp: prost::Message + Name>(
     responses: &[&Resp],
     request_id: &str,
 ) -> Interaction {
-    Interaction::Grpc(GrpcInteraction {
-        method: method.into(),
-        request: grpc_request(request),
-        response: GrpcResponse {
-            headers: headers(&[
-                ("content-type", "application/grpc"),
-                ("x-request-id", request_id),
-                ("x-server-trace-id", "7e9a1c3e5f7b9d02"),
-            ]),
-            messages: responses
-                .iter()
-                .map(|m| {
-                    Message::from_bytes(
-                        &yc_proto::Schema::embedded(),
-                        Some(&Resp::full_name()),
-                        &m.encode_to_vec(),
-                    )
-                })
-                .collect(),
-            trailers: Headers::default(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    })
+    let call = sdk_call(method, request).headers(&[
+        ("content-type", "application/grpc"),
+        ("x-request-id", request_id),
+        ("x-server-trace-id", "7e9a1c3e5f7b9d02"),
+    ]);
+    responses
+        .iter()
+        .fold(call, |call, response| call.response(*response))
+        .build()
 }
 
 #[cfg(test)]

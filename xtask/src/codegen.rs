@@ -381,27 +381,13 @@ fn operation_types(method: &MethodDescriptor, value: &Value) -> Result<(String, 
     let op = value
         .as_message()
         .context("yandex.cloud.api.operation is not a message")?;
-    let pool = method.parent_pool();
-    let scope = method.parent_service().package_name().to_owned();
-    let resolve = |name: String| -> Result<String> {
-        let mut scope = scope.as_str();
-        loop {
-            let candidate = if scope.is_empty() {
-                name.clone()
-            } else {
-                format!("{scope}.{name}")
-            };
-            if pool.get_message_by_name(&candidate).is_some() {
-                return Ok(candidate);
-            }
-            if scope.is_empty() {
-                bail!(
-                    "`{name}` in the operation option of {} names no message",
-                    method.full_name()
-                );
-            }
-            scope = scope.rsplit_once('.').map_or("", |(parent, _)| parent);
-        }
+    let resolve = |name: String| {
+        yc_proto::schema::resolve_message(method, &name).with_context(|| {
+            format!(
+                "`{name}` in the operation option of {} names no message",
+                method.full_name()
+            )
+        })
     };
     Ok((
         resolve(string_field(op, "metadata")?)?,

@@ -25,30 +25,31 @@ mod tests {
         ("yc-vcr", &["yc-proxy", "yc-cassette", "yc-proto"]),
     ];
 
-    fn cargo() -> Command {
-        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command.current_dir(project_root());
-        command
-    }
-
-    #[test]
-    fn dependencies_point_one_way() {
-        let output = cargo()
-            .args([
-                "metadata",
-                "--format-version",
-                "1",
-                "--no-deps",
-                "--offline",
-            ])
+    /// What `cargo ARGS` prints on stdout, run in the workspace; a failure fails the test with cargo's stderr.
+    fn cargo(args: &[&str]) -> String {
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(project_root())
+            .args(args)
             .output()
-            .expect("cargo metadata runs");
+            .expect("cargo runs");
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    #[test]
+    fn dependencies_point_one_way() {
+        let output = cargo(&[
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ]);
+        let metadata: Value = serde_json::from_str(&output).unwrap();
         let members: Vec<&str> = ALLOWED.iter().map(|(name, _)| *name).collect();
         let mut broken = Vec::new();
         for package in metadata["packages"].as_array().unwrap() {
@@ -74,25 +75,16 @@ mod tests {
     #[test]
     fn the_pure_core_pulls_in_no_async_runtime_or_http_stack() {
         let package = "yc-cassette";
-        let output = cargo()
-            .args([
-                "tree",
-                "--offline",
-                "-e",
-                "normal",
-                "--prefix",
-                "none",
-                "-p",
-                package,
-            ])
-            .output()
-            .expect("cargo tree runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let tree = String::from_utf8(output.stdout).unwrap();
+        let tree = cargo(&[
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ]);
         let impure: Vec<&str> = tree
             .lines()
             .filter(|line| {

@@ -4,24 +4,18 @@
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
-use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
-    Interaction, Message, Meta, Redactor, Request, RestInteraction, RestRequest, RestResponse,
-};
+use yc_cassette::fixture::{self, GET_IMAGE as GET};
+use yc_cassette::{Cassette, Headers, Interaction, Request};
 use yc_proto::compute::v1 as compute;
 
 const N: usize = 10_000;
-const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 
 fn image_id(i: usize) -> String {
     format!("fd8{i:017}")
 }
 
 fn grpc(i: usize) -> (Interaction, Vec<u8>) {
-    let request = compute::GetImageRequest {
-        image_id: image_id(i),
-    }
-    .encode_to_vec();
+    let request = fixture::get_image_request(&image_id(i));
     let image = compute::Image {
         id: image_id(i),
         folder_id: "b1g0123456789abcdefg".to_owned(),
@@ -37,45 +31,24 @@ fn grpc(i: usize) -> (Interaction, Vec<u8>) {
         size: 3_221_225_472,
         storage_size: 1_234_567_890,
         ..Default::default()
-    }
-    .encode_to_vec();
-    let interaction = Interaction::Grpc(GrpcInteraction {
-        method: GET.to_owned(),
-        request: GrpcRequest {
-            metadata: [
-                ("authorization", "Bearer <redacted:iam-token:0a1b2c3d>"),
-                (
-                    "x-client-request-id",
-                    "7f9c1e2a-0000-4000-8000-000000000000",
-                ),
-                ("user-agent", "grpc-go/1.60"),
-            ]
-            .into_iter()
-            .collect(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some("yandex.cloud.compute.v1.GetImageRequest"),
-                &request,
-            )],
-        },
-        response: GrpcResponse {
-            headers: [
-                ("content-type", "application/grpc"),
-                ("x-server-trace-id", "abc"),
-            ]
-            .into_iter()
-            .collect(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some("yandex.cloud.compute.v1.Image"),
-                &image,
-            )],
-            trailers: Headers::new(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    });
-    (interaction, request)
+    };
+    let interaction = fixture::grpc(GET)
+        .metadata(&[
+            ("authorization", "Bearer <redacted:iam-token:0a1b2c3d>"),
+            (
+                "x-client-request-id",
+                "7f9c1e2a-0000-4000-8000-000000000000",
+            ),
+            ("user-agent", "grpc-go/1.60"),
+        ])
+        .request(&request)
+        .headers(&[
+            ("content-type", "application/grpc"),
+            ("x-server-trace-id", "abc"),
+        ])
+        .response(&image)
+        .build();
+    (interaction, request.encode_to_vec())
 }
 
 fn rest(i: usize) -> Interaction {
@@ -83,29 +56,14 @@ fn rest(i: usize) -> Interaction {
         r#"{{"id":"{}","folderId":"b1g0123456789abcdefg","name":"img-{i}"}}"#,
         image_id(i)
     );
-    Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: "GET".to_owned(),
-            path: format!("/compute/v1/images/{}", image_id(i)),
-            query: String::new(),
-            headers: [("accept", "application/json")].into_iter().collect(),
-            body: Body::Empty,
-            encoding: None,
-        },
-        response: RestResponse {
-            status: 200,
-            headers: [("content-type", "application/json")].into_iter().collect(),
-            body: Body::from_bytes(Some("application/json"), body.as_bytes()),
-            encoding: None,
-        },
-    })
+    fixture::rest("GET", &format!("/compute/v1/images/{}", image_id(i)))
+        .headers(&[("accept", "application/json")])
+        .json(&body)
+        .build()
 }
 
 fn main() {
-    let mut cassette = Cassette::new(Meta {
-        description: "bench".to_owned(),
-        recorded_with: "bench_cassette".to_owned(),
-    });
+    let mut cassette = fixture::cassette(Vec::new());
     let mut grpc_requests = Vec::new();
     for i in 0..N {
         if i % 10 == 9 {
@@ -138,12 +96,7 @@ fn main() {
     assert_eq!(loaded.interactions.len(), N);
 
     let t = Instant::now();
-    let index = Index::new(
-        vec![(path.display().to_string(), loaded)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .expect("index");
+    let index = fixture::index(vec![loaded]);
     let build = t.elapsed();
 
     let metadata: Headers = [

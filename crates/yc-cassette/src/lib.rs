@@ -3,6 +3,8 @@
 //!
 //! This crate is the pure core of yc-vcr. It knows nothing of sockets, clocks or tokio; its only IO is
 //! [`Cassette::load`] and [`Cassette::save`]. The proxy records into and replays from these values.
+//! A recorder hands over each call as it came off the wire ([`wire::Call`]: header maps, body bytes, trailers) and
+//! gets an [`Interaction`] back ([`wire::interaction`]); [`wire::grpc`] holds the gRPC framing and status.
 //!
 //! # The file format
 //!
@@ -122,7 +124,10 @@ mod scan;
 mod store;
 mod transcode;
 
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
 pub mod parallel;
+pub mod wire;
 
 pub use decode::{DecodeError, Encoding, MAX_DECODED_SIZE, decode_content, encode_content};
 pub use error::Error;

@@ -172,22 +172,33 @@ impl Redactor {
                     r.request.path = path;
                 }
                 r.request.query = self.redact_query(&r.request.query);
-                decode_stored_body(
-                    &r.request.headers,
-                    &mut r.request.encoding,
-                    &mut r.request.body,
+                let request = &mut r.request;
+                self.redact_headers_and_body(
+                    &mut request.headers,
+                    &mut request.encoding,
+                    &mut request.body,
                 );
-                self.redact_headers(&mut r.request.headers);
-                self.redact_body(&mut r.request.body);
-                decode_stored_body(
-                    &r.response.headers,
-                    &mut r.response.encoding,
-                    &mut r.response.body,
+                let response = &mut r.response;
+                self.redact_headers_and_body(
+                    &mut response.headers,
+                    &mut response.encoding,
+                    &mut response.body,
                 );
-                self.redact_headers(&mut r.response.headers);
-                self.redact_body(&mut r.response.body);
             }
         }
+    }
+
+    /// A REST request's or response's headers and body; a body stored encoded is decoded first
+    /// ([`decode_stored_body`]), so its secrets can be seen.
+    fn redact_headers_and_body(
+        &self,
+        headers: &mut Headers,
+        encoding: &mut Option<String>,
+        body: &mut Body,
+    ) {
+        decode_stored_body(headers, encoding, body);
+        self.redact_headers(headers);
+        self.redact_body(body);
     }
 
     /// Secret headers lose their value (an auth scheme word such as `Bearer` stays); other values lose any

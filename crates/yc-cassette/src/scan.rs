@@ -230,27 +230,40 @@ impl Scanner<'_> {
                 self.string(&request.method, &At::Field(at, "request.method"));
                 self.string(&request.path, &At::Field(at, "request.path"));
                 self.string(&request.query, &At::Field(at, "request.query"));
-                self.headers(&request.headers, &At::Field(at, "request.headers"));
-                let encoded = request.encoding.is_none();
-                self.body(
+                let (request_at, response_at) =
+                    (At::Field(at, "request"), At::Field(at, "response"));
+                self.headers_and_body(
+                    &request.headers,
                     &request.body,
-                    encoded
-                        .then(|| request.headers.get("content-encoding"))
-                        .flatten(),
-                    &At::Field(at, "request.body"),
+                    &request.encoding,
+                    &request_at,
                 );
                 let response = &r.response;
-                self.headers(&response.headers, &At::Field(at, "response.headers"));
-                let encoded = response.encoding.is_none();
-                self.body(
+                self.headers_and_body(
+                    &response.headers,
                     &response.body,
-                    encoded
-                        .then(|| response.headers.get("content-encoding"))
-                        .flatten(),
-                    &At::Field(at, "response.body"),
+                    &response.encoding,
+                    &response_at,
                 );
             }
         }
+    }
+
+    /// A REST request's or response's headers and body; a body stored as it came (no `encoding` noted) is decoded
+    /// per its `content-encoding` before it is looked into.
+    fn headers_and_body(
+        &mut self,
+        headers: &Headers,
+        body: &Body,
+        encoding: &Option<String>,
+        at: &At<'_>,
+    ) {
+        self.headers(headers, &At::Field(at, "headers"));
+        let content_encoding = encoding
+            .is_none()
+            .then(|| headers.get("content-encoding"))
+            .flatten();
+        self.body(body, content_encoding, &At::Field(at, "body"));
     }
 
     fn string(&mut self, text: &str, at: &At<'_>) {

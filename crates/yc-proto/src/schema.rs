@@ -23,7 +23,7 @@ use crate::http::{Route, Router, Template};
 use crate::json::{ParseOptions, Style};
 use crate::registry;
 
-pub use methods::{HttpBinding, Method, OperationTypes};
+pub use methods::{HttpBinding, Method, OperationTypes, resolve_message};
 
 /// Descriptors, message types, methods and their HTTP rules.
 pub struct Schema {

@@ -24,12 +24,14 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
@@ -82,19 +84,7 @@ fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> Result<(), BenchError> {
-    match std::env::args().nth(1).as_deref() {
-        None => {}
-        Some("-h" | "--help") => {
-            println!(
-                "usage: bench_record (no arguments: the figures it prints are for fixed loads)"
-            );
-            return Ok(());
-        }
-        Some(other) => {
-            eprintln!("bench_record: unknown argument `{other}`; it takes none");
-            std::process::exit(2);
-        }
-    }
+    common::no_arguments("bench_record");
     let upstream_rt = runtime("bench-up")?;
     let proxy_rt = runtime("bench-proxy")?;
     let client_rt = runtime("bench-client")?;
@@ -329,30 +319,7 @@ async fn start_upstream() -> Result<Server, yc_proxy::Error> {
         yc_proto::json::to_string(&image(), yc_proto::json::Style::Camel)
             .map_err(|e| yc_proxy::Error::Tls(e.to_string()))?,
     );
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let answer = answer.clone();
-        let json = json.clone();
-        async move {
-            let grpc = yc_proxy::grpc::is_grpc(&request);
-            let _ = request.into_body().collect().await;
-            let response = if grpc {
-                let mut trailers = HeaderMap::new();
-                trailers.insert("grpc-status", HeaderValue::from_static("0"));
-                let mut response = Response::new(Body::new(answer, Some(trailers)));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/grpc"));
-                response
-            } else {
-                let mut response = Response::new(Body::from(json));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
-                response
-            };
-            Ok::<_, Infallible>(response)
-        }
-    });
+    let service = common::memory_service(answer, json);
     Server::bind(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         service,

@@ -22,26 +22,21 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::convert::Infallible;
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, Request, Response, Uri};
+use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::{Message as _, Name};
+use prost::Message as _;
 use tokio::net::{TcpListener, TcpStream};
-use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
-    Interaction, Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
-};
+use yc_cassette::{Body, Cassette, Headers, Interaction, fixture};
 use yc_proto::compute::v1::{GetImageRequest, Image, Os, image, os};
-use yc_proxy::grpc::{Status, encode_frame};
-use yc_proxy::server::Body as MemoryBody;
+use yc_proxy::grpc::encode_frame;
 use yc_proxy::{Ca, ReplayConfig, ReplayServer, Replayer, Server, ServerConfig, TlsConfig};
 
 const METHOD: &str = "/yandex.cloud.compute.v1.ImageService/Get";
@@ -159,12 +154,7 @@ fn main() -> std::process::ExitCode {
     let ca = Ca::open_or_create(ca_dir.path()).unwrap();
     let client_tls = client_tls(&ca);
     let (replay, replay_addr, ceiling, ceiling_addr) = servers.block_on(async {
-        let index = Index::new(
-            vec![("bench.json".into(), cassette())],
-            Redactor::default(),
-            yc_proto::Schema::embedded(),
-        )
-        .unwrap();
+        let index = fixture::index(vec![cassette()]);
         let mut config = ReplayConfig::default();
         config.server.tls = Some(TlsConfig::new(ca, &[]).unwrap());
         let ceiling = ceiling(&config.server);
@@ -195,22 +185,13 @@ fn main() -> std::process::ExitCode {
         }
         // Alternate the two servers and keep each one's best round: the cores are shared, so noise only slows runs.
         let (mut ceiling, mut replayed) = (Figures::NONE, Figures::NONE);
+        let round = |addr| clients.block_on(measure(load, addr, run_for, &client_tls));
         for _ in 0..options.rounds {
             if options.ceiling {
-                ceiling = ceiling.best(clients.block_on(measure(
-                    load,
-                    ceiling_addr,
-                    run_for,
-                    &client_tls,
-                )));
+                ceiling = ceiling.best(round(ceiling_addr));
             }
             if options.replay {
-                replayed = replayed.best(clients.block_on(measure(
-                    load,
-                    replay_addr,
-                    run_for,
-                    &client_tls,
-                )));
+                replayed = replayed.best(round(replay_addr));
             }
         }
         replay_rates.insert(load.short_name(), replayed.per_second);
@@ -299,58 +280,23 @@ fn rest_json() -> serde_json::Value {
 fn grpc_interaction(id: &str) -> Interaction {
     let mut image = image();
     image.id = id.into();
-    Interaction::Grpc(GrpcInteraction {
-        method: METHOD.into(),
-        request: GrpcRequest {
-            metadata: Headers::new(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some(&GetImageRequest::full_name()),
-                &GetImageRequest {
-                    image_id: id.into(),
-                }
-                .encode_to_vec(),
-            )],
-        },
-        response: GrpcResponse {
-            headers: [("content-type", "application/grpc")].into_iter().collect(),
-            messages: vec![Message::from_bytes(
-                &yc_proto::Schema::embedded(),
-                Some(&Image::full_name()),
-                &image.encode_to_vec(),
-            )],
-            trailers: Headers::new(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    })
+    fixture::grpc(METHOD)
+        .metadata(&[])
+        .request(&GetImageRequest {
+            image_id: id.into(),
+        })
+        .response(&image)
+        .build()
 }
 
 fn cassette() -> Cassette {
-    let mut cassette = Cassette::new(Meta {
-        description: "bench_replay".into(),
-        recorded_with: "bench_replay".into(),
-    });
-    cassette.interactions.push(grpc_interaction(IMAGE_ID));
-    cassette
-        .interactions
-        .push(Interaction::Rest(RestInteraction {
-            request: RestRequest {
-                method: "GET".into(),
-                path: REST_PATH.into(),
-                query: String::new(),
-                headers: Headers::new(),
-                body: Body::Empty,
-                encoding: None,
-            },
-            response: RestResponse {
-                status: 200,
-                headers: [("content-type", "application/json")].into_iter().collect(),
-                body: Body::Json(rest_json()),
-                encoding: None,
-            },
-        }));
-    cassette
+    fixture::cassette(vec![
+        grpc_interaction(IMAGE_ID),
+        fixture::rest("GET", REST_PATH)
+            .response_headers(&[("content-type", "application/json")])
+            .response(Body::Json(rest_json()))
+            .build(),
+    ])
 }
 
 /// Startup cost at 10,000 interactions: indexing plus preparing every response.
@@ -360,12 +306,7 @@ fn prepare_figures() {
         .map(|i| grpc_interaction(&format!("fd8img{i:05}")))
         .collect();
     let start = Instant::now();
-    let index = Index::new(
-        vec![("big.json".into(), big)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![big]);
     let indexed = start.elapsed();
     let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
     let prepared = start.elapsed();
@@ -377,12 +318,7 @@ fn prepare_figures() {
     );
 
     // Per-call cost without sockets: the index lookup alone, then the whole replay handler.
-    let index = Index::new(
-        vec![("bench.json".into(), cassette())],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![cassette()]);
     let metadata: Headers = [
         ("te", "trailers"),
         ("content-type", "application/grpc"),
@@ -392,28 +328,26 @@ fn prepare_figures() {
     .collect();
     let messages = vec![request_bytes()];
     let calls = 100_000;
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Grpc {
-            method: METHOD,
-            metadata: &metadata,
-            messages: &messages,
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let lookup = start.elapsed() / calls;
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Rest {
-            method: "GET",
-            path: REST_PATH,
-            query: "",
-            headers: &metadata,
-            body: &[],
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let rest_lookup = start.elapsed() / calls;
+    // The mean time of one lookup of `request`, every one a hit.
+    let per_lookup = |request: yc_cassette::Request<'_>| {
+        let start = Instant::now();
+        for _ in 0..calls {
+            assert!(index.lookup(&request).is_ok());
+        }
+        start.elapsed() / calls
+    };
+    let lookup = per_lookup(yc_cassette::Request::Grpc {
+        method: METHOD,
+        metadata: &metadata,
+        messages: &messages,
+    });
+    let rest_lookup = per_lookup(yc_cassette::Request::Rest {
+        method: "GET",
+        path: REST_PATH,
+        query: "",
+        headers: &metadata,
+        body: &[],
+    });
     // The same data encoded otherwise (a repeated field, the last one wins): the full lookup, decoding and all.
     let mut respelled = GetImageRequest {
         image_id: "fd8other".into(),
@@ -421,16 +355,11 @@ fn prepare_figures() {
     .encode_to_vec();
     respelled.extend(request_bytes());
     let messages = vec![respelled];
-    let start = Instant::now();
-    for _ in 0..calls {
-        let request = yc_cassette::Request::Grpc {
-            method: METHOD,
-            metadata: &metadata,
-            messages: &messages,
-        };
-        assert!(index.lookup(&request).is_ok());
-    }
-    let full_lookup = start.elapsed() / calls;
+    let full_lookup = per_lookup(yc_cassette::Request::Grpc {
+        method: METHOD,
+        metadata: &metadata,
+        messages: &messages,
+    });
     let replayer = Replayer::new(index, &ReplayConfig::default()).unwrap();
     let mut frame = BytesMut::new();
     encode_frame(&request_bytes(), &mut frame);
@@ -464,37 +393,8 @@ fn ceiling(config: &ServerConfig) -> Server {
     let listener = TcpListener::from_std(listener).unwrap();
     let mut frame = BytesMut::new();
     encode_frame(&image().encode_to_vec(), &mut frame);
-    let grpc_body = frame.freeze();
-    let trailers = Status {
-        code: 0,
-        message: String::new(),
-        details: None,
-    }
-    .to_trailers();
     let rest_body = Bytes::from(serde_json::to_vec(&rest_json()).unwrap());
-    let service = service_fn(move |request: Request<Incoming>| {
-        let (grpc_body, trailers, rest_body) =
-            (grpc_body.clone(), trailers.clone(), rest_body.clone());
-        async move {
-            let grpc = request.uri().path() == METHOD;
-            // Read the request, as any server must.
-            let _ = request.into_body().collect().await;
-            let response = if grpc {
-                let mut response = Response::new(MemoryBody::new(grpc_body, Some(trailers)));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/grpc"));
-                response
-            } else {
-                let mut response = Response::new(MemoryBody::new(rest_body, None));
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
-                response
-            };
-            Ok::<_, Infallible>(response)
-        }
-    });
+    let service = common::memory_service(frame.freeze(), rest_body);
     Server::serve(listener, service, config).unwrap()
 }
 
@@ -512,29 +412,37 @@ enum Load {
 }
 
 impl Load {
-    fn name(self) -> String {
+    /// The row's label, and the name `--load` takes.
+    fn names(self) -> (String, String) {
         match self {
             Load::Grpc {
                 streams,
                 tls: false,
-            } => format!("grpc h2 {streams} streams"),
-            Load::Grpc { streams, tls: true } => format!("grpc h2 tls {streams} streams"),
-            Load::Rest { connections } => format!("rest h1 {connections} conns"),
-            Load::TlsConnect => "tls connect + 1st call".to_owned(),
+            } => (
+                format!("grpc h2 {streams} streams"),
+                format!("grpc-{streams}"),
+            ),
+            Load::Grpc { streams, tls: true } => (
+                format!("grpc h2 tls {streams} streams"),
+                format!("grpc-{streams}-tls"),
+            ),
+            Load::Rest { connections } => (
+                format!("rest h1 {connections} conns"),
+                format!("rest-{connections}"),
+            ),
+            Load::TlsConnect => (
+                "tls connect + 1st call".to_owned(),
+                "tls-connect".to_owned(),
+            ),
         }
     }
 
-    /// The name `--load` takes.
+    fn name(self) -> String {
+        self.names().0
+    }
+
     fn short_name(self) -> String {
-        match self {
-            Load::Grpc {
-                streams,
-                tls: false,
-            } => format!("grpc-{streams}"),
-            Load::Grpc { streams, tls: true } => format!("grpc-{streams}-tls"),
-            Load::Rest { connections } => format!("rest-{connections}"),
-            Load::TlsConnect => "tls-connect".to_owned(),
-        }
+        self.names().1
     }
 }
 
@@ -602,13 +510,10 @@ async fn measure(
                 let mut sender = sender.clone();
                 let uri = uri.clone();
                 workers.spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
-                        let start = Instant::now();
+                    latencies_until(deadline, async move || {
                         grpc_call(&mut sender, &uri).await;
-                        latencies.push(start.elapsed().as_micros());
-                    }
-                    latencies
+                    })
+                    .await
                 });
             }
         }
@@ -616,27 +521,21 @@ async fn measure(
             let tls = tls.clone();
             let uri = grpc_uri(addr, true);
             workers.spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let start = Instant::now();
+                latencies_until(deadline, async move || {
                     let mut sender = h2_connect_tls(addr, &tls).await;
                     grpc_call(&mut sender, &uri).await;
-                    latencies.push(start.elapsed().as_micros());
-                }
-                latencies
+                })
+                .await
             });
         }
         Load::Rest { connections } => {
             for _ in 0..connections {
                 let mut sender = h1_connect(addr).await;
                 workers.spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline {
-                        let start = Instant::now();
+                    latencies_until(deadline, async move || {
                         rest_call(&mut sender).await;
-                        latencies.push(start.elapsed().as_micros());
-                    }
-                    latencies
+                    })
+                    .await
                 });
             }
         }
@@ -660,28 +559,42 @@ fn grpc_uri(addr: SocketAddr, tls: bool) -> Uri {
     format!("{scheme}://{addr}{METHOD}").parse().unwrap()
 }
 
+/// Calls `call` back to back until `deadline`; the latency of each call, in microseconds.
+async fn latencies_until(deadline: Instant, mut call: impl AsyncFnMut()) -> Vec<u128> {
+    let mut latencies = Vec::new();
+    while Instant::now() < deadline {
+        let start = Instant::now();
+        call().await;
+        latencies.push(start.elapsed().as_micros());
+    }
+    latencies
+}
+
+async fn tcp_connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
 /// An HTTP/2 connection over TLS (ALPN `h2`), with the same windows as [`h2_connect`].
 async fn h2_connect_tls(
     addr: SocketAddr,
     tls: &tokio_rustls::TlsConnector,
 ) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
     let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-    let stream = tls.connect(name, stream).await.unwrap();
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .initial_stream_window_size(1 << 20)
-        .initial_connection_window_size(16 << 20)
-        .handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    sender
+    let stream = tls.connect(name, tcp_connect(addr).await).await.unwrap();
+    h2_handshake(stream).await
 }
 
 async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
+    h2_handshake(tcp_connect(addr).await).await
+}
+
+/// HTTP/2 over `stream`, with windows large enough that flow control never throttles the answers.
+async fn h2_handshake<S>(stream: S) -> hyper::client::conn::http2::SendRequest<Full<Bytes>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(16 << 20)
@@ -693,11 +606,10 @@ async fn h2_connect(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest
 }
 
 async fn h1_connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(tcp_connect(addr).await))
+            .await
+            .unwrap();
     tokio::spawn(connection);
     sender
 }

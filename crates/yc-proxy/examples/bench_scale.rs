@@ -3,8 +3,11 @@
 //! of one lookup (the first and the last interaction), and the time `yc-vcr check` takes.
 //!
 //! Run with `cargo xtask bench scale` (which builds `yc-vcr` in release first). The cassettes are written to a
-//! temporary folder: gRPC `ImageService/Get` interactions with distinct ids, shaped like recorded ones (metadata,
-//! an `Image` with labels and a description, about 2 KB of pretty JSON each). Each measure is the best of 3 runs.
+//! temporary folder (`yc_cassette::fixture::synthetic`): gRPC `ImageService/Get` interactions with distinct ids,
+//! shaped like recorded ones (metadata, an `Image` with labels and a description, about 2 KB of pretty JSON each).
+//! Each measure is the best of 3 runs.
+
+mod common;
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -12,33 +15,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prost::Message as _;
-use yc_cassette::{
-    Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, Headers, Interaction, Message, Meta,
-};
-use yc_proto::compute::v1 as compute;
+use yc_cassette::fixture;
 use yc_proto::compute::v1::image_service_client::ImageServiceClient;
 
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 const RUNS: usize = 3;
-const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 
 fn main() -> Result<(), BenchError> {
-    match std::env::args().nth(1).as_deref() {
-        None => {}
-        Some("-h" | "--help") => {
-            println!(
-                "usage: bench_scale (no arguments: the figures it prints are for fixed loads)"
-            );
-            return Ok(());
-        }
-        Some(other) => {
-            eprintln!("bench_scale: unknown argument `{other}`; it takes none");
-            std::process::exit(2);
-        }
-    }
+    common::no_arguments("bench_scale");
     let yc_vcr = yc_vcr_binary()?;
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -49,7 +35,7 @@ fn main() -> Result<(), BenchError> {
     );
     for n in SIZES {
         let path = dir.path().join(format!("scale-{n}.json"));
-        write_cassette(&path, n)?;
+        fixture::synthetic(n).save(&path)?;
         let size = std::fs::metadata(&path)?.len() as f64 / 1e6;
         let mut startup = Duration::MAX;
         let mut peak = f64::MAX;
@@ -109,74 +95,6 @@ fn yc_vcr_binary() -> Result<PathBuf, BenchError> {
     Ok(path)
 }
 
-fn image(i: usize) -> compute::Image {
-    compute::Image {
-        id: format!("fd8scale{i:08}"),
-        folder_id: "b1gfolder0000000000".into(),
-        name: format!("ubuntu-2204-lts-v{i}"),
-        description:
-            "Ubuntu 22.04 LTS, built for the scale benchmark; a description of realistic length"
-                .into(),
-        labels: [("family", "ubuntu"), ("build", "scale"), ("owner", "bench")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        family: "ubuntu-2204-lts".into(),
-        storage_size: 4_194_304_000,
-        min_disk_size: 5_368_709_120,
-        product_ids: vec!["f2e0000000000000000".into(), "f2e0000000000000001".into()],
-        status: 2,
-        size: 3_221_225_472,
-        ..Default::default()
-    }
-}
-
-fn write_cassette(path: &Path, n: usize) -> Result<(), BenchError> {
-    let mut cassette = Cassette::new(Meta {
-        description: format!("scale {n}"),
-        recorded_with: "bench_scale".into(),
-    });
-    for i in 0..n {
-        let request = compute::GetImageRequest {
-            image_id: format!("fd8scale{i:08}"),
-        };
-        let mut metadata = Headers::new();
-        metadata.push("authorization", "Bearer <redacted:iam-token:2b8a7b62>");
-        metadata.push(
-            "user-agent",
-            "grpc-python/1.66.1 grpc-c/43.0.0 (linux; chttp2)",
-        );
-        metadata.push("x-request-id", &format!("00000000-0000-0000-0000-{i:012}"));
-        let mut headers = Headers::new();
-        headers.push("content-type", "application/grpc");
-        headers.push("x-server-trace-id", &format!("{i:016x}"));
-        cassette
-            .interactions
-            .push(Interaction::Grpc(GrpcInteraction {
-                method: GET.into(),
-                request: GrpcRequest {
-                    metadata,
-                    messages: vec![Message::from_request_bytes(
-                        &yc_proto::Schema::embedded(),
-                        GET,
-                        &request.encode_to_vec(),
-                    )],
-                },
-                response: GrpcResponse {
-                    headers,
-                    messages: vec![Message::from_response_bytes(
-                        &yc_proto::Schema::embedded(),
-                        GET,
-                        &image(i).encode_to_vec(),
-                    )],
-                    ..GrpcResponse::default()
-                },
-            }));
-    }
-    cassette.save(path)?;
-    Ok(())
-}
-
 struct ReplayRun {
     startup: Duration,
     peak_mb: f64,
@@ -221,13 +139,11 @@ async fn replay_once(yc_vcr: &Path, path: &Path, n: usize) -> Result<ReplayRun, 
         async move {
             let started = Instant::now();
             let image = client
-                .get(compute::GetImageRequest {
-                    image_id: format!("fd8scale{i:08}"),
-                })
+                .get(fixture::get_image_request(&fixture::synthetic_id(i)))
                 .await?
                 .into_inner();
             let elapsed = started.elapsed();
-            if image.id != format!("fd8scale{i:08}") {
+            if image.id != fixture::synthetic_id(i) {
                 return Err::<Duration, BenchError>("a wrong answer".into());
             }
             Ok(elapsed)

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use yc_cassette::Index;
 
 use crate::Error;
-use crate::grpc::{self, Code, Status};
+use crate::grpc::{self, Code, Status, StatusResponse};
 use crate::record::{Forwarder, Mode, ProxyBody, RecordConfig, Recorder, Summary};
 use crate::replay::{MISS_HEADER, ReplayConfig, Replayer};
 use crate::server::{Server, Tls};

@@ -1,119 +1,38 @@
-//! gRPC over HTTP/2 on the wire: length-prefixed message frames, status codes, and the trailers that carry a status.
+//! gRPC over HTTP/2 on the wire, on the serving side: responses that carry a status, request bodies read message by
+//! message, and the content type.
 //!
-//! Pure helpers shared by replay and record: no IO beyond reading a request body, no cassette or matching logic.
-//! Decoding never panics: a malformed or oversized frame is a [`FrameError`], which maps to the [`Status`] the
-//! client gets.
+//! The framing, the status and their limits are data, in [`yc_cassette::wire::grpc`] (re-exported here), which the
+//! recorder's conversion shares. Decoding never panics: a malformed or oversized frame is a [`FrameError`], which
+//! maps to the [`Status`] the client gets.
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use yc_cassette::{DecodeError, Encoding};
+use yc_cassette::Encoding;
+pub use yc_cassette::wire::grpc::{
+    ACCEPTED_ENCODINGS, Code, DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameError, FrameLimits,
+    GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN, PREFIX_LEN, Status,
+    check_encoding, decode_bin, encode_frame, percent_decode, percent_encode,
+};
 
 use crate::server::Body;
 
 /// The `content-type` of gRPC requests and responses (it may carry a `+proto` suffix).
 pub const GRPC_CONTENT_TYPE: &str = "application/grpc";
-/// The default limit on one message, as gRPC implementations use.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
-/// The length prefix: one compressed-flag byte, then a big-endian `u32` length.
-pub const PREFIX_LEN: usize = 5;
-
-pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
-pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
-pub const GRPC_STATUS_DETAILS_BIN: HeaderName = HeaderName::from_static("grpc-status-details-bin");
-pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
 pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
 
-/// gRPC status codes: `google.rpc.Code`, as generated in yc-proto (`code as i32` is the number on the wire).
-pub use yc_proto::google::rpc::Code;
-
-/// A status as it travels in trailers: the code is an `i32` because a recorded status may carry any number.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
-    pub code: i32,
-    /// The message, not yet percent-encoded.
-    pub message: String,
-    /// An encoded `google.rpc.Status`, sent as `grpc-status-details-bin`.
-    pub details: Option<Bytes>,
-}
-
-impl Status {
-    pub fn new(code: Code, message: impl Into<String>) -> Status {
-        Status {
-            code: code as i32,
-            message: message.into(),
-            details: None,
-        }
-    }
-
-    /// Writes `grpc-status`, `grpc-message` (percent-encoded, omitted when empty) and `grpc-status-details-bin`
-    /// (unpadded base64) into `headers`, replacing any already there.
-    pub fn write_to(&self, headers: &mut HeaderMap) {
-        headers.insert(GRPC_STATUS, HeaderValue::from(self.code));
-        if self.message.is_empty() {
-            headers.remove(GRPC_MESSAGE);
-        } else if let Ok(value) = HeaderValue::from_str(&percent_encode(&self.message)) {
-            headers.insert(GRPC_MESSAGE, value);
-        }
-        match &self.details {
-            Some(details) => {
-                if let Ok(value) = HeaderValue::from_str(&BIN.encode(details)) {
-                    headers.insert(GRPC_STATUS_DETAILS_BIN, value);
-                }
-            }
-            None => {
-                headers.remove(GRPC_STATUS_DETAILS_BIN);
-            }
-        }
-    }
-
-    /// The status as a trailers map.
-    pub fn to_trailers(&self) -> HeaderMap {
-        let mut trailers = HeaderMap::with_capacity(3);
-        self.write_to(&mut trailers);
-        trailers
-    }
-
-    /// Reads a status from trailers (or from the headers of a trailers-only response); `None` without `grpc-status`.
-    /// An unparsable code reads as UNKNOWN, as clients do; a message that is not valid percent-encoding is kept as is.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Status> {
-        let code = headers.get(&GRPC_STATUS)?;
-        let code = code
-            .to_str()
-            .ok()
-            .and_then(|code| code.trim().parse().ok())
-            .unwrap_or(Code::Unknown as i32);
-        let message = headers
-            .get(&GRPC_MESSAGE)
-            .map(|value| percent_decode(value.as_bytes()))
-            .unwrap_or_default();
-        let details = headers
-            .get(&GRPC_STATUS_DETAILS_BIN)
-            .and_then(|value| decode_bin(value.as_bytes()))
-            .map(Bytes::from);
-        Some(Status {
-            code,
-            message,
-            details,
-        })
-    }
-
+/// A status as a response of its own.
+pub trait StatusResponse {
     /// A trailers-only response carrying this status: HTTP 200, `content-type: application/grpc`, no body.
-    pub fn into_response(self) -> Response<Body> {
-        trailers_only(self, HeaderMap::new())
-    }
+    fn into_response(self) -> Response<Body>;
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "grpc-status {}: {}", self.code, self.message)
+impl StatusResponse for Status {
+    fn into_response(self) -> Response<Body> {
+        trailers_only(self, HeaderMap::new())
     }
 }
 
@@ -140,228 +59,14 @@ pub fn is_grpc<B>(request: &Request<B>) -> bool {
         })
 }
 
-/// Appends one uncompressed length-prefixed frame carrying `message`.
-pub fn encode_frame(message: &[u8], out: &mut BytesMut) {
-    out.reserve(PREFIX_LEN + message.len());
-    out.put_u8(0);
-    // Messages over 4 GiB cannot be framed; the limit on message size keeps them far away.
-    out.put_u32(u32::try_from(message.len()).unwrap_or(u32::MAX));
-    out.put_slice(message);
-}
+/// A request body as the servers read it: `Bytes` chunks, and an error that can say what went wrong.
+pub trait RequestBody: http_body::Body<Data = Bytes, Error: fmt::Display> + Unpin {}
 
-/// Base64 of a `-bin` metadata value, padded or not, as gRPC allows.
-pub fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
-    BIN.decode(value).ok()
-}
-
-/// `-bin` values: the standard alphabet, written unpadded and read either way.
-const BIN: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// What a `grpc-message` escapes (the gRPC HTTP/2 spec): controls and `%`; `percent_encoding` escapes every byte
-/// outside ASCII on its own.
-const GRPC_MESSAGE_ESCAPED: &AsciiSet = &CONTROLS.add(b'%');
-
-/// Percent-encodes a `grpc-message` as the gRPC HTTP/2 spec requires: bytes outside printable ASCII and `%` itself.
-pub fn percent_encode(message: &str) -> String {
-    utf8_percent_encode(message, GRPC_MESSAGE_ESCAPED).to_string()
-}
-
-/// Decodes a percent-encoded `grpc-message` (or a URL path segment); malformed escapes stay as they are, invalid
-/// UTF-8 becomes U+FFFD.
-pub fn percent_decode(value: &[u8]) -> String {
-    percent_encoding::percent_decode(value)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// What can be wrong with the frames of a request body.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
-    #[error("request body of more than {limit} bytes in all")]
-    BodyTooLarge { limit: usize },
-    #[error("truncated frame: the body ends {missing} bytes short of a complete message")]
-    Truncated { missing: usize },
-    #[error("compressed message (flag 1) but the request has no `grpc-encoding`")]
-    CompressedWithoutEncoding,
-    #[error(
-        "compressed messages (`grpc-encoding: {0}`) are not supported; send identity, gzip, deflate or zstd"
-    )]
-    UnsupportedEncoding(String),
-    #[error("a compressed message does not decompress: {0}")]
-    Decompress(String),
-    #[error("a compressed message decompresses to more than the limit of {limit} bytes")]
-    DecompressedTooLarge { limit: usize },
-    #[error("invalid compressed flag `{0}` in a frame prefix (must be 0 or 1)")]
-    InvalidFlag(u8),
-    #[error("reading the request body failed: {0}")]
-    Body(String),
-}
-
-impl FrameError {
-    /// The status a client gets for this error: RESOURCE_EXHAUSTED for size limits, UNIMPLEMENTED for an unsupported
-    /// encoding, CANCELLED for a broken body, INTERNAL for malformed frames (as gRPC libraries answer).
-    pub fn to_status(&self) -> Status {
-        let code = match self {
-            FrameError::TooLarge { .. }
-            | FrameError::BodyTooLarge { .. }
-            | FrameError::DecompressedTooLarge { .. } => Code::ResourceExhausted,
-            FrameError::UnsupportedEncoding(_) => Code::Unimplemented,
-            FrameError::Body(_) => Code::Cancelled,
-            FrameError::Truncated { .. }
-            | FrameError::CompressedWithoutEncoding
-            | FrameError::InvalidFlag(_)
-            | FrameError::Decompress(_) => Code::Internal,
-        };
-        Status::new(code, self.to_string())
-    }
-}
-
-/// Limits applied while reading request frames.
-#[derive(Clone, Copy, Debug)]
-pub struct FrameLimits {
-    /// The largest single message.
-    pub max_message_size: usize,
-    /// The largest request body, all frames together.
-    pub max_body_size: usize,
-}
-
-impl Default for FrameLimits {
-    fn default() -> FrameLimits {
-        FrameLimits {
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            max_body_size: 4 * DEFAULT_MAX_MESSAGE_SIZE,
-        }
-    }
-}
-
-/// The `grpc-accept-encoding` of this crate: the message codings it can read.
-pub const ACCEPTED_ENCODINGS: &str = "identity,gzip,deflate,zstd";
-
-/// The coding of the compressed messages of a request or response, from its `grpc-encoding`: `None` when absent
-/// or `identity`; one the proxy cannot read is an error.
-pub fn check_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, FrameError> {
-    let Some(value) = headers.get(&GRPC_ENCODING) else {
-        return Ok(None);
-    };
-    let unsupported =
-        || FrameError::UnsupportedEncoding(String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let name = value.to_str().map_err(|_| unsupported())?;
-    match Encoding::parse(name) {
-        // Brotli is an HTTP content coding, not a gRPC message one.
-        Ok(Some(Encoding::Brotli)) | Err(_) => Err(unsupported()),
-        Ok(encoding) => Ok(encoding),
-    }
-}
-
-/// An incremental decoder of length-prefixed frames: feed body chunks, take whole messages.
-///
-/// A message's size is checked against the limit as soon as its prefix arrives, before its bytes are buffered.
-#[derive(Debug)]
-pub struct FrameDecoder {
-    limits: FrameLimits,
-    buffer: BytesMut,
-    received: usize,
-    encoding: Option<Encoding>,
-}
-
-impl FrameDecoder {
-    /// A decoder of uncompressed frames (a compressed one is an error).
-    pub fn new(limits: FrameLimits) -> FrameDecoder {
-        FrameDecoder::with_encoding(limits, None)
-    }
-
-    /// A decoder that decompresses frames flagged compressed with `encoding` (from [`check_encoding`]); the
-    /// decompressed message is held to the same size limit, so a small bomb cannot become a large message.
-    pub fn with_encoding(limits: FrameLimits, encoding: Option<Encoding>) -> FrameDecoder {
-        FrameDecoder {
-            limits,
-            buffer: BytesMut::new(),
-            received: 0,
-            encoding,
-        }
-    }
-
-    /// Adds a chunk of the body.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), FrameError> {
-        self.received = self.received.saturating_add(chunk.len());
-        if self.received > self.limits.max_body_size {
-            return Err(FrameError::BodyTooLarge {
-                limit: self.limits.max_body_size,
-            });
-        }
-        self.buffer.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The length the buffered frame's prefix declares; the buffer holds at least a prefix.
-    fn declared_size(&self) -> usize {
-        u32::from_be_bytes([
-            self.buffer[1],
-            self.buffer[2],
-            self.buffer[3],
-            self.buffer[4],
-        ]) as usize
-    }
-
-    /// The next whole message, if buffered, decompressed when its frame says so.
-    pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
-        if self.buffer.len() < PREFIX_LEN {
-            return Ok(None);
-        }
-        let flag = self.buffer[0];
-        let size = self.declared_size();
-        let encoding = match (flag, self.encoding) {
-            (0, _) => None,
-            (1, Some(encoding)) => Some(encoding),
-            (1, None) => return Err(FrameError::CompressedWithoutEncoding),
-            (other, _) => return Err(FrameError::InvalidFlag(other)),
-        };
-        if size > self.limits.max_message_size {
-            return Err(FrameError::TooLarge {
-                size,
-                limit: self.limits.max_message_size,
-            });
-        }
-        if self.buffer.len() < PREFIX_LEN + size {
-            return Ok(None);
-        }
-        self.buffer.advance(PREFIX_LEN);
-        let message = self.buffer.split_to(size).freeze();
-        let Some(encoding) = encoding else {
-            return Ok(Some(message));
-        };
-        let limit = self.limits.max_message_size;
-        match encoding.decode(&message, limit) {
-            Ok(plain) => Ok(Some(Bytes::from(plain))),
-            Err(DecodeError::TooLarge { .. }) => Err(FrameError::DecompressedTooLarge { limit }),
-            Err(error) => Err(FrameError::Decompress(error.to_string())),
-        }
-    }
-
-    /// Whether bytes of a message not yet whole are buffered.
-    pub fn has_partial(&self) -> bool {
-        !self.buffer.is_empty()
-    }
-
-    /// Checks that the body ended on a frame boundary.
-    pub fn finish(&self) -> Result<(), FrameError> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let missing = if self.buffer.len() < PREFIX_LEN {
-            PREFIX_LEN - self.buffer.len()
-        } else {
-            (PREFIX_LEN + self.declared_size()).saturating_sub(self.buffer.len())
-        };
-        Err(FrameError::Truncated { missing })
-    }
+impl<B> RequestBody for B
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
 }
 
 /// Reads a request body message by message, enforcing `limits`, so that a caller can answer as soon as it has
@@ -373,11 +78,7 @@ pub struct MessageReader<B> {
     ended: bool,
 }
 
-impl<B> MessageReader<B>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: fmt::Display,
-{
+impl<B: RequestBody> MessageReader<B> {
     /// A reader decompressing frames flagged compressed with `encoding` (from [`check_encoding`]).
     pub fn new(body: B, limits: FrameLimits, encoding: Option<Encoding>) -> MessageReader<B> {
         MessageReader {
@@ -419,15 +120,11 @@ where
 
 /// Reads a whole request body and splits it into messages (decompressed with `encoding` where flagged),
 /// enforcing `limits`.
-pub async fn read_messages<B>(
+pub async fn read_messages<B: RequestBody>(
     body: B,
     limits: FrameLimits,
     encoding: Option<Encoding>,
-) -> Result<Vec<Bytes>, FrameError>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: fmt::Display,
-{
+) -> Result<Vec<Bytes>, FrameError> {
     let mut reader = MessageReader::new(body, limits, encoding);
     let mut messages = Vec::new();
     while let Some(message) = reader.next().await? {

@@ -31,7 +31,6 @@ use tokio::net::TcpListener;
 use yc_cassette::Redactor;
 use yc_proto::Schema;
 
-pub(crate) use forward::is_connection_header;
 pub use forward::{ForwardConfig, Forwarder, ProxyBody};
 pub use recorder::{Journaled, Mode, Recorded, Recorder, RecorderConfig, RecorderHandle, Summary};
 #[doc(hidden)]

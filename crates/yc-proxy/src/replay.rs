@@ -37,7 +37,6 @@ pub mod translate;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -53,7 +52,9 @@ use yc_cassette::{Cursors, Headers, Hit, Index, Miss};
 
 use crate::Error;
 use crate::discovery;
-use crate::grpc::{self, Code, FrameError, FrameLimits, MessageReader, Status};
+use crate::grpc::{
+    self, Code, FrameError, FrameLimits, MessageReader, RequestBody, Status, StatusResponse,
+};
 use crate::server::{Body, Server, ServerConfig};
 use control::Session;
 use prepared::Prepared;
@@ -229,20 +230,16 @@ impl Replayer {
     }
 
     /// Answers one request. Never fails: every problem is a response.
-    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes> + Unpin,
-        B::Error: Display,
-    {
+    pub async fn handle<B: RequestBody>(&self, request: Request<B>) -> Response<Body> {
         self.handle_in(request, None).await
     }
 
     /// [`Replayer::handle`] with the sequence positions of a session (`None`: the default ones).
-    async fn handle_in<B>(&self, request: Request<B>, cursors: Option<&Cursors>) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes> + Unpin,
-        B::Error: Display,
-    {
+    async fn handle_in<B: RequestBody>(
+        &self,
+        request: Request<B>,
+        cursors: Option<&Cursors>,
+    ) -> Response<Body> {
         let reached = if self.inner.advertise_reached {
             discovery::reached(&request)
         } else {
@@ -265,15 +262,11 @@ impl Replayer {
         response
     }
 
-    async fn grpc<B>(
+    async fn grpc<B: RequestBody>(
         &self,
         request: Request<B>,
         cursors: Option<&Cursors>,
-    ) -> Result<Response<Body>, Failure>
-    where
-        B: http_body::Body<Data = Bytes> + Unpin,
-        B::Error: Display,
-    {
+    ) -> Result<Response<Body>, Failure> {
         if request.method() != Method::POST {
             return Err(Failure::GrpcMethod(request.method().clone()));
         }
@@ -337,15 +330,11 @@ impl Replayer {
             .or_else(|| discovery::reached_address(request))
     }
 
-    async fn rest<B>(
+    async fn rest<B: RequestBody>(
         &self,
         request: Request<B>,
         cursors: Option<&Cursors>,
-    ) -> Result<Response<Body>, Failure>
-    where
-        B: http_body::Body<Data = Bytes> + Unpin,
-        B::Error: Display,
-    {
+    ) -> Result<Response<Body>, Failure> {
         let discovery_address = self.discovery_address(&request);
         let (parts, body) = request.into_parts();
         let body = read_body(body, self.inner.max_rest_body).await?;
@@ -749,11 +738,7 @@ fn content_type(map: &HeaderMap) -> Headers {
 }
 
 /// Reads a REST body up to `limit` bytes.
-async fn read_body<B>(mut body: B, limit: usize) -> Result<Vec<u8>, Failure>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: Display,
-{
+async fn read_body<B: RequestBody>(mut body: B, limit: usize) -> Result<Vec<u8>, Failure> {
     let mut collected = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|error| Failure::RestBody(error.to_string()))?;

@@ -108,15 +108,11 @@ impl Server {
     /// Binds `addr` (use port 0 for any free port) and serves `service` on every connection.
     ///
     /// The service must answer every request with a response: errors are responses, never `Err`.
-    pub async fn bind<S, B>(
+    pub async fn bind<B: ResponseBody>(
         addr: SocketAddr,
-        service: S,
+        service: impl HttpService<B>,
         config: &ServerConfig,
-    ) -> Result<Server, Error>
-    where
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
+    ) -> Result<Server, Error> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
@@ -124,15 +120,11 @@ impl Server {
     }
 
     /// Serves `service` on an already bound listener.
-    pub fn serve<S, B>(
+    pub fn serve<B: ResponseBody>(
         listener: TcpListener,
-        service: S,
+        service: impl HttpService<B>,
         config: &ServerConfig,
-    ) -> Result<Server, Error>
-    where
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
+    ) -> Result<Server, Error> {
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -301,17 +293,15 @@ async fn serve_connection<S, B>(
             return;
         }
     }
+    let http = Http {
+        builder: &shared.builder,
+        watcher,
+        peer,
+    };
     match (sniff(first[0]), &shared.tls) {
         (Sniffed::Http, _) => {
-            let service = shared.service.clone();
-            serve_http(
-                TokioIo::new(stream),
-                service,
-                &shared.builder,
-                watcher,
-                peer,
-            )
-            .await;
+            http.serve(TokioIo::new(stream), shared.service.clone())
+                .await;
         }
         (Sniffed::Tls, Some(tls)) => {
             let accepted = tokio::select! {
@@ -319,15 +309,8 @@ async fn serve_connection<S, B>(
                 accepted = tls.accept(stream, peer) => accepted,
             };
             let Some(stream) = accepted else { return };
-            let service = OverTls(shared.service.clone());
-            serve_http(
-                TokioIo::new(stream),
-                service,
-                &shared.builder,
-                watcher,
-                peer,
-            )
-            .await;
+            http.serve(TokioIo::new(stream), OverTls(shared.service.clone()))
+                .await;
         }
         (Sniffed::Tls, None) => tracing::warn!(
             %peer,
@@ -340,21 +323,27 @@ async fn serve_connection<S, B>(
     }
 }
 
-async fn serve_http<I, S, B>(
-    io: I,
-    service: S,
-    builder: &auto::Builder<TokioExecutor>,
+/// What serving HTTP on one connection takes besides its stream and the service: the protocol builder, the
+/// graceful-shutdown watcher and the client's address for the log.
+struct Http<'a> {
+    builder: &'a auto::Builder<TokioExecutor>,
     watcher: Watcher,
     peer: SocketAddr,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
-    B: ResponseBody,
-{
-    let conn = builder.serve_connection(io, service).into_owned();
-    if let Err(error) = Coalesced::new(watcher.watch(conn)).await {
-        tracing::debug!(%peer, %error, "connection ended with an error");
+}
+
+impl Http<'_> {
+    /// Serves `service` on `io` until the connection ends.
+    async fn serve<I, S, B>(self, io: I, service: S)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
+        B: ResponseBody,
+    {
+        let conn = self.builder.serve_connection(io, service).into_owned();
+        if let Err(error) = Coalesced::new(self.watcher.watch(conn)).await {
+            tracing::debug!(peer = %self.peer, %error, "connection ended with an error");
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod record;
 mod redaction;
 mod replay;
 mod schema;
+mod serve;
 mod tls;
 
 use std::io::IsTerminal;

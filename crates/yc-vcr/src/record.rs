@@ -1,6 +1,5 @@
 //! `yc-vcr record`: a recording proxy in front of Yandex Cloud (or any upstream).
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,9 +11,8 @@ use yc_proxy::record::{Mode, RecordConfig, RecordServer, Summary};
 use yc_proxy::upstream::{UpstreamUrl, Upstreams};
 use yc_proxy::{EpisodesServer, ReplayConfig, ReplayServer};
 
-use crate::redaction::RedactionArgs;
-use crate::schema::SchemaArgs;
-use crate::tls::{self, TlsArgs};
+use crate::serve::ServeArgs;
+use crate::tls;
 
 /// Record real traffic into a cassette, with secrets removed.
 ///
@@ -77,18 +75,8 @@ pub(crate) struct Args {
     /// The cassette's description (`meta.description`).
     #[arg(long, default_value = "")]
     description: String,
-    /// Largest message recorded, in bytes; larger calls pass through unrecorded.
-    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
-    max_message_size: usize,
-    /// Largest cassette read when appending or recovering, in bytes.
-    #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
-    max_cassette_size: u64,
     #[command(flatten)]
-    redaction: RedactionArgs,
-    #[command(flatten)]
-    schema: SchemaArgs,
-    #[command(flatten)]
-    tls: TlsArgs,
+    serve: ServeArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
@@ -123,13 +111,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         (None, _, true) | (Some(yc_vcr::Mode::NewEpisodes), ..) => Mode::Append,
         (Some(yc_vcr::Mode::Once), ..) | (None, false, false) => Mode::New,
     };
-    config.redactor = Redactor::new(&args.redaction.rules()?)?;
-    config.schema = args.schema.schema()?;
-    config.max_message_size = args.max_message_size;
-    config.max_cassette_size = args.max_cassette_size;
+    config.redactor = Redactor::new(&args.serve.redaction.rules()?)?;
+    config.schema = args.serve.schema.schema()?;
+    config.max_message_size = args.serve.max_message_size;
+    config.max_cassette_size = args.serve.max_cassette_size;
     config.description = args.description.clone();
-    config.advertise = args.tls.advertise.clone();
-    config.server.tls = args.tls.config(args.listen)?;
+    config.advertise = args.serve.tls.advertise.clone();
+    config.server.tls = args.serve.tls.config(args.listen)?;
     let tls_config = config.server.tls.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
@@ -139,7 +127,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             Some(yc_vcr::Mode::Once) if args.cassette.exists() => {
                 let loaded = yc_cassette::Cassette::open(
                     &args.cassette,
-                    args.max_cassette_size,
+                    args.serve.max_cassette_size,
                     &config.schema,
                 )?;
                 let index = Index::new(
@@ -148,7 +136,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
                     config.schema,
                 )?;
                 let replay = ReplayConfig {
-                    max_message_size: args.max_message_size,
+                    max_message_size: args.serve.max_message_size,
                     advertise: config.advertise,
                     server: config.server,
                 };
@@ -157,7 +145,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             }
             Some(yc_vcr::Mode::NewEpisodes) => {
                 let replay = ReplayConfig {
-                    max_message_size: args.max_message_size,
+                    max_message_size: args.serve.max_message_size,
                     advertise: config.advertise.clone(),
                     server: config.server.clone(),
                 };
@@ -169,11 +157,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             }
         };
         let shutdown = crate::shutdown_signal();
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", running.local_addr())?;
-        tls::announce(&mut stdout, running.local_addr(), tls_config.as_ref())?;
-        stdout.flush()?;
-        drop(stdout);
+        tls::announce(running.local_addr(), tls_config.as_ref())?;
         shutdown.await;
         match running.shutdown().await? {
             Some(summary) if summary.wrote_file => tracing::info!(

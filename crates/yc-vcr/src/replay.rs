@@ -1,6 +1,5 @@
 //! `yc-vcr replay`: serve cassettes offline.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +9,8 @@ use yc_cassette::{Index, Redactor};
 use yc_proxy::{ReplayConfig, ReplayServer};
 
 use crate::cassettes;
-use crate::redaction::RedactionArgs;
-use crate::schema::SchemaArgs;
-use crate::tls::{self, TlsArgs};
+use crate::serve::ServeArgs;
+use crate::tls;
 
 /// Serve recorded interactions to any gRPC or REST client, offline and deterministically.
 ///
@@ -34,22 +32,12 @@ pub(crate) struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
-    /// Largest request message accepted, in bytes.
-    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
-    max_message_size: usize,
-    /// Largest cassette (or journal) read, in bytes.
-    #[arg(long, default_value_t = yc_cassette::DEFAULT_MAX_CASSETTE_SIZE, value_name = "BYTES")]
-    max_cassette_size: u64,
     #[command(flatten)]
-    redaction: RedactionArgs,
-    #[command(flatten)]
-    schema: SchemaArgs,
-    #[command(flatten)]
-    tls: TlsArgs,
+    serve: ServeArgs,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
-    let schema = args.schema.schema()?;
+    let schema = args.serve.schema.schema()?;
     let loaded = if args.cassettes.is_empty() {
         let bundled = cassettes::bundled(&schema)?;
         tracing::info!(
@@ -62,30 +50,26 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         for file in &files {
             tracing::info!(cassette = %file.display(), "serving");
         }
-        cassettes::load(&files, args.max_cassette_size, &schema)?
+        cassettes::load(&files, args.serve.max_cassette_size, &schema)?
     };
     let interactions: usize = loaded.iter().map(|(_, c)| c.interactions.len()).sum();
     let cassette_count = loaded.len();
     // Incoming requests are redacted with the rules used when recording, so that they match their recordings.
-    let redactor = Redactor::new(&args.redaction.rules()?)?;
+    let redactor = Redactor::new(&args.serve.redaction.rules()?)?;
     let index = Index::new(loaded, redactor, schema)?;
     let mut config = ReplayConfig {
-        max_message_size: args.max_message_size,
-        advertise: args.tls.advertise.clone(),
+        max_message_size: args.serve.max_message_size,
+        advertise: args.serve.tls.advertise.clone(),
         ..ReplayConfig::default()
     };
-    config.server.tls = args.tls.config(args.listen)?;
+    config.server.tls = args.serve.tls.config(args.listen)?;
     let tls_config = config.server.tls.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let server = ReplayServer::start(args.listen, index, config)?;
         let shutdown = crate::shutdown_signal();
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", server.local_addr())?;
-        tls::announce(&mut stdout, server.local_addr(), tls_config.as_ref())?;
-        stdout.flush()?;
-        drop(stdout);
+        tls::announce(server.local_addr(), tls_config.as_ref())?;
         tracing::info!(cassettes = cassette_count, interactions, "replaying");
         server.shutdown_on(shutdown).await;
         tracing::info!("stopped");

@@ -65,12 +65,11 @@ impl TlsArgs {
     }
 }
 
-/// The second line on stdout when TLS is on: `tls: https://ADDR, CA certificate PATH`.
-pub(crate) fn announce(
-    stdout: &mut impl std::io::Write,
-    addr: SocketAddr,
-    tls: Option<&TlsConfig>,
-) -> std::io::Result<()> {
+/// The lines a server's start prints on stdout, flushed at once: `listening on http://ADDR`, then, when TLS is on,
+/// `tls: https://ADDR, CA certificate PATH`.
+pub(crate) fn announce(addr: SocketAddr, tls: Option<&TlsConfig>) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{addr}")?;
     if let Some(tls) = tls {
         writeln!(
             stdout,
@@ -78,7 +77,7 @@ pub(crate) fn announce(
             tls.ca_path().display()
         )?;
     }
-    Ok(())
+    stdout.flush()
 }
 
 fn parse_advertise(text: &str) -> Result<String, String> {

@@ -407,28 +407,24 @@ fn serve(
             Plan::Replay(index) => {
                 let mut config = ReplayConfig::default();
                 config.server.shutdown_grace = SHUTDOWN_GRACE;
-                let server = match ReplayServer::start(local, index, config) {
-                    Ok(server) => server,
-                    Err(error) => {
-                        let _ = started.send(Err(error.into()));
-                        return Err(Error::Thread("replay did not start".to_owned()));
-                    }
-                };
-                let _ = started.send(Ok(server.local_addr()));
+                let server = started_or(
+                    started,
+                    ReplayServer::start(local, index, config),
+                    ReplayServer::local_addr,
+                    "replay",
+                )?;
                 let _ = stop.await;
                 report.misses = server.replayer().misses();
                 report.unused = server.replayer().unused();
                 server.shutdown().await;
             }
             Plan::Record(config) => {
-                let server = match RecordServer::start(local, config).await {
-                    Ok(server) => server,
-                    Err(error) => {
-                        let _ = started.send(Err(error.into()));
-                        return Err(Error::Thread("record did not start".to_owned()));
-                    }
-                };
-                let _ = started.send(Ok(server.local_addr()));
+                let server = started_or(
+                    started,
+                    RecordServer::start(local, config).await,
+                    RecordServer::local_addr,
+                    "record",
+                )?;
                 if stop.await == Ok(Stop::Abandon) {
                     // A failed test: a replaced cassette keeps its old file, and the new recording's journal is
                     // ignored by readers and dropped by the next recorder.
@@ -440,20 +436,38 @@ fn serve(
             Plan::Episodes(config) => {
                 let mut replay = ReplayConfig::default();
                 replay.server.shutdown_grace = SHUTDOWN_GRACE;
-                let server = match EpisodesServer::start(local, config, &replay).await {
-                    Ok(server) => server,
-                    Err(error) => {
-                        let _ = started.send(Err(error.into()));
-                        return Err(Error::Thread("new_episodes did not start".to_owned()));
-                    }
-                };
-                let _ = started.send(Ok(server.local_addr()));
+                let server = started_or(
+                    started,
+                    EpisodesServer::start(local, config, &replay).await,
+                    EpisodesServer::local_addr,
+                    "new_episodes",
+                )?;
                 let _ = stop.await;
                 report.recorded = server.shutdown().await?.recorded;
             }
         }
         Ok(report)
     })
+}
+
+/// Tells the test's thread whether `server` started, and where it listens; one that did not start ends the harness
+/// thread with an error saying `what` did not start.
+fn started_or<S>(
+    started: oneshot::Sender<Result<SocketAddr, Error>>,
+    server: Result<S, yc_proxy::Error>,
+    local_addr: impl FnOnce(&S) -> SocketAddr,
+    what: &str,
+) -> Result<S, Error> {
+    match server {
+        Ok(server) => {
+            let _ = started.send(Ok(local_addr(&server)));
+            Ok(server)
+        }
+        Err(error) => {
+            let _ = started.send(Err(error.into()));
+            Err(Error::Thread(format!("{what} did not start")))
+        }
+    }
 }
 
 fn join_error(joined: std::thread::Result<Result<Report, Error>>) -> String {

@@ -267,17 +267,19 @@ fn open_enum_line(line: &str, previous: Option<&mut String>) -> Option<(EnumShap
     const VEC: &str = "map_.next_value::<Vec<";
     const MAP: &str = "map_.next_value::<std::collections::BTreeMap<";
     let open = |ty: &str| format!("crate::json::OpenEnum<{ty}>");
+    // The line up to `start`, then `read`: each shape's read of the enum, rewritten.
+    let rewrite = |shape, start: usize, read: String| (shape, format!("{}{read}", &line[..start]));
     if let (Some(start), Some(end)) = (
         line.find(VEC),
         line.find(">>()?.into_iter().map(|x| x as i32).collect()"),
     ) {
         let ty = &line[start + VEC.len()..end];
         let rest = &line[end + ">>()?.into_iter().map(|x| x as i32).collect()".len()..];
-        return Some((
+        return Some(rewrite(
             EnumShape::Repeated,
+            start,
             format!(
-                "{}map_.next_value::<crate::json::List<{}>>()?.0.into_iter().map(|x| x.0).collect(){rest}",
-                &line[..start],
+                "map_.next_value::<crate::json::List<{}>>()?.0.into_iter().map(|x| x.0).collect(){rest}",
                 open(ty)
             ),
         ));
@@ -288,25 +290,19 @@ fn open_enum_line(line: &str, previous: Option<&mut String>) -> Option<(EnumShap
         let ty = &after[..end];
         let tail = &after[end + ">>()?.map(|x| ".len()..];
         if let Some(rest) = tail.strip_prefix("x as i32)") {
-            return Some((
+            return Some(rewrite(
                 EnumShape::Optional,
-                format!(
-                    "{}{OPTION}{}>>()?.map(|x| x.0){rest}",
-                    &line[..start],
-                    open(ty)
-                ),
+                start,
+                format!("{OPTION}{}>>()?.map(|x| x.0){rest}", open(ty)),
             ));
         }
         let close = tail.find("(x as i32))")?;
         let member = &tail[..close];
         let rest = &tail[close + "(x as i32))".len()..];
-        return Some((
+        return Some(rewrite(
             EnumShape::Oneof,
-            format!(
-                "{}{OPTION}{}>>()?.map(|x| {member}(x.0)){rest}",
-                &line[..start],
-                open(ty)
-            ),
+            start,
+            format!("{OPTION}{}>>()?.map(|x| {member}(x.0)){rest}", open(ty)),
         ));
     }
     if let Some(start) = line.find(".into_iter().map(|(k,v)| (") {
@@ -331,27 +327,21 @@ fn open_enum_line(line: &str, previous: Option<&mut String>) -> Option<(EnumShap
             &previous[..map_start],
             &types[end + ">>()?".len()..]
         );
-        return Some((
+        return Some(rewrite(
             EnumShape::MapValue,
-            format!(
-                "{}{}",
-                &line[..start],
-                conversion.replace(", v as i32))", ", v.0))")
-            ),
+            start,
+            conversion.replace(", v as i32))", ", v.0))"),
         ));
     }
     let start = line.find(READ)?;
     let end = line.find(">()? as i32")?;
     (start < end).then(|| {
         let ty = &line[start + READ.len()..end];
-        (
+        let rest = &line[end + ">()? as i32".len()..];
+        rewrite(
             EnumShape::Plain,
-            format!(
-                "{}map_.next_value::<{}>()?.0{}",
-                &line[..start],
-                open(ty),
-                &line[end + ">()? as i32".len()..]
-            ),
+            start,
+            format!("map_.next_value::<{}>()?.0{rest}", open(ty)),
         )
     })
 }
@@ -442,22 +432,21 @@ fn write_field(
         )?;
         return Ok(());
     }
-    if field.is_map() {
+    // A map or a list: written when it has elements, each value through the writer's `map` or `list`.
+    let container = if field.is_map() {
         let Kind::Message(entry) = field.kind() else {
             bail!("map field `{}` without an entry type", field.full_name());
         };
-        let value = value_by_ref(&entry.map_entry_value_field().kind(), "v");
+        Some(("map", entry.map_entry_value_field().kind()))
+    } else {
+        field.is_list().then(|| ("list", field.kind()))
+    };
+    if let Some((write, kind)) = container {
+        let value = value_by_ref(&kind, "v");
         writeln!(
             out,
             "        if !self.{member}.is_empty() {{\n            {key}\n            \
-             w.map(&self.{member}, |w, v| {value});\n        }}"
-        )?;
-    } else if field.is_list() {
-        let value = value_by_ref(&field.kind(), "v");
-        writeln!(
-            out,
-            "        if !self.{member}.is_empty() {{\n            {key}\n            \
-             w.list(&self.{member}, |w, v| {value});\n        }}"
+             w.{write}(&self.{member}, |w, v| {value});\n        }}"
         )?;
     } else if field.supports_presence() {
         // Message fields and proto3 `optional` scalars: `Option<T>`, written whenever set.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::model::Message;
+use crate::fixture::{self, GET_IMAGE as GET, cassette_matching as cassette, get_image_request};
 
 #[test]
 fn canonical_json_sorts_keys_at_every_depth() {
@@ -60,45 +60,22 @@ fn the_index_is_shared_between_threads() {
     shareable::<Redactor>();
 }
 
-const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
-
-/// `GetImageRequest { image_id }` on the wire: field 1, length-delimited.
+/// `GetImageRequest { image_id }` on the wire.
 fn get_bytes(image_id: &str) -> Vec<u8> {
-    let mut bytes = vec![0x0a, u8::try_from(image_id.len()).expect("a short id")];
-    bytes.extend_from_slice(image_id.as_bytes());
-    bytes
+    prost::Message::encode_to_vec(&get_image_request(image_id))
 }
 
 /// A recorded `ImageService/Get` whose response status message names `answer`.
 fn get(image_id: &str, answer: &str) -> Interaction {
-    use crate::model::{GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus};
-    Interaction::Grpc(GrpcInteraction {
-        method: GET.into(),
-        request: GrpcRequest {
-            metadata: Headers::new(),
-            messages: vec![Message::from_request_bytes(
-                &yc_proto::Schema::embedded(),
-                GET,
-                &get_bytes(image_id),
-            )],
-        },
-        response: GrpcResponse {
-            status: GrpcStatus {
-                code: 5,
-                message: answer.into(),
-                ..GrpcStatus::default()
-            },
-            trailers_only: true,
-            ..GrpcResponse::default()
-        },
-    })
-}
-
-fn cassette(rules: MatchRules, interactions: Vec<Interaction>) -> Cassette {
-    let mut cassette = Cassette::new(crate::model::Meta::default());
-    cassette.matching = rules;
-    cassette.interactions = interactions;
-    cassette
+    fixture::grpc(GET)
+        .request(&get_image_request(image_id))
+        .status(crate::model::GrpcStatus {
+            code: 5,
+            message: answer.into(),
+            ..Default::default()
+        })
+        .trailers_only()
+        .build()
 }
 
 /// Which recording answers these request bytes: `(cassette, the status message it holds)`.
@@ -129,12 +106,7 @@ fn the_fast_path_and_the_full_lookup_share_one_sequence() {
         MatchRules::default(),
         vec![get("fd8aaa", "first"), get("fd8aaa", "second")],
     );
-    let index = Index::new(
-        vec![("c".into(), recorded)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![recorded]);
     assert!(fast_path_holds(&index, &get_bytes("fd8aaa")));
 
     // The same data spelled otherwise on the wire (a repeated field: the last one wins) takes the full lookup.
@@ -182,12 +154,7 @@ fn the_fast_path_answers_as_the_full_lookup_across_rule_groups() {
         vec![get("fd8aaa", "loose")],
     );
     let strict = cassette(MatchRules::default(), vec![get("fd8bbb", "strict")]);
-    let index = Index::new(
-        vec![("loose".into(), loose), ("strict".into(), strict)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![loose, strict]);
     assert!(fast_path_holds(&index, &get_bytes("fd8bbb")));
     assert_eq!(answer(&index, get_bytes("fd8bbb")), (0, "loose".into()));
 }
@@ -198,12 +165,7 @@ fn header_rules_turn_the_fast_path_off() {
         headers: vec!["x-folder".into()],
         ..MatchRules::default()
     };
-    let index = Index::new(
-        vec![("c".into(), cassette(rules, vec![get("fd8aaa", "a")]))],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let index = fixture::index(vec![cassette(rules, vec![get("fd8aaa", "a")])]);
     assert!(index.fast.is_empty());
     assert_eq!(answer(&index, get_bytes("fd8aaa")).1, "a");
 }
@@ -277,12 +239,7 @@ fn a_miss_names_a_matched_header_that_differs() {
         headers: vec!["x-folder".into()],
         ignore_fields: Vec::new(),
     };
-    let index = Index::new(
-        vec![("c.json".into(), cassette(rules, vec![recorded]))],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .expect("an index");
+    let index = fixture::index(vec![cassette(rules, vec![recorded])]);
     let miss = index
         .lookup(&Request::Grpc {
             method: GET,

@@ -36,6 +36,24 @@ impl Span {
     }
 }
 
+/// `text` with each of `spans` (sorted, not overlapping) replaced by its placeholder, each secret added to `secrets`.
+pub(crate) fn replace_spans(text: &str, spans: Vec<Span>, secrets: &mut Vec<Secret>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        out.push_str(&text[at..span.start]);
+        out.push_str(&span.replacement);
+        at = span.end;
+        secrets.push(Secret {
+            value: span.secret,
+            placeholder: span.replacement,
+            kind: span.kind,
+        });
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 impl Redactor {
     /// The text with secrets replaced, or `None` when it holds none.
     pub(crate) fn redact_str(&self, text: &str) -> Option<String> {
@@ -53,19 +71,7 @@ impl Redactor {
             super::memo::found_clean(self, text);
             return None;
         }
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for span in spans {
-            out.push_str(&text[at..span.start]);
-            out.push_str(&span.replacement);
-            at = span.end;
-            secrets.push(Secret {
-                value: span.secret,
-                placeholder: span.replacement,
-                kind: span.kind,
-            });
-        }
-        out.push_str(&text[at..]);
+        let out = replace_spans(text, spans, secrets);
         (out != text).then_some(out)
     }
 

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::text::replace_spans;
 use super::{Redactor, Secret};
 
 /// How deep nested messages are walked; deeper ones are cleaned as text.
@@ -74,20 +75,7 @@ impl Redactor {
             }
             let spans = self.spans(&text, depth);
             if !spans.is_empty() {
-                let mut new = String::with_capacity(text.len());
-                let mut at = 0;
-                for span in spans {
-                    new.push_str(&text[at..span.start]);
-                    new.push_str(&span.replacement);
-                    at = span.end;
-                    secrets.push(Secret {
-                        value: span.secret,
-                        placeholder: span.replacement,
-                        kind: span.kind,
-                    });
-                }
-                new.push_str(&text[at..]);
-                text = Cow::Owned(new);
+                text = Cow::Owned(replace_spans(&text, spans, secrets));
             }
             changed |= matches!(text, Cow::Owned(_));
             out.extend_from_slice(text.as_bytes());

@@ -114,11 +114,11 @@ impl Walker<'_> {
         match self.bytes.get(self.at) {
             Some(b'{') if nesting < MAX_NESTING => {
                 self.at += 1;
-                self.members(path, nesting)
+                self.children(path, nesting, b'}')
             }
             Some(b'[') if nesting < MAX_NESTING => {
                 self.at += 1;
-                self.elements(path, nesting)
+                self.children(path, nesting, b']')
             }
             Some(b'"') => self.string().is_some(),
             Some(_) => {
@@ -134,51 +134,27 @@ impl Walker<'_> {
         }
     }
 
-    fn members(&mut self, path: &mut String, nesting: usize) -> bool {
-        loop {
-            self.skip_space();
-            match self.bytes.get(self.at) {
-                Some(b'}') => {
-                    self.at += 1;
-                    return true;
-                }
-                Some(b',') => self.at += 1,
-                Some(b'"') => {
-                    let Some(key) = self.string() else {
-                        return false;
-                    };
-                    self.skip_space();
-                    if self.bytes.get(self.at) != Some(&b':') {
-                        return false;
-                    }
-                    self.at += 1;
-                    let len = path.len();
-                    push_key(path, &key);
-                    let ok = self.value(path, nesting + 1);
-                    path.truncate(len);
-                    if !ok {
-                        return false;
-                    }
-                }
-                _ => return false,
-            }
-        }
-    }
-
-    fn elements(&mut self, path: &mut String, nesting: usize) -> bool {
+    /// Reads an object's members (`close` is `}`) or an array's elements (`]`) up to and past `close`, each
+    /// value under its key or index in `path`.
+    fn children(&mut self, path: &mut String, nesting: usize, close: u8) -> bool {
         let mut index = 0;
         loop {
             self.skip_space();
             match self.bytes.get(self.at) {
-                Some(b']') => {
+                Some(&b) if b == close => {
                     self.at += 1;
                     return true;
                 }
                 Some(b',') => self.at += 1,
                 Some(_) => {
                     let len = path.len();
-                    let _ = write!(path, "[{index}]");
-                    let ok = self.value(path, nesting + 1);
+                    let named = if close == b'}' {
+                        self.key(path)
+                    } else {
+                        let _ = write!(path, "[{index}]");
+                        true
+                    };
+                    let ok = named && self.value(path, nesting + 1);
                     path.truncate(len);
                     if !ok {
                         return false;
@@ -188,6 +164,23 @@ impl Walker<'_> {
                 None => return false,
             }
         }
+    }
+
+    /// Reads a member's key and its colon, and adds the key to `path`.
+    fn key(&mut self, path: &mut String) -> bool {
+        if self.bytes.get(self.at) != Some(&b'"') {
+            return false;
+        }
+        let Some(key) = self.string() else {
+            return false;
+        };
+        self.skip_space();
+        if self.bytes.get(self.at) != Some(&b':') {
+            return false;
+        }
+        self.at += 1;
+        push_key(path, &key);
+        true
     }
 
     /// A string literal at `at`, decoded.

@@ -4,22 +4,15 @@ use serde_json::json;
 
 use super::journal::{Journal, JournalHeader, JournalWriter, WriteFault, push_line_from_pretty};
 use super::*;
-use crate::model::{Interaction, Message, Meta, RestInteraction, RestRequest, RestResponse};
+use crate::model::{Interaction, Message, Meta};
 use crate::{CassetteFile, CassetteLock, Error};
 
 fn rest(n: usize) -> Interaction {
-    Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: "GET".to_owned(),
-            path: format!("/compute/v1/images/fd8{n}"),
-            ..RestRequest::default()
-        },
-        response: RestResponse {
-            status: 200,
-            body: crate::Body::Json(json!({ "id": format!("fd8{n}"), "s": "a\nb \"q\"" })),
-            ..RestResponse::default()
-        },
-    })
+    crate::fixture::rest("GET", &format!("/compute/v1/images/fd8{n}"))
+        .response(crate::Body::Json(
+            json!({ "id": format!("fd8{n}"), "s": "a\nb \"q\"" }),
+        ))
+        .build()
 }
 
 fn header(base: usize, replace: bool) -> JournalHeader {

@@ -1,20 +1,10 @@
 //! One logical API over two transports: a REST request finds a gRPC recording of the same call and the reverse,
 //! sharing one sequence; misses say the logical form was tried.
 
-use yc_cassette::{Body, Headers, Index, Interaction, MatchRules, Miss, Redactor, Request};
+use yc_cassette::fixture::{self, cassette_matching};
+use yc_cassette::{Body, Headers, Index, MatchRules, Miss, Redactor, Request};
 
 use crate::*;
-
-fn index(interactions: Vec<Interaction>, rules: MatchRules) -> Index {
-    let mut c = cassette(interactions);
-    c.matching = rules;
-    Index::new(
-        vec![("cassettes/x.json".to_owned(), c)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap()
-}
 
 fn rest_get(index: &Index, path: &str, query: &str) -> Result<(usize, bool), Box<Miss>> {
     let headers = Headers::new();
@@ -47,13 +37,10 @@ fn grpc_get(index: &Index, image_id: &str) -> Result<(usize, bool), Box<Miss>> {
 
 #[test]
 fn rest_finds_a_grpc_recording_and_shares_its_sequence() {
-    let idx = index(
-        vec![
-            get_interaction("fd8op", "pending"),
-            get_interaction("fd8op", "done"),
-        ],
-        MatchRules::default(),
-    );
+    let idx = index(vec![cassette(vec![
+        get_image("fd8op", "pending").build(),
+        get_image("fd8op", "done").build(),
+    ])]);
     // The first answer over REST, the second over gRPC, then the last repeats over either.
     assert_eq!(
         rest_get(&idx, "/compute/v1/images/fd8op", "").unwrap(),
@@ -68,19 +55,16 @@ fn rest_finds_a_grpc_recording_and_shares_its_sequence() {
 
 #[test]
 fn grpc_finds_a_rest_recording_and_rest_spelled_otherwise_finds_it_untranslated() {
-    let idx = index(
-        vec![
-            rest_interaction("GET", "/compute/v1/images/fd8abc", "", Body::Empty, "{}"),
-            rest_interaction(
-                "GET",
-                "/compute/v1/images",
-                "folderId=b1g&pageSize=50",
-                Body::Empty,
-                "{}",
-            ),
-        ],
-        MatchRules::default(),
-    );
+    let idx = index(vec![cassette(vec![
+        rest_interaction("GET", "/compute/v1/images/fd8abc", "", Body::Empty, "{}"),
+        rest_interaction(
+            "GET",
+            "/compute/v1/images",
+            "folderId=b1g&pageSize=50",
+            Body::Empty,
+            "{}",
+        ),
+    ])]);
     assert_eq!(grpc_get(&idx, "fd8abc").unwrap(), (0, true));
     // Proto names and another order: the exact key misses, the logical one does not; same transport.
     assert_eq!(
@@ -96,25 +80,15 @@ fn redaction_and_ignored_fields_apply_to_the_logical_key() {
         ignore_fields: vec!["page_token".to_owned()],
     };
     let list = |token: &str| {
-        let bytes = prost::Message::encode_to_vec(&yc_proto::compute::v1::ListImagesRequest {
-            folder_id: "b1g".into(),
-            page_token: token.into(),
-            ..Default::default()
-        });
-        Interaction::Grpc(yc_cassette::GrpcInteraction {
-            method: "/yandex.cloud.compute.v1.ImageService/List".into(),
-            request: yc_cassette::GrpcRequest {
-                metadata: Headers::new(),
-                messages: vec![yc_cassette::Message::from_bytes(
-                    &yc_proto::Schema::embedded(),
-                    Some("yandex.cloud.compute.v1.ListImagesRequest"),
-                    &bytes,
-                )],
-            },
-            response: yc_cassette::GrpcResponse::default(),
-        })
+        fixture::grpc("/yandex.cloud.compute.v1.ImageService/List")
+            .request(&yc_proto::compute::v1::ListImagesRequest {
+                folder_id: "b1g".into(),
+                page_token: token.into(),
+                ..Default::default()
+            })
+            .build()
     };
-    let idx = index(vec![list("recorded-token")], rules);
+    let idx = index(vec![cassette_matching(rules, vec![list("recorded-token")])]);
     assert_eq!(
         rest_get(
             &idx,
@@ -126,9 +100,9 @@ fn redaction_and_ignored_fields_apply_to_the_logical_key() {
     );
     // A secret in a path segment is redacted before keying, so the recorded placeholder matches.
     let token = "t1.9euelZqKkJGSnY6ZyJyLjpKUnZOSjO3rnpWazZeUi8y.7iOBjpLFWnm_Z7L5MUA9RAIMXxyE";
-    let mut redacted = get_interaction(token, "secret");
+    let mut redacted = get_image(token, "secret").build();
     Redactor::default().redact_interaction(&mut redacted);
-    let idx = index(vec![redacted], MatchRules::default());
+    let idx = index(vec![cassette(vec![redacted])]);
     assert_eq!(
         rest_get(&idx, &format!("/compute/v1/images/{token}"), "").unwrap(),
         (0, true)
@@ -137,19 +111,16 @@ fn redaction_and_ignored_fields_apply_to_the_logical_key() {
 
 #[test]
 fn misses_say_the_logical_form_was_tried() {
-    let idx = index(
-        vec![
-            get_interaction("fd8abc", "ubuntu"),
-            rest_interaction(
-                "GET",
-                "/compute/v1/images",
-                "folderId=b1g",
-                Body::Empty,
-                "{}",
-            ),
-        ],
-        MatchRules::default(),
-    );
+    let idx = index(vec![cassette(vec![
+        get_image("fd8abc", "ubuntu").build(),
+        rest_interaction(
+            "GET",
+            "/compute/v1/images",
+            "folderId=b1g",
+            Body::Empty,
+            "{}",
+        ),
+    ])]);
     let texts = [
         rest_get(&idx, "/compute/v1/images/fd8abd", "")
             .unwrap_err()
@@ -190,10 +161,7 @@ fn misses_say_the_logical_form_was_tried() {
 
 #[test]
 fn nothing_logical_is_said_when_the_other_transport_has_no_recording_of_the_method() {
-    let idx = index(
-        vec![get_interaction("fd8abc", "ubuntu")],
-        MatchRules::default(),
-    );
+    let idx = index(vec![cassette(vec![get_image("fd8abc", "ubuntu").build()])]);
     let miss = grpc_get(&idx, "fd8abd").unwrap_err();
     assert!(miss.logical.is_none(), "{miss}");
     assert!(miss.to_json().get("logical").is_none());

@@ -53,7 +53,7 @@ fn every_shape() -> Cassette {
         },
     });
     cassette(vec![
-        get_interaction("fd8abc1234567890defg", "ubuntu"),
+        get_image("fd8abc1234567890defg", "ubuntu").build(),
         streaming,
         rest_interaction(
             "POST",
@@ -205,7 +205,7 @@ fn load_error(text: &str) -> String {
 
 #[test]
 fn load_errors_say_where_and_what() {
-    let good = cassette(vec![get_interaction("fd8abc1234567890defg", "ubuntu")]).to_json_string();
+    let good = cassette(vec![get_image("fd8abc1234567890defg", "ubuntu").build()]).to_json_string();
     let truncated = &good[..good.len() / 2];
     let wrong_version = good.replace("\"version\": 1", "\"version\": 2");
     let wrong_type = good.replace("\"code\": 0", "\"code\": \"OK\"");

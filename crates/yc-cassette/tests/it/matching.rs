@@ -1,18 +1,9 @@
 //! Matching: sequences and repeats, any arrival order from many threads, per-cassette rules, and misses
 //! that explain themselves.
 
-use yc_cassette::{Body, Headers, Index, Interaction, MatchRules, Redactor, Request};
+use yc_cassette::{Body, Headers, Index, Interaction, MatchRules, Request};
 
 use crate::*;
-
-fn index(interactions: Vec<Interaction>) -> Index {
-    Index::new(
-        vec![("cassettes/test.json".to_owned(), cassette(interactions))],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap()
-}
 
 /// The name of the image answered to a gRPC Get of `image_id`, or the miss text.
 fn get(index: &Index, image_id: &str, metadata: &Headers) -> Result<String, String> {
@@ -38,12 +29,12 @@ fn get(index: &Index, image_id: &str, metadata: &Headers) -> Result<String, Stri
 
 #[test]
 fn identical_requests_replay_in_order_then_the_last_repeats() {
-    let idx = index(vec![
-        get_interaction("fd8op", "pending-1"),
-        get_interaction("fd8other", "other"),
-        get_interaction("fd8op", "pending-2"),
-        get_interaction("fd8op", "done"),
-    ]);
+    let idx = index(vec![cassette(vec![
+        get_image("fd8op", "pending-1").build(),
+        get_image("fd8other", "other").build(),
+        get_image("fd8op", "pending-2").build(),
+        get_image("fd8op", "done").build(),
+    ])]);
     let none = Headers::new();
     let seen: Vec<String> = (0..6).map(|_| get(&idx, "fd8op", &none).unwrap()).collect();
     assert_eq!(
@@ -58,10 +49,10 @@ fn identical_requests_replay_in_order_then_the_last_repeats() {
 
 #[test]
 fn independent_cursors_replay_the_same_sequences_without_seeing_each_other() {
-    let idx = index(vec![
-        get_interaction("fd8op", "pending"),
-        get_interaction("fd8op", "done"),
-    ]);
+    let idx = index(vec![cassette(vec![
+        get_image("fd8op", "pending").build(),
+        get_image("fd8op", "done").build(),
+    ])]);
     let messages = [get_request_bytes("fd8op")];
     let none = Headers::new();
     let request = Request::Grpc {
@@ -89,7 +80,7 @@ fn independent_cursors_replay_the_same_sequences_without_seeing_each_other() {
 
 #[test]
 fn volatile_and_unlisted_headers_take_no_part() {
-    let idx = index(vec![get_interaction("fd8abc", "ubuntu")]);
+    let idx = index(vec![cassette(vec![get_image("fd8abc", "ubuntu").build()])]);
     let noisy = headers(&[
         (
             "authorization",
@@ -106,7 +97,7 @@ fn volatile_and_unlisted_headers_take_no_part() {
 
 #[test]
 fn listed_headers_take_part_but_volatile_ones_never() {
-    let mut c = cassette(vec![get_interaction("fd8abc", "ubuntu")]);
+    let mut c = cassette(vec![get_image("fd8abc", "ubuntu").build()]);
     c.matching = MatchRules {
         headers: vec!["X-Folder".to_owned(), "x-request-id".to_owned()],
         ignore_fields: vec![],
@@ -115,12 +106,7 @@ fn listed_headers_take_part_but_volatile_ones_never() {
         g.request.metadata.push("x-folder", "b1g1");
         g.request.metadata.push("x-request-id", "r1");
     }
-    let idx = Index::new(
-        vec![("c.json".to_owned(), c)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let idx = index(vec![c]);
     let ok = headers(&[("x-folder", "b1g1"), ("x-request-id", "r2")]);
     assert_eq!(get(&idx, "fd8abc", &ok).unwrap(), "ubuntu");
     let wrong = headers(&[("x-folder", "b1g2")]);
@@ -141,12 +127,7 @@ fn ignored_fields_take_no_part() {
         r#"{"done":true}"#,
     )]);
     c.matching.ignore_fields = vec!["labels.run".to_owned()];
-    let idx = Index::new(
-        vec![("c.json".to_owned(), c)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let idx = index(vec![c]);
     let body = br#"{"name":"img","folderId":"b1g1","labels":{"run":"2"}}"#;
     let h = headers(&[("content-type", "application/json")]);
     let request = Request::Rest {
@@ -164,13 +145,13 @@ fn ignored_fields_take_no_part() {
 
 #[test]
 fn rest_queries_compare_as_sorted_decoded_pairs_and_bodies_as_data() {
-    let idx = index(vec![rest_interaction(
+    let idx = index(vec![cassette(vec![rest_interaction(
         "GET",
         "/compute/v1/images",
         "folderId=b1g1&pageSize=10&filter=name%3D%22a%20b%22",
         Body::Empty,
         r#"{"images":[]}"#,
-    )]);
+    )])]);
     let h = Headers::new();
     let lookup = |query: &str| {
         idx.lookup(&Request::Rest {
@@ -193,11 +174,11 @@ fn rest_queries_compare_as_sorted_decoded_pairs_and_bodies_as_data() {
 #[test]
 fn different_requests_in_any_order_from_many_threads_each_get_their_own_answer() {
     let ids: Vec<String> = (0..200).map(|i| format!("fd8{i:017}")).collect();
-    let idx = index(
+    let idx = index(vec![cassette(
         ids.iter()
-            .map(|id| get_interaction(id, &format!("name-{id}")))
+            .map(|id| get_image(id, &format!("name-{id}")).build())
             .collect(),
-    );
+    )]);
     // A fixed shuffle (no clock, no randomness): stride through the ids with a step prime to 200.
     let order: Vec<&String> = (0..200).map(|i| &ids[(i * 73 + 11) % 200]).collect();
     let idx = &idx;
@@ -215,11 +196,11 @@ fn different_requests_in_any_order_from_many_threads_each_get_their_own_answer()
 
 #[test]
 fn concurrent_identical_requests_share_one_sequence() {
-    let idx = index(
+    let idx = index(vec![cassette(
         (0..100)
-            .map(|i| get_interaction("fd8poll", &format!("step-{i:03}")))
+            .map(|i| get_image("fd8poll", &format!("step-{i:03}")).build())
             .collect(),
-    );
+    )]);
     let idx = &idx;
     let mut seen: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -249,23 +230,18 @@ fn concurrent_identical_requests_share_one_sequence() {
 
 #[test]
 fn identical_requests_across_cassettes_continue_in_cassette_order() {
-    let a = cassette(vec![get_interaction("fd8x", "first")]);
-    let b = cassette(vec![get_interaction("fd8x", "second")]);
-    let idx = Index::new(
-        vec![("a.json".to_owned(), a), ("b.json".to_owned(), b)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let a = cassette(vec![get_image("fd8x", "first").build()]);
+    let b = cassette(vec![get_image("fd8x", "second").build()]);
+    let idx = index(vec![a, b]);
     let none = Headers::new();
     assert_eq!(get(&idx, "fd8x", &none).unwrap(), "first");
     assert_eq!(get(&idx, "fd8x", &none).unwrap(), "second");
 }
 
 fn misses() -> String {
-    let idx = index(vec![
-        get_interaction("fd8abc1234567890defg", "ubuntu"),
-        get_interaction("fd8zzz0000000000zzzz", "debian"),
+    let idx = index(vec![cassette(vec![
+        get_image("fd8abc1234567890defg", "ubuntu").build(),
+        get_image("fd8zzz0000000000zzzz", "debian").build(),
         rest_interaction(
             "POST",
             "/compute/v1/images",
@@ -276,7 +252,7 @@ fn misses() -> String {
             ),
             r#"{"done":false}"#,
         ),
-    ]);
+    ])]);
     let none = Headers::new();
     let list_messages = [vec![0x0a, 0x04, b'b', b'1', b'g', b'1']];
     let mut out = Vec::new();
@@ -300,7 +276,7 @@ fn misses() -> String {
         .unwrap_err();
     out.push(rest.to_string());
     out.push(serde_json::to_string_pretty(&rest.to_json()).unwrap());
-    let empty = Index::new(vec![], Redactor::default(), yc_proto::Schema::embedded()).unwrap();
+    let empty = index(vec![]);
     out.push(get(&empty, "fd8", &none).unwrap_err());
     out.join("\n\n")
 }
@@ -327,11 +303,6 @@ fn hand_written_json_in_either_spelling_matches() {
 "#;
     let c = yc_cassette::Cassette::from_json_str(text, "hand.json", &yc_proto::Schema::embedded())
         .unwrap();
-    let idx = Index::new(
-        vec![("hand.json".to_owned(), c)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
+    let idx = index(vec![c]);
     assert_eq!(get(&idx, "fd8hand", &Headers::new()).unwrap(), "hand");
 }

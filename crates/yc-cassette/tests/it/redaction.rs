@@ -459,7 +459,7 @@ fn redacting_and_scanning_in_one_pass_reports_what_scanning_after_reports() {
             interactions.extend(c.interactions);
         }
     }
-    let mut survivor = get_interaction("fd8abc", API_KEY);
+    let mut survivor = get_image("fd8abc", API_KEY).build();
     if let Interaction::Grpc(g) = &mut survivor {
         g.method = format!("/{API_KEY}.Service/Get");
     }

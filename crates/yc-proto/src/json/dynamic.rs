@@ -109,6 +109,25 @@ fn is_any_value_form(desc: &MessageDescriptor) -> bool {
     well_known(desc).is_some_and(|k| k != WellKnown::Empty)
 }
 
+/// One value of a singular field, a list element or a map key or value, with its text and bytes owned (`S =
+/// String`, `B = Vec<u8>`: what the parser builds, `parse::Parsed`) or borrowed from the input (`&str`, `&[u8]`:
+/// what the wire reader decodes).
+#[derive(Debug, Clone, Copy)]
+enum Scalar<S, B> {
+    Bool(bool),
+    I32(i32),
+    I64(i64),
+    U32(u32),
+    U64(u64),
+    F32(f32),
+    F64(f64),
+    Enum(i32),
+    Str(S),
+    Bytes(B),
+    /// An encoded message.
+    Message(B),
+}
+
 mod encode;
 mod parse;
 mod structs;

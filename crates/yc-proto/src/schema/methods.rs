@@ -140,8 +140,21 @@ fn bindings(rule: &HttpRule, method: &MethodDescriptor) -> Result<Vec<HttpBindin
     Ok(out)
 }
 
-/// A type name relative to the service's package, resolved as protobuf resolves names: innermost scope first.
+/// A type name from `method`'s operation option, resolved ([`resolve_message`]); an error naming the option when no
+/// message has that name.
 fn resolve(method: &MethodDescriptor, name: &str) -> Result<String, Error> {
+    resolve_message(method, name).ok_or_else(|| {
+        Error::Descriptors(format!(
+            "`{}` in the operation option of `{}` names no message",
+            name.trim_start_matches('.'),
+            method.full_name()
+        ))
+    })
+}
+
+/// The full name of the message `name` refers to in `method`'s service, resolved as protobuf resolves a type name
+/// relative to a package: the innermost scope first. `None` when no scope has it.
+pub fn resolve_message(method: &MethodDescriptor, name: &str) -> Option<String> {
     let pool = method.parent_pool();
     let name = name.trim_start_matches('.');
     let mut scope = method.parent_service().package_name();
@@ -152,13 +165,10 @@ fn resolve(method: &MethodDescriptor, name: &str) -> Result<String, Error> {
             format!("{scope}.{name}")
         };
         if pool.get_message_by_name(&candidate).is_some() {
-            return Ok(candidate);
+            return Some(candidate);
         }
         if scope.is_empty() {
-            return Err(Error::Descriptors(format!(
-                "`{name}` in the operation option of `{}` names no message",
-                method.full_name()
-            )));
+            return None;
         }
         scope = scope.rsplit_once('.').map_or("", |(parent, _)| parent);
     }

@@ -228,31 +228,16 @@ impl<'de> Deserialize<'de> for Any {
     /// `{"@type": url, ...}`: the object is buffered, the type looked up, the rest parsed as that type.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut object = serde_json::Map::deserialize(d)?;
-        if object.is_empty() {
+        let Some(type_url) = any_type_url(&mut object)? else {
             return Ok(Any::default());
-        }
-        let type_url = match object.shift_remove("@type") {
-            Some(serde_json::Value::String(url)) => url,
-            Some(_) => return Err(de::Error::custom("`@type` of an `Any` must be a string")),
-            None => return Err(de::Error::custom("`Any` without `@type`")),
         };
         let ty = registry::by_type_url(&type_url)
             .ok_or_else(|| de::Error::custom(format_args!("unknown `Any` type `{type_url}`")))?;
         if ty.full_name() == "google.protobuf.Empty" {
-            // The reference writes `Empty` inline (`{"@type": ...}`); other printers add `"value": {}`.
-            if let Some(serde_json::Value::Object(value)) = object.get("value")
-                && value.is_empty()
-            {
-                object.shift_remove("value");
-            }
+            drop_empty_value(&mut object);
         }
         let value = if ty.is_any_value_form() {
-            let value = object
-                .shift_remove("value")
-                .ok_or_else(|| de::Error::custom(format_args!("`{type_url}` without `value`")))?;
-            if let Some(key) = object.keys().next() {
-                return Err(de::Error::unknown_field(key, &["@type", "value"]));
-            }
+            let value = any_value(object, &type_url, true)?;
             ty.parse_json_value(&value)
                 .map_err(|e| payload_error(ty.full_name(), Some("value"), &e))?
         } else {
@@ -261,6 +246,44 @@ impl<'de> Deserialize<'de> for Any {
         };
         Ok(Any { type_url, value })
     }
+}
+
+/// The `@type` of an `Any`'s JSON object, taken out of it; `None` for `{}`, the empty `Any`.
+pub(crate) fn any_type_url<E: de::Error>(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<String>, E> {
+    if object.is_empty() {
+        return Ok(None);
+    }
+    match object.shift_remove("@type") {
+        Some(serde_json::Value::String(url)) => Ok(Some(url)),
+        Some(_) => Err(E::custom("`@type` of an `Any` must be a string")),
+        None => Err(E::custom("`Any` without `@type`")),
+    }
+}
+
+/// For an `Empty` in an `Any`: the reference writes it inline (`{"@type": ...}`); other printers add
+/// `"value": {}`, which is dropped.
+pub(crate) fn drop_empty_value(object: &mut serde_json::Map<String, serde_json::Value>) {
+    if matches!(object.get("value"), Some(serde_json::Value::Object(v)) if v.is_empty()) {
+        object.shift_remove("value");
+    }
+}
+
+/// The payload under `"value"` of an `Any` of `url`, whose type has a JSON form of its own; `strict` refuses any
+/// other key beside `@type`.
+pub(crate) fn any_value<E: de::Error>(
+    mut object: serde_json::Map<String, serde_json::Value>,
+    url: &str,
+    strict: bool,
+) -> Result<serde_json::Value, E> {
+    let value = object
+        .shift_remove("value")
+        .ok_or_else(|| E::custom(format_args!("`{url}` without `value`")))?;
+    if strict && let Some(key) = object.keys().next() {
+        return Err(E::unknown_field(key, &["@type", "value"]));
+    }
+    Ok(value)
 }
 
 /// An `Any` payload's parse error, for the parser of the field holding the `Any`: a failure inside a payload

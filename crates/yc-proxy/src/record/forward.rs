@@ -18,12 +18,13 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
+use yc_cassette::wire::{Call, Capture, GrpcCall, RestCall, is_connection_header};
+
 use super::recorder::{Journaled, RecorderHandle};
-use super::tee::{self, Capture, RequestTee, ResponseTee, Sink};
-use super::writer::{Completed, GrpcCall, RestCall};
+use super::tee::{self, RequestTee, ResponseTee, Sink};
 use crate::Error;
 use crate::discovery;
-use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status};
+use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status, StatusResponse};
 use crate::server;
 use crate::upstream::{BoxError, Transport, Upstream, UpstreamError, UpstreamUrl, Upstreams};
 
@@ -110,9 +111,47 @@ impl Inner {
             .unwrap_or_else(|| self.listening.clone())
     }
 
-    fn record(&self, call: Completed) -> Journaled {
+    fn record(&self, call: Call) -> Journaled {
         self.recorder.record_call(call)
     }
+
+    /// Routes `request`, tees its body, readies its headers ([`clean_request_headers`]) and sends it; the answer
+    /// comes back without its connection headers.
+    async fn send<B>(
+        &self,
+        transport: Transport,
+        request: Request<B>,
+    ) -> Result<Sent, UpstreamError>
+    where
+        B: http_body::Body<Data = Bytes> + Send + Sync + Unpin + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let upstream = self.upstream.route(transport, request.uri().path()).await?;
+        let (mut parts, body) = request.into_parts();
+        let headers = parts.headers.clone();
+        let capture = Arc::new(Mutex::new(Capture::new(self.capture_limit)));
+        let body = RequestTee::new(body, Arc::clone(&capture)).boxed();
+        clean_request_headers(&mut parts.headers, transport);
+        let request = Request::from_parts(parts, body);
+        let mut response = self.upstream.send(transport, &upstream, request).await?;
+        strip_connection_headers(response.headers_mut(), transport == Transport::Rest);
+        Ok(Sent {
+            upstream,
+            headers,
+            capture,
+            response,
+        })
+    }
+}
+
+/// A request on its way and its answer, from [`Inner::send`].
+struct Sent {
+    upstream: UpstreamUrl,
+    /// The request's headers as the client sent them, for the cassette.
+    headers: HeaderMap,
+    /// The request body, as it goes.
+    capture: Arc<Mutex<Capture>>,
+    response: Response<Incoming>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Forwarder {
@@ -132,43 +171,35 @@ where
     B::Error: Into<BoxError>,
 {
     let method = request.uri().path().to_owned();
-    let upstream = match inner.upstream.route(Transport::Grpc, &method).await {
-        Ok(upstream) => upstream,
-        Err(error) => return grpc_unavailable(&method, &error),
-    };
     let advertise = discovery::is_grpc(&method).then(|| inner.advertise_for(&request));
-    let (mut parts, body) = request.into_parts();
-    let metadata = parts.headers.clone();
-    let request_capture = Arc::new(Mutex::new(Capture::new(inner.capture_limit)));
-    let body = RequestTee::new(body, Arc::clone(&request_capture)).boxed();
-    clean_request_headers(&mut parts.headers, Transport::Grpc);
-    let response = match inner
-        .upstream
-        .send(Transport::Grpc, &upstream, Request::from_parts(parts, body))
-        .await
-    {
-        Ok(response) => response,
+    let sent = match inner.send(Transport::Grpc, request).await {
+        Ok(sent) => sent,
         Err(error) => return grpc_unavailable(&method, &error),
     };
-    let (mut parts, body) = response.into_parts();
-    strip_connection_headers(&mut parts.headers, false);
-    let sink = GrpcSink {
+    let (parts, body) = sent.response.into_parts();
+    let upstream = sent.upstream;
+    let sink = CallSink {
         inner: Arc::clone(&inner),
-        method,
-        metadata,
-        request: request_capture,
-        headers: parts.headers.clone(),
+        request: sent.capture,
+        call: GrpcCall {
+            method,
+            metadata: sent.headers,
+            request: Capture::default(),
+            headers: parts.headers.clone(),
+            response: Capture::default(),
+            trailers: None,
+        },
     };
     if let Some(advertise) = advertise.filter(|_| parts.status == StatusCode::OK) {
         return discovery_grpc(sink, parts, body, &upstream, &advertise).await;
     }
     if parts.status != StatusCode::OK {
-        tracing::warn!(method = %sink.method, status = %parts.status, "not a gRPC answer: passed through, not recorded");
+        tracing::warn!(method = %sink.call.method, status = %parts.status, "not a gRPC answer: passed through, not recorded");
         return Response::from_parts(parts, body.map_err(Into::into).boxed());
     }
     if body.is_end_stream() {
         // Trailers-only: the status is in the headers, and the stream ended with them.
-        let method = sink.method.clone();
+        let method = sink.call.method.clone();
         if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
             return not_recorded_grpc(&method, &error);
         }
@@ -180,7 +211,7 @@ where
 }
 
 async fn discovery_grpc(
-    sink: GrpcSink,
+    sink: CallSink<GrpcCall>,
     parts: http::response::Parts,
     body: Incoming,
     upstream: &UpstreamUrl,
@@ -189,18 +220,19 @@ async fn discovery_grpc(
     let collected = match Limited::new(body, sink.inner.capture_limit).collect().await {
         Ok(collected) => collected,
         Err(error) => {
-            return grpc_unavailable(&sink.method, &UpstreamError::new(upstream, error.as_ref()));
+            return grpc_unavailable(
+                &sink.call.method,
+                &UpstreamError::new(upstream, error.as_ref()),
+            );
         }
     };
     let trailers = collected.trailers().cloned();
     let data = collected.to_bytes();
-    let data =
-        discovery::rewrite_grpc(&sink.method, &data, advertise, sink.inner.limits).unwrap_or(data);
-    let mut capture = Capture::new(usize::MAX);
-    capture.chunks.push(data.clone());
-    capture.len = data.len();
+    let data = discovery::rewrite_grpc(&sink.call.method, &data, advertise, sink.inner.limits)
+        .unwrap_or(data);
+    let capture = Capture::from(data.clone());
     let trailers_only = data.is_empty() && trailers.is_none();
-    let method = sink.method.clone();
+    let method = sink.call.method.clone();
     if let Err(error) = Box::new(sink).complete(capture, trailers.clone()).await {
         return not_recorded_grpc(&method, &error);
     }
@@ -214,32 +246,6 @@ async fn discovery_grpc(
     Response::from_parts(parts, body)
 }
 
-struct GrpcSink {
-    inner: Arc<Inner>,
-    method: String,
-    metadata: HeaderMap,
-    request: Arc<Mutex<Capture>>,
-    headers: HeaderMap,
-}
-
-impl Sink for GrpcSink {
-    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled {
-        let request = std::mem::take(&mut *tee::lock(&self.request));
-        self.inner.record(Completed::Grpc(GrpcCall {
-            method: self.method,
-            metadata: self.metadata,
-            request,
-            headers: self.headers,
-            response,
-            trailers,
-        }))
-    }
-
-    fn fail(self: Box<Self>, error: &BoxError) {
-        tracing::warn!(method = %self.method, error = %crate::upstream::error_chain(error.as_ref()), "upstream failed mid-call: not recorded");
-    }
-}
-
 async fn forward_rest<B>(inner: Arc<Inner>, request: Request<B>) -> Response<ProxyBody>
 where
     B: http_body::Body<Data = Bytes> + Send + Sync + Unpin + 'static,
@@ -247,43 +253,33 @@ where
 {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let upstream = match inner.upstream.route(Transport::Rest, &path).await {
-        Ok(upstream) => upstream,
-        Err(error) => return bad_gateway(&path, &error),
-    };
+    let verb = request.method().to_string();
     let advertise =
         discovery::is_rest(request.method(), &path).then(|| inner.advertise_for(&request));
-    let (mut parts, body) = request.into_parts();
-    let verb = parts.method.clone();
-    let request_headers = parts.headers.clone();
-    let request_capture = Arc::new(Mutex::new(Capture::new(inner.capture_limit)));
-    let body = RequestTee::new(body, Arc::clone(&request_capture)).boxed();
-    clean_request_headers(&mut parts.headers, Transport::Rest);
-    let response = match inner
-        .upstream
-        .send(Transport::Rest, &upstream, Request::from_parts(parts, body))
-        .await
-    {
-        Ok(response) => response,
+    let sent = match inner.send(Transport::Rest, request).await {
+        Ok(sent) => sent,
         Err(error) => return bad_gateway(&path, &error),
     };
-    let (mut parts, body) = response.into_parts();
-    strip_connection_headers(&mut parts.headers, true);
-    let sink = RestSink {
+    let (parts, body) = sent.response.into_parts();
+    let sink = CallSink {
         inner: Arc::clone(&inner),
-        method: verb.to_string(),
-        path,
-        query,
-        headers: request_headers,
-        request: request_capture,
-        status: parts.status.as_u16(),
-        response_headers: parts.headers.clone(),
+        request: sent.capture,
+        call: RestCall {
+            method: verb,
+            path,
+            query,
+            headers: sent.headers,
+            request: Capture::default(),
+            status: parts.status.as_u16(),
+            response_headers: parts.headers.clone(),
+            response: Capture::default(),
+        },
     };
     if let Some(advertise) = advertise.filter(|_| parts.status == StatusCode::OK) {
-        return discovery_rest(sink, parts, body, &upstream, &advertise).await;
+        return discovery_rest(sink, parts, body, &sent.upstream, &advertise).await;
     }
     if body.is_end_stream() {
-        let path = sink.path.clone();
+        let path = sink.call.path.clone();
         if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
             return not_recorded_rest(&path, &error);
         }
@@ -294,7 +290,7 @@ where
 }
 
 async fn discovery_rest(
-    mut sink: RestSink,
+    mut sink: CallSink<RestCall>,
     mut parts: http::response::Parts,
     body: Incoming,
     upstream: &UpstreamUrl,
@@ -303,7 +299,10 @@ async fn discovery_rest(
     let data = match Limited::new(body, sink.inner.capture_limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            return bad_gateway(&sink.path, &UpstreamError::new(upstream, error.as_ref()));
+            return bad_gateway(
+                &sink.call.path,
+                &UpstreamError::new(upstream, error.as_ref()),
+            );
         }
     };
     let encoded = parts.headers.contains_key(http::header::CONTENT_ENCODING);
@@ -320,11 +319,9 @@ async fn discovery_rest(
         }
         None => data,
     };
-    sink.response_headers = parts.headers.clone();
-    let mut capture = Capture::new(usize::MAX);
-    capture.chunks.push(data.clone());
-    capture.len = data.len();
-    let path = sink.path.clone();
+    sink.call.response_headers = parts.headers.clone();
+    let capture = Capture::from(data.clone());
+    let path = sink.call.path.clone();
     if let Err(error) = Box::new(sink).complete(capture, None).await {
         return not_recorded_rest(&path, &error);
     }
@@ -336,34 +333,51 @@ async fn discovery_rest(
     )
 }
 
-struct RestSink {
+/// A call whose response is on its way: the call as it will be recorded, and its request body as it went.
+struct CallSink<C> {
     inner: Arc<Inner>,
-    method: String,
-    path: String,
-    query: String,
-    headers: HeaderMap,
     request: Arc<Mutex<Capture>>,
-    status: u16,
-    response_headers: HeaderMap,
+    call: C,
 }
 
-impl Sink for RestSink {
-    fn complete(self: Box<Self>, response: Capture, _trailers: Option<HeaderMap>) -> Journaled {
+/// A call of either transport waiting for its response, and what is logged when it cannot be recorded.
+trait Pending: Into<Call> + Send + Sync + 'static {
+    fn failed(&self, error: &BoxError);
+}
+
+impl Pending for GrpcCall {
+    fn failed(&self, error: &BoxError) {
+        tracing::warn!(method = %self.method, error = %crate::upstream::error_chain(error.as_ref()), "upstream failed mid-call: not recorded");
+    }
+}
+
+impl Pending for RestCall {
+    fn failed(&self, error: &BoxError) {
+        tracing::warn!(method = %self.method, path = %self.path, error = %crate::upstream::error_chain(error.as_ref()), "upstream failed mid-body: not recorded");
+    }
+}
+
+impl<C: Pending> Sink for CallSink<C> {
+    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled {
         let request = std::mem::take(&mut *tee::lock(&self.request));
-        self.inner.record(Completed::Rest(RestCall {
-            method: self.method,
-            path: self.path,
-            query: self.query,
-            headers: self.headers,
-            request,
-            status: self.status,
-            response_headers: self.response_headers,
-            response,
-        }))
+        let call = match self.call.into() {
+            Call::Grpc(call) => Call::Grpc(GrpcCall {
+                request,
+                response,
+                trailers,
+                ..call
+            }),
+            Call::Rest(call) => Call::Rest(RestCall {
+                request,
+                response,
+                ..call
+            }),
+        };
+        self.inner.record(call)
     }
 
     fn fail(self: Box<Self>, error: &BoxError) {
-        tracing::warn!(method = %self.method, path = %self.path, error = %crate::upstream::error_chain(error.as_ref()), "upstream failed mid-body: not recorded");
+        self.call.failed(error);
     }
 }
 
@@ -417,19 +431,6 @@ fn bad_gateway(path: &str, error: &UpstreamError) -> Response<ProxyBody> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// Header fields that describe one connection (RFC 9110 section 7.6.1), not the call; never forwarded or recorded.
-pub(crate) fn is_connection_header(name: &HeaderName) -> bool {
-    const NAMES: [&str; 6] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-        "te",
-    ];
-    NAMES.contains(&name.as_str())
 }
 
 fn strip_connection_headers(headers: &mut HeaderMap, strip_te: bool) {

@@ -29,11 +29,12 @@ use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 use yc_cassette::journal::{JOURNAL_VERSION, JournalHeader, WriteFault};
+use yc_cassette::wire::Call;
 use yc_cassette::{Cassette, CassetteFile, CassetteLock, Interaction, Meta, Redactor};
 use yc_proto::Schema;
 
 pub use super::writer::Recorded;
-use super::writer::{self, Command, Completed, Rewrites, Writer};
+use super::writer::{self, Command, Rewrites, Writer};
 use crate::Error;
 use crate::grpc::{DEFAULT_MAX_MESSAGE_SIZE, FrameLimits};
 
@@ -265,7 +266,7 @@ impl RecorderHandle {
     }
 
     /// Records a call as it came off the wire.
-    pub(crate) fn record_call(&self, call: Completed) -> Journaled {
+    pub(crate) fn record_call(&self, call: Call) -> Journaled {
         let (ack, receiver) = oneshot::channel();
         let _ = self.commands.send(Command::Record(Box::new(call), ack));
         self.journaled(receiver)

@@ -15,52 +15,14 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use yc_cassette::wire::Capture;
+
 use super::recorder::Journaled;
 use crate::grpc::{Code, Status};
 use crate::upstream::{BoxError, UpstreamUrl};
 
-/// The data of one side of a call, as chunks shared with the frames that carried them (no copy).
-#[derive(Debug, Default)]
-pub(crate) struct Capture {
-    pub chunks: Vec<Bytes>,
-    pub len: usize,
-    /// Set when the data went over the limit: the call passes through but is not recorded.
-    pub overflow: bool,
-    /// Set when the body ended normally (the client finished sending).
-    pub ended: bool,
-    limit: usize,
-}
-
-impl Capture {
-    pub fn new(limit: usize) -> Capture {
-        Capture {
-            limit,
-            ..Capture::default()
-        }
-    }
-
-    fn push(&mut self, data: &Bytes) {
-        if self.overflow {
-            return;
-        }
-        self.len = self.len.saturating_add(data.len());
-        if self.len > self.limit {
-            self.overflow = true;
-            self.chunks = Vec::new();
-        } else if !data.is_empty() {
-            self.chunks.push(data.clone());
-        }
-    }
-
-    /// All the data in one piece.
-    pub fn concat(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len);
-        for chunk in &self.chunks {
-            out.extend_from_slice(chunk);
-        }
-        out
-    }
-}
+/// What polling a tee's frame gives: the frame, the end, or the error passed on.
+type Polled = Poll<Option<Result<Frame<Bytes>, BoxError>>>;
 
 /// A request body on its way upstream; the copy is shared with the response side, which reads it at the end.
 pub(crate) struct RequestTee<B> {
@@ -82,22 +44,12 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    lock(&self.capture).push(data);
-                }
-                if self.inner.is_end_stream() {
-                    lock(&self.capture).ended = true;
-                }
-            }
-            Poll::Ready(None) => lock(&self.capture).ended = true,
-            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            lock(&self.capture).push(data);
         }
         polled.map_err(Into::into)
     }
@@ -159,11 +111,7 @@ impl ResponseTee {
 
     /// The body ended with `last` (`None`: no frame): hands the copy to the sink and holds `last` until the call is
     /// journaled.
-    fn finish(
-        &mut self,
-        last: Option<Frame<Bytes>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn finish(&mut self, last: Option<Frame<Bytes>>, cx: &mut Context<'_>) -> Polled {
         if let Some(sink) = self.sink.take() {
             let capture = std::mem::take(&mut self.capture);
             self.held = Some((last, sink.complete(capture, self.trailers.take())));
@@ -172,7 +120,7 @@ impl ResponseTee {
     }
 
     /// Yields the held last frame once its call is journaled.
-    fn release(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn release(&mut self, cx: &mut Context<'_>) -> Polled {
         let Some((_, journaled)) = &mut self.held else {
             self.done = true;
             return Poll::Ready(None);
@@ -201,10 +149,7 @@ impl Body for ResponseTee {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = &mut *self;
         if this.done {
             return Poll::Ready(None);

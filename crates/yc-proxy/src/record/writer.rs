@@ -1,7 +1,7 @@
-//! The one thread that owns the cassette: it turns finished calls into interactions, redacts them, checks that no
-//! secret shape survived, and appends them in completion order to the journal (`NAME.json.journal`) with one
-//! `write` per batch, then acknowledges each call, so that the call's last frame reaches its client only once the
-//! call is in the journal (see [`super::tee`]).
+//! The one thread that owns the cassette: it turns finished calls into interactions ([`yc_cassette::wire`]),
+//! redacts them, checks that no secret shape survived, and appends them in completion order to the journal
+//! (`NAME.json.journal`) with one `write` per batch, then acknowledges each call, so that the call's last frame
+//! reaches its client only once the call is in the journal (see [`super::tee`]).
 //!
 //! The pretty cassette is the journal's digest: each interaction's pretty text is kept ([`CassetteFile`]), and a
 //! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when the writer is idle and, under a
@@ -15,51 +15,13 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName};
 use tokio::sync::oneshot;
 use yc_cassette::journal::{self, JournalHeader, JournalWriter, WriteFault};
-use yc_cassette::{
-    Body, CassetteFile, CassetteSnapshot, Encoding, GrpcInteraction, GrpcRequest, GrpcResponse,
-    GrpcStatus, Headers, Interaction, Message, Redactor, RestInteraction, RestRequest,
-    RestResponse,
-};
+use yc_cassette::wire::{self, Call};
+use yc_cassette::{CassetteFile, CassetteSnapshot, Interaction, Redactor};
 use yc_proto::Schema;
 
-use super::tee::Capture;
-use crate::grpc::{
-    self, FrameDecoder, FrameLimits, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN,
-};
-
-/// A call that finished, as raw as it came off the wire.
-#[derive(Debug)]
-pub(crate) enum Completed {
-    Grpc(GrpcCall),
-    Rest(RestCall),
-}
-
-#[derive(Debug)]
-pub(crate) struct GrpcCall {
-    pub method: String,
-    pub metadata: HeaderMap,
-    pub request: Capture,
-    pub headers: HeaderMap,
-    pub response: Capture,
-    /// `None` for a trailers-only response: the status is in `headers`.
-    pub trailers: Option<HeaderMap>,
-}
-
-#[derive(Debug)]
-pub(crate) struct RestCall {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: HeaderMap,
-    pub request: Capture,
-    pub status: u16,
-    pub response_headers: HeaderMap,
-    pub response: Capture,
-}
+use crate::grpc::FrameLimits;
 
 /// What became of one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +37,7 @@ pub enum Recorded {
 pub(crate) type Ack = oneshot::Sender<Result<Recorded, String>>;
 
 pub(crate) enum Command {
-    Record(Box<Completed>, Ack),
+    Record(Box<Call>, Ack),
     Interaction(Box<Interaction>, Ack),
     /// Write what is pending, rewrite the cassette, remove the journal and stop.
     Close,
@@ -192,7 +154,8 @@ impl Writer {
     /// Takes one command into the batch; true if it says to stop.
     fn handle(&mut self, command: Command, batch: &mut Batch, report: &mut Report) -> bool {
         let (interaction, ack) = match command {
-            Command::Record(call, ack) => match interaction(*call, self.limits, &self.schema) {
+            Command::Record(call, ack) => match wire::interaction(*call, self.limits, &self.schema)
+            {
                 Ok(interaction) => (interaction, ack),
                 Err(why) => {
                     tracing::warn!("call not recorded: {why}");
@@ -474,160 +437,6 @@ fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
         }
         state = lock_state();
     }
-}
-
-/// What the secret scan finds in `probe` (one interaction), placed as if it stood at `index` in the cassette.
-/// Turns a raw call into an interaction; the error says why it cannot be recorded.
-pub(crate) fn interaction(
-    call: Completed,
-    limits: FrameLimits,
-    schema: &Schema,
-) -> Result<Interaction, String> {
-    match call {
-        Completed::Grpc(call) => grpc_interaction(call, limits, schema).map(Interaction::Grpc),
-        Completed::Rest(call) => rest_interaction(call).map(Interaction::Rest),
-    }
-}
-
-fn grpc_interaction(
-    call: GrpcCall,
-    limits: FrameLimits,
-    schema: &Schema,
-) -> Result<GrpcInteraction, String> {
-    let method = call.method;
-    let fail = |what: &str| format!("`{method}`: {what}");
-    if call.request.overflow || call.response.overflow {
-        return Err(fail("a body exceeded the size limit for recording"));
-    }
-    // Compressed messages are stored decompressed (the `grpc-encoding` header stays), so they can be redacted
-    // and scanned like any other.
-    let request_encoding =
-        grpc::check_encoding(&call.metadata).map_err(|e| fail(&format!("request: {e}")))?;
-    let response_encoding =
-        grpc::check_encoding(&call.headers).map_err(|e| fail(&format!("response: {e}")))?;
-    let requests = frames(&call.request.concat(), limits, request_encoding)
-        .map_err(|e| fail(&format!("request: {e}")))?;
-    let responses = frames(&call.response.concat(), limits, response_encoding)
-        .map_err(|e| fail(&format!("response: {e}")))?;
-    let (trailers_only, status_headers) = match &call.trailers {
-        Some(trailers) => (false, trailers),
-        None => (true, &call.headers),
-    };
-    let Some(status) = grpc::Status::from_headers(status_headers) else {
-        return Err(fail("the response has no `grpc-status`"));
-    };
-    let status_fields = [GRPC_STATUS, GRPC_MESSAGE, GRPC_STATUS_DETAILS_BIN];
-    let response_headers = if trailers_only {
-        headers(&call.headers, &status_fields)
-    } else {
-        headers(&call.headers, &[])
-    };
-    let details_text = status_headers
-        .get(&GRPC_STATUS_DETAILS_BIN)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    Ok(GrpcInteraction {
-        request: GrpcRequest {
-            metadata: headers(&call.metadata, &[]),
-            messages: requests
-                .iter()
-                .map(|m| Message::from_request_bytes(schema, &method, m))
-                .collect(),
-        },
-        response: GrpcResponse {
-            headers: response_headers,
-            messages: responses
-                .iter()
-                .map(|m| Message::from_response_bytes(schema, &method, m))
-                .collect(),
-            trailers: call
-                .trailers
-                .as_ref()
-                .map(|t| headers(t, &status_fields))
-                .unwrap_or_default(),
-            status: GrpcStatus::from_wire(status.code, &status.message, details_text.as_deref()),
-            trailers_only,
-        },
-        method,
-    })
-}
-
-fn frames(
-    data: &[u8],
-    limits: FrameLimits,
-    encoding: Option<Encoding>,
-) -> Result<Vec<Bytes>, grpc::FrameError> {
-    let limits = FrameLimits {
-        max_body_size: usize::MAX,
-        ..limits
-    };
-    let mut decoder = FrameDecoder::with_encoding(limits, encoding);
-    decoder.push(data)?;
-    let mut messages = Vec::new();
-    while let Some(message) = decoder.next_message()? {
-        messages.push(message);
-    }
-    decoder.finish()?;
-    Ok(messages)
-}
-
-fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
-    let what = format!("`{} {}`", call.method, call.path);
-    if call.request.overflow || call.response.overflow {
-        return Err(format!(
-            "{what}: a body exceeded the size limit for recording"
-        ));
-    }
-    // A compressed body is stored decoded, its coding noted, so it can be redacted and scanned; one that does not
-    // decode cannot be looked into, so the call is not recorded.
-    let (request_body, request_encoding) = wire_body(&call.headers, &call.request.concat())
-        .map_err(|e| format!("{what}: request body: {e}"))?;
-    let (response_body, response_encoding) =
-        wire_body(&call.response_headers, &call.response.concat())
-            .map_err(|e| format!("{what}: response body: {e}"))?;
-    Ok(RestInteraction {
-        request: RestRequest {
-            body: request_body,
-            headers: headers(&call.headers, &[]),
-            method: call.method,
-            path: call.path,
-            query: call.query,
-            encoding: request_encoding,
-        },
-        response: RestResponse {
-            status: call.status,
-            body: response_body,
-            headers: headers(&call.response_headers, &[]),
-            encoding: response_encoding,
-        },
-    })
-}
-
-fn wire_body(
-    headers: &HeaderMap,
-    bytes: &[u8],
-) -> Result<(Body, Option<String>), yc_cassette::DecodeError> {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &http::HeaderValue| v.to_str().ok())
-    };
-    Body::from_wire(
-        text(http::header::CONTENT_TYPE),
-        text(http::header::CONTENT_ENCODING),
-        bytes,
-    )
-}
-
-/// Header fields in order, less `skip` and those that describe one connection rather than the call.
-pub(crate) fn headers(map: &HeaderMap, skip: &[HeaderName]) -> Headers {
-    let mut out = Headers::new();
-    for (name, value) in map {
-        if skip.contains(name) || super::is_connection_header(name) || name == http::header::HOST {
-            continue;
-        }
-        out.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
-    }
-    out
 }
 
 #[cfg(test)]

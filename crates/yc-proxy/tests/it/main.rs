@@ -28,84 +28,13 @@ use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::Name;
 use tonic::transport::{Channel, Endpoint};
-use yc_cassette::{
-    Body, Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Index,
-    Interaction, Message, Meta, Redactor, RestInteraction, RestRequest, RestResponse,
-};
+use yc_cassette::{Body, Cassette, Interaction};
 use yc_proxy::{ReplayConfig, ReplayServer};
 
-/// A cassette holding `interactions`, in order.
-pub fn cassette(interactions: Vec<Interaction>) -> Cassette {
-    let mut cassette = Cassette::new(Meta {
-        description: "built by the yc-proxy tests".into(),
-        recorded_with: "yc-proxy tests".into(),
-    });
-    cassette.interactions = interactions;
-    cassette
-}
+pub use yc_cassette::fixture::{cassette, grpc, headers, message};
 
-pub fn message<M: prost::Message + Name>(message: &M) -> Message {
-    Message::from_bytes(
-        &yc_proto::Schema::embedded(),
-        Some(&M::full_name()),
-        &message.encode_to_vec(),
-    )
-}
-
-pub fn headers(fields: &[(&str, &str)]) -> Headers {
-    fields.iter().copied().collect()
-}
-
-/// A unary gRPC interaction answered with `response` and status OK.
-pub fn grpc_ok<Req, Resp>(method: &str, request: &Req, response: &Resp) -> Interaction
-where
-    Req: prost::Message + Name,
-    Resp: prost::Message + Name,
-{
-    Interaction::Grpc(GrpcInteraction {
-        method: method.into(),
-        request: GrpcRequest {
-            metadata: Headers::new(),
-            messages: vec![message(request)],
-        },
-        response: GrpcResponse {
-            headers: headers(&[("content-type", "application/grpc")]),
-            messages: vec![message(response)],
-            trailers: Headers::new(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    })
-}
-
-/// A unary gRPC interaction answered with an error status and no message.
-pub fn grpc_error<Req>(
-    method: &str,
-    request: &Req,
-    status: GrpcStatus,
-    trailers_only: bool,
-) -> Interaction
-where
-    Req: prost::Message + Name,
-{
-    Interaction::Grpc(GrpcInteraction {
-        method: method.into(),
-        request: GrpcRequest {
-            metadata: Headers::new(),
-            messages: vec![message(request)],
-        },
-        response: GrpcResponse {
-            headers: headers(&[("content-type", "application/grpc")]),
-            messages: Vec::new(),
-            trailers: Headers::new(),
-            status,
-            trailers_only,
-        },
-    })
-}
-
+/// A REST recording as these tests make one: answered in JSON, with a request id.
 pub fn rest(
     method: &str,
     path: &str,
@@ -114,25 +43,16 @@ pub fn rest(
     status: u16,
     response: Body,
 ) -> Interaction {
-    Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: method.into(),
-            path: path.into(),
-            query: query.into(),
-            headers: Headers::new(),
-            body,
-            encoding: None,
-        },
-        response: RestResponse {
-            status,
-            headers: headers(&[
-                ("content-type", "application/json"),
-                ("x-request-id", "7f2a"),
-            ]),
-            body: response,
-            encoding: None,
-        },
-    })
+    yc_cassette::fixture::rest(method, path)
+        .query(query)
+        .body(body)
+        .status(status)
+        .response_headers(&[
+            ("content-type", "application/json"),
+            ("x-request-id", "7f2a"),
+        ])
+        .response(response)
+        .build()
 }
 
 /// Starts a replay server on 127.0.0.1:0 over `cassettes`.
@@ -141,12 +61,7 @@ pub fn replay(cassettes: Vec<Cassette>) -> ReplayServer {
 }
 
 pub fn replay_with(cassettes: Vec<Cassette>, config: ReplayConfig) -> ReplayServer {
-    let cassettes = cassettes
-        .into_iter()
-        .enumerate()
-        .map(|(i, cassette)| (format!("cassette-{i}.json"), cassette))
-        .collect();
-    let index = Index::new(cassettes, Redactor::default(), yc_proto::Schema::embedded()).unwrap();
+    let index = yc_cassette::fixture::index(cassettes);
     ReplayServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), index, config).unwrap()
 }
 

@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use prost::Message as _;
 use tempfile::TempDir;
 use tonic::transport::Channel;
-use yc_cassette::{Cassette, Index, Interaction, Redactor};
+use yc_cassette::{Cassette, Interaction};
 use yc_proto::compute::v1 as compute;
 use yc_proto::compute::v1::image_service_client::ImageServiceClient;
 use yc_proto::containerregistry::v1 as cr;
@@ -17,9 +17,9 @@ use yc_proto::endpoint::{
     ApiEndpoint, GetApiEndpointRequest, ListApiEndpointsRequest, ListApiEndpointsResponse,
 };
 use yc_proto::operation::{CancelOperationRequest, GetOperationRequest};
+use yc_proxy::ReplayServer;
 use yc_proxy::record::{Mode, RecordConfig, RecordServer, Summary};
 use yc_proxy::upstream::Upstreams;
-use yc_proxy::{ReplayConfig, ReplayServer};
 
 use crate::upstream_fixture::{self, Fixture};
 use crate::{RawSeen, channel, frame, raw_grpc, rest_call};
@@ -75,19 +75,9 @@ impl Recording {
     }
 }
 
+/// A replay server over a recorded cassette.
 pub fn replay(cassette: Cassette) -> ReplayServer {
-    let index = Index::new(
-        vec![("recorded.json".to_owned(), cassette)],
-        Redactor::default(),
-        yc_proto::Schema::embedded(),
-    )
-    .unwrap();
-    ReplayServer::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        index,
-        ReplayConfig::default(),
-    )
-    .unwrap()
+    crate::replay(vec![cassette])
 }
 
 /// `ImageService/Get` for every id at once over `channel`, each answer checked against the fixture's image.

@@ -181,13 +181,12 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("episodes.json");
     let get = |id: &str| {
-        crate::grpc_ok(
-            "/yandex.cloud.compute.v1.ImageService/Get",
-            &compute::GetImageRequest {
+        crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
+            .request(&compute::GetImageRequest {
                 image_id: id.into(),
-            },
-            &upstream_fixture::image(id),
-        )
+            })
+            .response(&upstream_fixture::image(id))
+            .build()
     };
     crate::cassette(vec![get("fd8one")]).save(&path).unwrap();
 

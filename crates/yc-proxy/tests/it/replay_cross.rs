@@ -16,7 +16,7 @@ use yc_proto::operation::{GetOperationRequest, operation};
 use yc_proxy::ReplayServer;
 use yc_proxy::replay::translate::TRANSLATED_HEADER;
 
-use crate::{Seen, cassette, channel, grpc_ok, redact_ports, replay, rest_call};
+use crate::{Seen, cassette, channel, grpc, redact_ports, replay, rest_call};
 
 /// Serves bundled cassettes by file name.
 fn bundled(names: &[&str]) -> ReplayServer {
@@ -217,11 +217,12 @@ async fn query_parameters_find_a_grpc_list_recording() {
         }],
         next_page_token: "p2".into(),
     };
-    let server = replay(vec![cassette(vec![grpc_ok(
-        "/yandex.cloud.compute.v1.ImageService/List",
-        &request,
-        &response,
-    )])]);
+    let server = replay(vec![cassette(vec![
+        grpc("/yandex.cloud.compute.v1.ImageService/List")
+            .request(&request)
+            .response(&response)
+            .build(),
+    ])]);
     let addr = server.local_addr();
     for query in [
         "folderId=b1g8dn6s3v2eiid9dbci&pageSize=2",

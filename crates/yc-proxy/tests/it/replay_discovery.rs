@@ -8,7 +8,7 @@ use yc_proto::endpoint::{
 };
 use yc_proxy::ReplayConfig;
 
-use crate::{cassette, channel, grpc_ok, replay, replay_with, rest, rest_call};
+use crate::{cassette, channel, grpc, replay, replay_with, rest, rest_call};
 
 /// Where the recording proxy listened: the cassette holds answers rewritten to this address.
 const RECORDED: &str = "127.0.0.1:8080";
@@ -31,18 +31,16 @@ fn endpoints() -> ListApiEndpointsResponse {
 #[tokio::test]
 async fn grpc_discovery_answers_name_the_replay_server() {
     let server = replay(vec![cassette(vec![
-        grpc_ok(
-            "/yandex.cloud.endpoint.ApiEndpointService/List",
-            &ListApiEndpointsRequest::default(),
-            &endpoints(),
-        ),
-        grpc_ok(
-            "/yandex.cloud.endpoint.ApiEndpointService/Get",
-            &GetApiEndpointRequest {
+        grpc("/yandex.cloud.endpoint.ApiEndpointService/List")
+            .request(&ListApiEndpointsRequest::default())
+            .response(&endpoints())
+            .build(),
+        grpc("/yandex.cloud.endpoint.ApiEndpointService/Get")
+            .request(&GetApiEndpointRequest {
                 api_endpoint_id: "compute".into(),
-            },
-            &endpoints().endpoints[0],
-        ),
+            })
+            .response(&endpoints().endpoints[0])
+            .build(),
     ])]);
     let own = server.local_addr().to_string();
     let mut client = ApiEndpointServiceClient::new(channel(server.local_addr()).await);
@@ -103,11 +101,12 @@ async fn an_explicit_advertised_address_wins() {
         ..ReplayConfig::default()
     };
     let server = replay_with(
-        vec![cassette(vec![grpc_ok(
-            "/yandex.cloud.endpoint.ApiEndpointService/List",
-            &ListApiEndpointsRequest::default(),
-            &endpoints(),
-        )])],
+        vec![cassette(vec![
+            grpc("/yandex.cloud.endpoint.ApiEndpointService/List")
+                .request(&ListApiEndpointsRequest::default())
+                .response(&endpoints())
+                .build(),
+        ])],
         config,
     );
     let mut client = ApiEndpointServiceClient::new(channel(server.local_addr()).await);

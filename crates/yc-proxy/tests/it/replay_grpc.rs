@@ -10,7 +10,7 @@ use yc_proto::google::rpc;
 use yc_proto::operation::operation_service_client::OperationServiceClient;
 use yc_proto::operation::{GetOperationRequest, Operation, operation};
 
-use crate::{cassette, channel, grpc_error, grpc_ok, headers, redact_ports, replay, shuffle};
+use crate::{cassette, channel, grpc, headers, redact_ports, replay, shuffle};
 
 const GET_IMAGE: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
@@ -33,11 +33,10 @@ fn get(id: &str) -> GetImageRequest {
 
 #[tokio::test]
 async fn unary_hit_has_the_recorded_message_headers_and_trailers() {
-    let mut interaction = grpc_ok(
-        GET_IMAGE,
-        &get("fd8kb72eo1r5fs97a1ki"),
-        &image("fd8kb72eo1r5fs97a1ki"),
-    );
+    let mut interaction = grpc(GET_IMAGE)
+        .request(&get("fd8kb72eo1r5fs97a1ki"))
+        .response(&image("fd8kb72eo1r5fs97a1ki"))
+        .build();
     if let Interaction::Grpc(grpc) = &mut interaction {
         grpc.response.headers = headers(&[
             ("content-type", "application/grpc"),
@@ -77,12 +76,11 @@ fn not_found_status() -> GrpcStatus {
 #[tokio::test]
 async fn error_status_carries_message_and_decoded_details() {
     for trailers_only in [false, true] {
-        let interaction = grpc_error(
-            GET_IMAGE,
-            &get("fd8nonexistent"),
-            not_found_status(),
-            trailers_only,
-        );
+        let interaction = grpc(GET_IMAGE)
+            .request(&get("fd8nonexistent"))
+            .status(not_found_status())
+            .with(|call| call.response.trailers_only = trailers_only)
+            .build();
         let server = replay(vec![cassette(vec![interaction])]);
         let mut client = ImageServiceClient::new(channel(server.local_addr()).await);
 
@@ -116,12 +114,9 @@ async fn recorded_details_bin_text_is_sent_verbatim() {
         details: vec![],
     };
     status.details_bin = Some(base64_padded(&details.encode_to_vec()));
-    let server = replay(vec![cassette(vec![grpc_error(
-        GET_IMAGE,
-        &get("fd8x"),
-        status,
-        false,
-    )])]);
+    let server = replay(vec![cassette(vec![
+        grpc(GET_IMAGE).request(&get("fd8x")).status(status).build(),
+    ])]);
     let mut client = ImageServiceClient::new(channel(server.local_addr()).await);
     let status = client.get(get("fd8x")).await.unwrap_err();
     assert_eq!(rpc::Status::decode(status.details()).unwrap(), details);
@@ -154,9 +149,18 @@ async fn identical_requests_get_recorded_order_then_the_last_repeats() {
         operation_id: "fd8op3b2rkqf8hkd5k7e".into(),
     };
     let server = replay(vec![cassette(vec![
-        grpc_ok(GET_OPERATION, &poll, &operation(false)),
-        grpc_ok(GET_OPERATION, &poll, &operation(false)),
-        grpc_ok(GET_OPERATION, &poll, &operation(true)),
+        grpc(GET_OPERATION)
+            .request(&poll)
+            .response(&operation(false))
+            .build(),
+        grpc(GET_OPERATION)
+            .request(&poll)
+            .response(&operation(false))
+            .build(),
+        grpc(GET_OPERATION)
+            .request(&poll)
+            .response(&operation(true))
+            .build(),
     ])]);
     let mut client = OperationServiceClient::new(channel(server.local_addr()).await);
     let mut seen = Vec::new();
@@ -174,7 +178,12 @@ async fn two_hundred_concurrent_calls_in_shuffled_order_each_get_their_own_answe
     let ids: Vec<String> = (0..200).map(|i| format!("fd8img{i:04}")).collect();
     let interactions = ids
         .iter()
-        .map(|id| grpc_ok(GET_IMAGE, &get(id), &image(id)))
+        .map(|id| {
+            grpc(GET_IMAGE)
+                .request(&get(id))
+                .response(&image(id))
+                .build()
+        })
         .collect();
     let server = replay(vec![cassette(interactions)]);
     let channels = [
@@ -204,11 +213,12 @@ async fn two_hundred_concurrent_calls_in_shuffled_order_each_get_their_own_answe
 
 #[tokio::test]
 async fn a_miss_is_unmistakable() {
-    let server = replay(vec![cassette(vec![grpc_ok(
-        GET_IMAGE,
-        &get("fd8kb72eo1r5fs97a1ki"),
-        &image("fd8kb72eo1r5fs97a1ki"),
-    )])]);
+    let server = replay(vec![cassette(vec![
+        grpc(GET_IMAGE)
+            .request(&get("fd8kb72eo1r5fs97a1ki"))
+            .response(&image("fd8kb72eo1r5fs97a1ki"))
+            .build(),
+    ])]);
     let mut client = ImageServiceClient::new(channel(server.local_addr()).await);
     let status = client.get(get("fd8kb72eo1r5fs97a1kX")).await.unwrap_err();
 

@@ -11,7 +11,7 @@ use yc_proto::compute::v1::image_service_client::ImageServiceClient;
 use yc_proto::compute::v1::{GetImageRequest, Image};
 use yc_proxy::ReplayConfig;
 
-use crate::{cassette, channel, frame, grpc_ok, raw_grpc, replay, replay_with, rest};
+use crate::{cassette, channel, frame, grpc, raw_grpc, replay, replay_with, rest};
 
 const GET_IMAGE: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 
@@ -20,13 +20,14 @@ fn image_cassette() -> yc_cassette::Cassette {
         id: "fd8kb72eo1r5fs97a1ki".into(),
         ..Default::default()
     };
-    cassette(vec![grpc_ok(
-        GET_IMAGE,
-        &GetImageRequest {
-            image_id: "fd8kb72eo1r5fs97a1ki".into(),
-        },
-        &image,
-    )])
+    cassette(vec![
+        grpc(GET_IMAGE)
+            .request(&GetImageRequest {
+                image_id: "fd8kb72eo1r5fs97a1ki".into(),
+            })
+            .response(&image)
+            .build(),
+    ])
 }
 
 #[tokio::test]

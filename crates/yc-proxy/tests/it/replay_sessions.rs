@@ -7,7 +7,7 @@ use tonic::metadata::MetadataValue;
 use yc_proto::operation::operation_service_client::OperationServiceClient;
 use yc_proto::operation::{GetOperationRequest, Operation};
 
-use crate::{Seen, cassette, channel, grpc_ok, replay, rest_call};
+use crate::{Seen, cassette, channel, grpc, replay, rest_call};
 
 const GET_OPERATION: &str = "/yandex.cloud.operation.OperationService/Get";
 
@@ -27,9 +27,18 @@ fn operation(done: bool) -> Operation {
 
 fn polling_cassette() -> yc_cassette::Cassette {
     cassette(vec![
-        grpc_ok(GET_OPERATION, &poll(), &operation(false)),
-        grpc_ok(GET_OPERATION, &poll(), &operation(false)),
-        grpc_ok(GET_OPERATION, &poll(), &operation(true)),
+        grpc(GET_OPERATION)
+            .request(&poll())
+            .response(&operation(false))
+            .build(),
+        grpc(GET_OPERATION)
+            .request(&poll())
+            .response(&operation(false))
+            .build(),
+        grpc(GET_OPERATION)
+            .request(&poll())
+            .response(&operation(true))
+            .build(),
     ])
 }
 

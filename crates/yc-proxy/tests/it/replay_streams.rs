@@ -10,10 +10,10 @@ use bytes::Bytes;
 use http::Request;
 use http_body::Frame;
 use http_body_util::{BodyExt, channel::Channel};
-use yc_cassette::{GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Interaction, Message};
+use yc_cassette::{Interaction, Message};
 use yc_proto::compute::v1::{GetImageRequest, Image};
 
-use crate::{RawSeen, cassette, frame, grpc_ok, h2_connection, headers, message, replay};
+use crate::{RawSeen, cassette, frame, grpc, h2_connection, message, replay};
 
 const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 /// A bidirectional method outside the schema: recordings of it keep raw bytes.
@@ -73,31 +73,24 @@ fn get(id: &str) -> Vec<u8> {
 /// A bidirectional recording: two messages each way.
 fn chat(requests: &[&[u8]]) -> Interaction {
     let raw = |bytes: &[u8]| Message::from_bytes(&yc_proto::Schema::embedded(), None, bytes);
-    Interaction::Grpc(GrpcInteraction {
-        method: CHAT.into(),
-        request: GrpcRequest {
-            metadata: Default::default(),
-            messages: requests.iter().map(|m| raw(m)).collect(),
-        },
-        response: GrpcResponse {
-            headers: headers(&[("content-type", "application/grpc")]),
-            messages: vec![raw(b"\x0a\x05hello"), raw(b"\x0a\x03bye")],
-            trailers: Default::default(),
-            status: GrpcStatus::default(),
-            trailers_only: false,
-        },
-    })
+    requests
+        .iter()
+        .fold(grpc(CHAT), |call, m| call.request(raw(m)))
+        .response(raw(b"\x0a\x05hello"))
+        .response(raw(b"\x0a\x03bye"))
+        .build()
 }
 
 #[tokio::test]
 async fn a_recorded_unary_call_is_answered_on_its_message() {
-    let server = replay(vec![cassette(vec![grpc_ok(
-        GET,
-        &GetImageRequest {
-            image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
-        },
-        &image(),
-    )])]);
+    let server = replay(vec![cassette(vec![
+        grpc(GET)
+            .request(&GetImageRequest {
+                image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
+            })
+            .response(&image())
+            .build(),
+    ])]);
     let seen = call_holding_open(server.local_addr(), GET, &[get("fd8j4ab7nq2vd1sg3k9p")]).await;
     assert_eq!(seen.grpc_status().code, 0, "{:?}", seen.grpc_status());
     assert_eq!(
@@ -112,13 +105,14 @@ async fn a_recorded_unary_call_is_answered_on_its_message() {
 
 #[tokio::test]
 async fn a_miss_on_the_first_message_is_answered_at_once() {
-    let server = replay(vec![cassette(vec![grpc_ok(
-        GET,
-        &GetImageRequest {
-            image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
-        },
-        &image(),
-    )])]);
+    let server = replay(vec![cassette(vec![
+        grpc(GET)
+            .request(&GetImageRequest {
+                image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
+            })
+            .response(&image())
+            .build(),
+    ])]);
     let seen = call_holding_open(server.local_addr(), GET, &[get("fd8zq4x6c8v0b2n4m6k8")]).await;
     let status = seen.grpc_status();
     assert_eq!(status.code, 12, "{status:?}");

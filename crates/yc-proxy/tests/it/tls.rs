@@ -27,7 +27,7 @@ use yc_proxy::{Ca, ReplayConfig, ReplayServer, ServerConfig, TlsConfig};
 
 use crate::record::Recording;
 use crate::upstream_fixture::Fixture;
-use crate::{cassette, channel, grpc_ok, replay_with, rest};
+use crate::{cassette, channel, grpc, replay_with, rest};
 
 const GET: &str = "/yandex.cloud.compute.v1.ImageService/Get";
 const REST_PATH: &str = "/compute/v1/images/fd8tls";
@@ -100,24 +100,22 @@ fn replay_tls(tls: &Tls) -> ReplayServer {
     };
     replay_with(
         vec![cassette(vec![
-            grpc_ok(
-                GET,
-                &compute::GetImageRequest {
+            grpc(GET)
+                .request(&compute::GetImageRequest {
                     image_id: "fd8tls".into(),
-                },
-                &image(),
-            ),
-            grpc_ok(
-                "/yandex.cloud.endpoint.ApiEndpointService/List",
-                &ListApiEndpointsRequest::default(),
-                &ListApiEndpointsResponse {
+                })
+                .response(&image())
+                .build(),
+            grpc("/yandex.cloud.endpoint.ApiEndpointService/List")
+                .request(&ListApiEndpointsRequest::default())
+                .response(&ListApiEndpointsResponse {
                     endpoints: vec![ApiEndpoint {
                         id: "compute".into(),
                         address: "127.0.0.1:8080".into(),
                     }],
                     next_page_token: String::new(),
-                },
-            ),
+                })
+                .build(),
             rest(
                 "GET",
                 REST_PATH,

@@ -11,11 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use prost::Message as _;
-use yc_cassette::{
-    Cassette, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, Interaction,
-    Message, Meta,
-};
+use yc_cassette::fixture;
 use yc_proto::iam::v1::{CreateIamTokenRequest, CreateIamTokenResponse, create_iam_token_request};
 
 use crate::external::client;
@@ -119,35 +115,13 @@ fn token_service(dir: &Path) -> std::path::PathBuf {
             nanos: 0,
         }),
     };
-    let message = |name: &str, bytes: Vec<u8>| {
-        Message::from_bytes(&yc_proto::Schema::embedded(), Some(name), &bytes)
-    };
-    let mut cassette = Cassette::new(Meta {
-        description: "the fake cloud's IAM token exchange".into(),
-        recorded_with: "yc-vcr tests".into(),
-    });
-    cassette
-        .interactions
-        .push(Interaction::Grpc(GrpcInteraction {
-            method: "/yandex.cloud.iam.v1.IamTokenService/Create".into(),
-            request: GrpcRequest {
-                metadata: Headers::new(),
-                messages: vec![message(
-                    "yandex.cloud.iam.v1.CreateIamTokenRequest",
-                    request.encode_to_vec(),
-                )],
-            },
-            response: GrpcResponse {
-                headers: [("content-type", "application/grpc")].into_iter().collect(),
-                messages: vec![message(
-                    "yandex.cloud.iam.v1.CreateIamTokenResponse",
-                    response.encode_to_vec(),
-                )],
-                trailers: Headers::new(),
-                status: GrpcStatus::default(),
-                trailers_only: false,
-            },
-        }));
+    let mut cassette = fixture::cassette(vec![
+        fixture::grpc("/yandex.cloud.iam.v1.IamTokenService/Create")
+            .request(&request)
+            .response(&response)
+            .build(),
+    ]);
+    cassette.meta.description = "the fake cloud's IAM token exchange".into();
     let path = dir.join("iam.json");
     cassette.save(&path).unwrap();
     path

@@ -4,78 +4,59 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::model::{
-    Body, GrpcInteraction, GrpcRequest, GrpcResponse, GrpcStatus, Headers, MatchRules, Message,
-    Meta, RestInteraction, RestRequest, RestResponse,
-};
-
-fn meta(description: &str) -> Meta {
-    Meta {
-        description: description.to_owned(),
-        recorded_with: "yc-vcr test".to_owned(),
-    }
-}
+use crate::fixture::{self, GET_IMAGE};
+use crate::model::{Body, GrpcStatus, MatchRules, Message};
 
 /// A gRPC and a REST interaction, varied by `n`, with the shapes that lay out differently: empty and repeated
 /// headers, raw bytes, notes, status details, bodies of each kind, nested and empty JSON.
 fn sample(n: usize, text: &str) -> Interaction {
     if n.is_multiple_of(2) {
-        let mut metadata = Headers::new();
         // Header values cannot hold control characters (a cassette with one does not load).
-        metadata.push("x-request-id", &text.replace(char::is_control, " "));
-        metadata.push("x-repeat", "a");
-        metadata.push("x-repeat", "b \"c\"");
-        Interaction::Grpc(GrpcInteraction {
-            method: "/yandex.cloud.compute.v1.ImageService/Get".to_owned(),
-            request: GrpcRequest {
-                metadata,
-                messages: vec![Message::from_json(
-                    "yandex.cloud.compute.v1.GetImageRequest",
-                    json!({ "image_id": format!("fd8{n}{text}") }),
-                )],
+        let header_text = text.replace(char::is_control, " ");
+        let trailers_only = n.is_multiple_of(8);
+        let call = fixture::grpc(GET_IMAGE)
+            .metadata(&[
+                ("x-request-id", &header_text),
+                ("x-repeat", "a"),
+                ("x-repeat", "b \"c\""),
+            ])
+            .request(Message::from_json(
+                "yandex.cloud.compute.v1.GetImageRequest",
+                json!({ "image_id": format!("fd8{n}{text}") }),
+            ))
+            .headers(&[]);
+        // A trailers-only response carries no messages (a cassette with some does not load).
+        let call = if trailers_only {
+            call
+        } else {
+            call.response(Message {
+                type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
+                json: Some(json!({ "id": text, "labels": {}, "product_ids": [], "size": n })),
+                raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
+                note: n.is_multiple_of(5).then(|| format!("note {text}")),
+            })
+            .response(Message {
+                note: Some("raw bytes dropped".to_owned()),
+                ..Message::default()
+            })
+        };
+        call.status(GrpcStatus {
+            code: (n % 17) as i32,
+            message: text.to_owned(),
+            details: if n.is_multiple_of(4) {
+                vec![json!({
+                    "@type": "type.googleapis.com/google.rpc.DebugInfo",
+                    "stack_entries": [text, ""],
+                    "detail": "",
+                })]
+            } else {
+                Vec::new()
             },
-            response: GrpcResponse {
-                headers: Headers::new(),
-                // A trailers-only response carries no messages (a cassette with some does not load).
-                messages: if n.is_multiple_of(8) {
-                    Vec::new()
-                } else {
-                    vec![
-                        Message {
-                            type_name: Some("yandex.cloud.compute.v1.Image".to_owned()),
-                            json: Some(
-                                json!({ "id": text, "labels": {}, "product_ids": [], "size": n }),
-                            ),
-                            raw: n.is_multiple_of(3).then(|| vec![0, 1, 2, 255, n as u8]),
-                            note: n.is_multiple_of(5).then(|| format!("note {text}")),
-                        },
-                        Message {
-                            note: Some("raw bytes dropped".to_owned()),
-                            ..Message::default()
-                        },
-                    ]
-                },
-                trailers: Headers::new(),
-                status: GrpcStatus {
-                    code: (n % 17) as i32,
-                    message: text.to_owned(),
-                    details: if n.is_multiple_of(4) {
-                        vec![json!({
-                            "@type": "type.googleapis.com/google.rpc.DebugInfo",
-                            "stack_entries": [text, ""],
-                            "detail": "",
-                        })]
-                    } else {
-                        Vec::new()
-                    },
-                    // Sent as a header value: no control characters.
-                    details_bin: n
-                        .is_multiple_of(6)
-                        .then(|| text.replace(char::is_control, " ")),
-                },
-                trailers_only: n.is_multiple_of(8),
-            },
+            // Sent as a header value: no control characters.
+            details_bin: n.is_multiple_of(6).then(|| header_text.clone()),
         })
+        .with(|call| call.response.trailers_only = trailers_only)
+        .build()
     } else {
         let body = match n % 7 {
             1 => Body::Json(json!({ "k": text, "list": [1.5, -2, true] })),
@@ -83,34 +64,25 @@ fn sample(n: usize, text: &str) -> Interaction {
             5 => Body::Base64(text.as_bytes().to_vec()),
             _ => Body::Empty,
         };
-        let mut headers = Headers::new();
-        headers.push("content-type", "application/json");
-        Interaction::Rest(RestInteraction {
-            request: RestRequest {
-                method: "POST".to_owned(),
-                path: format!("/compute/v1/images/{n}"),
-                query: text.to_owned(),
-                headers: headers.clone(),
-                body: body.clone(),
-                encoding: None,
-            },
-            response: RestResponse {
-                status: 200,
-                headers,
-                body,
-                encoding: None,
-            },
-        })
+        let json = [("content-type", "application/json")];
+        fixture::rest("POST", &format!("/compute/v1/images/{n}"))
+            .query(text)
+            .headers(&json)
+            .body(body.clone())
+            .response_headers(&json)
+            .response(body)
+            .build()
     }
 }
 
+/// A cassette described as `description`, matched by one header.
 fn cassette(description: &str, interactions: Vec<Interaction>) -> Cassette {
-    let mut cassette = Cassette::new(meta(description));
-    cassette.matching = MatchRules {
+    let rules = MatchRules {
         headers: vec!["x-folder".to_owned()],
         ignore_fields: Vec::new(),
     };
-    cassette.interactions = interactions;
+    let mut cassette = fixture::cassette_matching(rules, interactions);
+    cassette.meta.description = description.to_owned();
     cassette
 }
 
@@ -122,8 +94,9 @@ fn on_disk(path: &Path) -> String {
 fn an_empty_cassette_is_written_as_save_writes_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("empty.json");
-    let expected = Cassette::new(meta("empty")).to_json_string();
-    let file = CassetteFile::create(&path, &Cassette::new(meta("empty"))).expect("created");
+    let empty = fixture::cassette(Vec::new());
+    let expected = empty.to_json_string();
+    let file = CassetteFile::create(&path, &empty).expect("created");
     assert_eq!(file.to_json_string(), expected);
     assert_eq!(on_disk(&path), expected);
     assert!(file.is_empty());

@@ -1,26 +1,21 @@
 //! Unit tests of `format::load`: batch by batch gives what the whole text gives, errors included.
 
 use super::*;
-use crate::model::{GrpcInteraction, GrpcRequest, GrpcResponse, Message};
+use crate::fixture::{self, GET_IMAGE};
+use crate::model::Message;
 
 fn get(n: usize) -> Interaction {
-    Interaction::Grpc(GrpcInteraction {
-        method: "/yandex.cloud.compute.v1.ImageService/Get".to_owned(),
-        request: GrpcRequest {
-            messages: vec![Message::from_json(
-                "yandex.cloud.compute.v1.GetImageRequest",
-                serde_json::json!({ "image_id": format!("fd8é{n}") }),
-            )],
-            ..GrpcRequest::default()
-        },
-        response: GrpcResponse {
-            messages: vec![Message::from_json(
-                "yandex.cloud.compute.v1.Image",
-                serde_json::json!({ "id": format!("fd8é{n}"), "name": "ü\n\"x\"" }),
-            )],
-            ..GrpcResponse::default()
-        },
-    })
+    fixture::grpc(GET_IMAGE)
+        .headers(&[])
+        .request(Message::from_json(
+            "yandex.cloud.compute.v1.GetImageRequest",
+            serde_json::json!({ "image_id": format!("fd8é{n}") }),
+        ))
+        .response(Message::from_json(
+            "yandex.cloud.compute.v1.Image",
+            serde_json::json!({ "id": format!("fd8é{n}"), "name": "ü\n\"x\"" }),
+        ))
+        .build()
 }
 
 fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {

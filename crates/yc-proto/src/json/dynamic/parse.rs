@@ -330,21 +330,7 @@ impl Visitor<'_> for StrRecord<'_> {
 }
 
 /// One parsed value of a singular field, a list element or a map key or value.
-#[derive(Debug)]
-pub(super) enum Parsed {
-    Bool(bool),
-    I32(i32),
-    I64(i64),
-    U32(u32),
-    U64(u64),
-    F32(f32),
-    F64(f64),
-    Enum(i32),
-    Str(String),
-    Bytes(Vec<u8>),
-    /// An encoded message.
-    Message(Vec<u8>),
-}
+pub(super) type Parsed = super::Scalar<String, Vec<u8>>;
 
 impl Parsed {
     /// Whether prost leaves this value out of an implicit-presence field or a map entry.
@@ -610,38 +596,23 @@ impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
         let MessageSeed { desc, options } = self.0;
         let mut object = serde_json::Map::deserialize(d)?;
-        if object.is_empty() {
+        let Some(url) = wkt::json::any_type_url(&mut object)? else {
             return Ok(Vec::new());
-        }
-        let url = match object.shift_remove("@type") {
-            Some(serde_json::Value::String(url)) => url,
-            Some(_) => return Err(de::Error::custom("`@type` of an `Any` must be a string")),
-            None => return Err(de::Error::custom("`Any` without `@type`")),
         };
         let name = url.rsplit_once('/').map_or(url.as_str(), |(_, name)| name);
         let inner = desc
             .parent_pool()
             .get_message_by_name(name)
             .ok_or_else(|| de::Error::custom(format_args!("unknown `Any` type `{url}`")))?;
-        if well_known(&inner) == Some(WellKnown::Empty)
-            && matches!(object.get("value"), Some(serde_json::Value::Object(v)) if v.is_empty())
-        {
-            // The reference writes `Empty` inline (`{"@type": ...}`); other printers add `"value": {}`.
-            object.shift_remove("value");
+        if well_known(&inner) == Some(WellKnown::Empty) {
+            wkt::json::drop_empty_value(&mut object);
         }
         let seed = MessageSeed {
             desc: &inner,
             options,
         };
         let payload = if is_any_value_form(&inner) {
-            let value = object
-                .shift_remove("value")
-                .ok_or_else(|| de::Error::custom(format_args!("`{url}` without `value`")))?;
-            if !options.ignore_unknown_fields
-                && let Some(key) = object.keys().next()
-            {
-                return Err(de::Error::unknown_field(key, &["@type", "value"]));
-            }
+            let value = wkt::json::any_value(object, &url, !options.ignore_unknown_fields)?;
             seed.deserialize(value)
                 .map_err(|e| payload_error(inner.full_name(), Some("value"), &e))?
         } else {

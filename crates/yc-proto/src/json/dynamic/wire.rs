@@ -11,7 +11,6 @@
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 
 use super::{WellKnown, is_any_value_form, well_known};
-use crate::Error;
 use crate::json::{MapKey as _, Style, Writer};
 use crate::wkt;
 
@@ -263,20 +262,7 @@ impl Key<'_> {
 }
 
 /// One decoded value, borrowing from the bytes.
-#[derive(Debug, Clone, Copy)]
-enum Item<'a> {
-    Bool(bool),
-    I32(i32),
-    I64(i64),
-    U32(u32),
-    U64(u64),
-    F32(f32),
-    F64(f64),
-    Enum(i32),
-    Str(&'a str),
-    Bytes(&'a [u8]),
-    Message(&'a [u8]),
-}
+type Item<'a> = super::Scalar<&'a str, &'a [u8]>;
 
 impl Item<'_> {
     fn default_of(kind: &Kind) -> Fast<Item<'static>> {
@@ -357,33 +343,21 @@ fn any(w: &mut Writer, desc: &MessageDescriptor, bytes: &[u8]) -> Fast<()> {
             _ => skip(&mut buf, wire_type)?,
         }
     }
-    w.begin_object();
-    let mut first = true;
-    if !url.is_empty() || !payload.is_empty() {
-        w.raw_key(&mut first, "@type");
-        w.string(url);
-        let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
-        match desc.parent_pool().get_message_by_name(name) {
-            Some(inner) => {
-                if w.enter_any() {
-                    let written = if is_any_value_form(&inner) {
-                        w.raw_key(&mut first, "value");
-                        message(w, &inner, payload, 0)
-                    } else {
-                        members(w, &inner, payload, &mut first, 0)
-                    };
-                    w.leave_any();
-                    written?;
-                }
+    super::any_envelope(
+        w,
+        desc.parent_pool(),
+        url,
+        payload.is_empty(),
+        |w, inner, first| {
+            if is_any_value_form(inner) {
+                w.raw_key(first, "value");
+                message(w, inner, payload, 0)
+            } else {
+                members(w, inner, payload, first, 0)
             }
-            None => w.fail(Error::json(
-                "google.protobuf.Any",
-                format_args!("unknown type `{url}`"),
-            )),
-        }
-    }
-    w.end_object();
-    Ok(())
+        },
+    )
+    .unwrap_or(Ok(()))
 }
 
 fn key_of(w: &mut Writer, first: &mut bool, field: &FieldDescriptor) {

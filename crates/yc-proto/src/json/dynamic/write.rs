@@ -66,18 +66,7 @@ pub(super) fn write_field(w: &mut Writer, field: &FieldDescriptor, value: &Value
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
                 other => other,
             };
-            // Keys sorted as the generated `BTreeMap`s sort them.
-            let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            w.begin_object();
-            let mut first = true;
-            for (key, v) in sorted {
-                w.comma(&mut first);
-                write_map_key(w, key);
-                w.raw(":");
-                write_value(w, &value_kind, v);
-            }
-            w.end_object();
+            write_sorted_map(w, entries, |w, v| write_value(w, &value_kind, v));
         }
         single => write_value(w, &field.kind(), single),
     }
@@ -139,23 +128,44 @@ pub(super) fn write_any(w: &mut Writer, any: &DynamicMessage) {
         .as_deref()
         .and_then(Value::as_bytes)
         .map_or(&[][..], |b| &b[..]);
+    let pool = any.descriptor().parent_pool().clone();
+    any_envelope(
+        w,
+        &pool,
+        url,
+        payload.is_empty(),
+        |w, desc, first| match DynamicMessage::decode(desc.clone(), payload) {
+            Ok(inner) if is_any_value_form(desc) => {
+                w.raw_key(first, "value");
+                write_message(w, &inner);
+            }
+            Ok(inner) => write_members(w, &inner, first),
+            Err(e) => w.fail(Error::decode(desc.full_name(), e)),
+        },
+    );
+}
+
+/// The object an `Any` is written as: `"@type"` (unless the `Any` is empty), then what `payload` writes of the
+/// type the URL names in `pool`, given the object's `first` flag; an unknown type is an error in the writer. What
+/// `payload` returns, if it ran.
+pub(super) fn any_envelope<T>(
+    w: &mut Writer,
+    pool: &prost_reflect::DescriptorPool,
+    url: &str,
+    payload_is_empty: bool,
+    payload: impl FnOnce(&mut Writer, &MessageDescriptor, &mut bool) -> T,
+) -> Option<T> {
     w.begin_object();
     let mut first = true;
-    if !url.is_empty() || !payload.is_empty() {
+    let mut written = None;
+    if !url.is_empty() || !payload_is_empty {
         w.raw_key(&mut first, "@type");
         w.string(url);
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
-        match any.descriptor().parent_pool().get_message_by_name(name) {
+        match pool.get_message_by_name(name) {
             Some(desc) => {
                 if w.enter_any() {
-                    match DynamicMessage::decode(desc.clone(), payload) {
-                        Ok(inner) if is_any_value_form(&desc) => {
-                            w.raw_key(&mut first, "value");
-                            write_message(w, &inner);
-                        }
-                        Ok(inner) => write_members(w, &inner, &mut first),
-                        Err(e) => w.fail(Error::decode(desc.full_name(), e)),
-                    }
+                    written = Some(payload(w, &desc, &mut first));
                     w.leave_any();
                 }
             }
@@ -166,26 +176,36 @@ pub(super) fn write_any(w: &mut Writer, any: &DynamicMessage) {
         }
     }
     w.end_object();
+    written
+}
+
+/// A map field as a JSON object, keys sorted as the generated `BTreeMap`s sort them, each value written by `value`.
+fn write_sorted_map(
+    w: &mut Writer,
+    entries: &std::collections::HashMap<MapKey, Value>,
+    mut value: impl FnMut(&mut Writer, &Value),
+) {
+    let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    w.begin_object();
+    let mut first = true;
+    for (key, v) in sorted {
+        w.comma(&mut first);
+        write_map_key(w, key);
+        w.raw(":");
+        value(w, v);
+    }
+    w.end_object();
 }
 
 /// `Struct`: its `fields` map as a JSON object, keys sorted.
 pub(super) fn write_struct(w: &mut Writer, message: &DynamicMessage) {
     match message.get_field_by_number(1).as_deref() {
         Some(Value::Map(entries)) if !entries.is_empty() => {
-            let mut sorted: Vec<(&MapKey, &Value)> = entries.iter().collect();
-            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            w.begin_object();
-            let mut first = true;
-            for (key, value) in sorted {
-                w.comma(&mut first);
-                write_map_key(w, key);
-                w.raw(":");
-                match value {
-                    Value::Message(v) => write_struct_value(w, v),
-                    _ => w.raw("null"),
-                }
-            }
-            w.end_object();
+            write_sorted_map(w, entries, |w, value| match value {
+                Value::Message(v) => write_struct_value(w, v),
+                _ => w.raw("null"),
+            });
         }
         _ => w.raw("{}"),
     }

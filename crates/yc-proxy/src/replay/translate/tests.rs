@@ -1,29 +1,16 @@
 //! Unit tests of `translate`: the shapes of translated answers (the code mappings are `yc_proto::http`'s, tested there).
 
 use serde_json::json;
-use yc_cassette::{Body, GrpcStatus, Headers, RestRequest, RestResponse};
+use yc_cassette::{Body, GrpcStatus, fixture};
 
 use super::*;
 
 fn rest(status: u16, body: Body) -> Interaction {
-    Interaction::Rest(RestInteraction {
-        request: RestRequest {
-            method: "GET".into(),
-            path: "/compute/v1/images/fd8".into(),
-            query: String::new(),
-            headers: Headers::new(),
-            body: Body::Empty,
-            encoding: None,
-        },
-        response: RestResponse {
-            status,
-            headers: [("content-type", "application/json"), ("x-request-id", "r1")]
-                .into_iter()
-                .collect(),
-            body,
-            encoding: None,
-        },
-    })
+    fixture::rest("GET", "/compute/v1/images/fd8")
+        .status(status)
+        .response_headers(&[("content-type", "application/json"), ("x-request-id", "r1")])
+        .response(body)
+        .build()
 }
 
 #[test]
