@@ -137,49 +137,38 @@ impl<R: Read> Input<R> {
         (self.next_non_space()? == want).then_some(())
     }
 
-    /// The rest of a string whose opening quote was read, copied with its closing quote.
-    fn copy_string(&mut self, out: &mut Vec<u8>) -> Option<()> {
+    /// The rest of a string whose opening quote was read, copied with its closing quote into `out` if given.
+    fn string(&mut self, mut out: Option<&mut Vec<u8>>) -> Option<()> {
         loop {
             let chunk = self.fill()?;
-            match memchr::memchr2(b'"', b'\\', chunk) {
-                None => {
-                    let n = chunk.len();
-                    out.extend_from_slice(chunk);
-                    self.consume(n);
-                }
-                Some(i) => {
-                    let quote = chunk[i] == b'"';
-                    out.extend_from_slice(&chunk[..=i]);
-                    self.consume(i + 1);
-                    if quote {
-                        return Some(());
-                    }
-                    // The escaped byte, whatever it is, cannot end the string.
-                    out.push(self.next()?);
+            // Up to and with the first quote or backslash, if the buffer holds one.
+            let (end, stop) = match memchr::memchr2(b'"', b'\\', chunk) {
+                None => (chunk.len(), None),
+                Some(i) => (i + 1, Some(chunk[i])),
+            };
+            if let Some(out) = out.as_deref_mut() {
+                out.extend_from_slice(&chunk[..end]);
+            }
+            self.consume(end);
+            if stop == Some(b'"') {
+                return Some(());
+            }
+            if stop == Some(b'\\') {
+                // The escaped byte, whatever it is, cannot end the string.
+                let b = self.next()?;
+                if let Some(out) = out.as_deref_mut() {
+                    out.push(b);
                 }
             }
         }
     }
 
-    /// Skips the rest of a string whose opening quote was read.
+    fn copy_string(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        self.string(Some(out))
+    }
+
     fn skip_string(&mut self) -> Option<()> {
-        loop {
-            let chunk = self.fill()?;
-            match memchr::memchr2(b'"', b'\\', chunk) {
-                None => {
-                    let n = chunk.len();
-                    self.consume(n);
-                }
-                Some(i) => {
-                    let quote = chunk[i] == b'"';
-                    self.consume(i + 1);
-                    if quote {
-                        return Some(());
-                    }
-                    self.next()?;
-                }
-            }
-        }
+        self.string(None)
     }
 
     /// Skips the rest of an object whose `{` was read: braces outside strings are all that decide where it ends.
