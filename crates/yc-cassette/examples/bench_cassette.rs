@@ -1,5 +1,7 @@
 //! Benchmark: a 10,000-interaction cassette built in memory, saved, loaded, indexed, and looked up once per
-//! interaction. Prints figures; asserts nothing about time. Run: `cargo run --release -p yc-cassette --example bench_cassette`.
+//! interaction; then what the record writer does to each call (decoding its messages, redacting and scanning it,
+//! laying out its pretty text and journal line), with redaction and the scan run apart beside the one-pass
+//! `redact_and_scan` the writer uses. Prints figures; asserts nothing about time. Run: `cargo run --release -p yc-cassette --example bench_cassette`.
 
 use std::time::{Duration, Instant};
 
@@ -177,5 +179,90 @@ fn main() {
         "one miss with diagnostics: {:>8.2} ms",
         miss_time.as_secs_f64() * 1e3
     );
+    record_path(&cassette, &dir);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The record writer's work per call, over the cassette's gRPC interactions; best of 3 rounds each.
+fn record_path(cassette: &Cassette, dir: &std::path::Path) {
+    let schema = yc_proto::Schema::embedded();
+    let grpc: Vec<&yc_cassette::GrpcInteraction> = cassette
+        .interactions
+        .iter()
+        .filter_map(|i| match i {
+            Interaction::Grpc(g) => Some(g),
+            Interaction::Rest(_) => None,
+        })
+        .collect();
+    let wire: Vec<(Vec<u8>, Vec<u8>)> = grpc
+        .iter()
+        .map(|g| {
+            let bytes = |m: &yc_cassette::Message| m.to_bytes(&schema).expect("encodes");
+            (
+                bytes(&g.request.messages[0]),
+                bytes(&g.response.messages[0]),
+            )
+        })
+        .collect();
+    let interactions: Vec<Interaction> = grpc
+        .iter()
+        .map(|g| Interaction::Grpc((*g).clone()))
+        .collect();
+    let best = |f: &mut dyn FnMut()| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let decode = best(&mut || {
+        for (request, response) in &wire {
+            let a = yc_cassette::Message::from_request_bytes(&schema, GET, request);
+            let b = yc_cassette::Message::from_response_bytes(&schema, GET, response);
+            std::hint::black_box((a, b));
+        }
+    });
+    let redactor = yc_cassette::Redactor::default();
+    let apart = best(&mut || {
+        for interaction in &interactions {
+            let mut probe = fixture::cassette(vec![interaction.clone()]);
+            redactor.redact_interaction(&mut probe.interactions[0]);
+            std::hint::black_box(redactor.scan(&probe));
+        }
+    });
+    let together = best(&mut || {
+        for interaction in &interactions {
+            let mut interaction = interaction.clone();
+            std::hint::black_box(redactor.redact_and_scan(&mut interaction));
+        }
+    });
+    let copies = best(&mut || {
+        for interaction in &interactions {
+            std::hint::black_box(interaction.clone());
+        }
+    });
+    let mut file =
+        yc_cassette::CassetteFile::create(&dir.join("record.json"), &fixture::cassette(Vec::new()))
+            .expect("a cassette file");
+    let mut lines = Vec::new();
+    let text = best(&mut || {
+        for interaction in &interactions {
+            let pretty = file.push(interaction);
+            yc_cassette::journal::push_line_from_pretty(pretty, &mut lines);
+            lines.clear();
+        }
+    });
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / interactions.len() as f64;
+    let copy = per(copies);
+    println!("record writer, per gRPC call (best of 3, the interaction's copy taken out):");
+    println!("  decode both messages:        {:>6.2} us", per(decode));
+    println!(
+        "  redact, then scan:           {:>6.2} us   one pass (redact_and_scan): {:>6.2} us",
+        per(apart) - copy,
+        per(together) - copy
+    );
+    println!("  pretty text + journal line:  {:>6.2} us", per(text));
 }
