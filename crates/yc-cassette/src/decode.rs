@@ -15,7 +15,6 @@
 
 use std::fmt;
 use std::io::Read;
-use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::alphabet;
@@ -341,7 +340,7 @@ pub(crate) fn base64_runs(text: &str) -> Vec<Base64Run> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for m in base64_run_regex().find_iter(text) {
+    for m in base64_run_regex(|re| re.find_iter(text).collect::<Vec<_>>()) {
         let run = m.as_str();
         let body = run.trim_end_matches('=');
         let url_safe = body.contains(['-', '_']);
@@ -395,11 +394,9 @@ pub(crate) const STANDARD_ANY: GeneralPurpose =
 pub(crate) const URL_SAFE_ANY: GeneralPurpose =
     GeneralPurpose::new(&alphabet::URL_SAFE, ANY_PADDING);
 
-fn base64_run_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(&format!("[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")).expect("valid regex")
-    })
+thread_regex! {
+    fn base64_run_regex() -> Regex =
+        Regex::new(&format!("[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")).expect("valid regex");
 }
 
 #[cfg(test)]

@@ -114,6 +114,24 @@
 //! `Operation` semantics beyond recorded order (the link between the gRPC and REST forms of one call is not stored:
 //! matching derives it from the schema's HTTP rules).
 
+/// Declares `fn NAME<R>(f: impl FnOnce(&Regex) -> R) -> R`, which gives `f` this thread's copy of a regex compiled
+/// once. The `regex` crate keeps one pool of search caches per `Regex`, fast only for the thread that used it first;
+/// every other thread takes a mutex, and loading, indexing and scanning on all cores spent a tenth of `check` in that
+/// pool (`Pool::get_slow`). A clone shares the compiled program and has a pool of its own (the crate's advice,
+/// rust-lang/regex#934).
+macro_rules! thread_regex {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident() -> $ty:ty = $make:expr;) => {
+        $(#[$doc])*
+        $vis fn $name<R>(f: impl FnOnce(&$ty) -> R) -> R {
+            static SHARED: std::sync::OnceLock<$ty> = std::sync::OnceLock::new();
+            thread_local! {
+                static LOCAL: $ty = SHARED.get_or_init(|| $make).clone();
+            }
+            LOCAL.with(f)
+        }
+    };
+}
+
 mod decode;
 mod error;
 mod format;

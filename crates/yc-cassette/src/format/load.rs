@@ -58,7 +58,11 @@ fn load_batched<T: Send>(
         version: head.version,
         meta: head.meta,
         matching: head.matching,
-        interactions: Vec::with_capacity(spans.len()),
+        interactions: Vec::with_capacity(if keep == Keep::Nothing {
+            0
+        } else {
+            spans.len()
+        }),
     };
     let mut inspected = Vec::with_capacity(spans.len());
     let mut buffer = Vec::new();

@@ -37,14 +37,20 @@ pub(crate) fn placeholder(kind: &str, secret: &str) -> String {
 /// Whether the whole text is one placeholder.
 pub(crate) fn is_placeholder(text: &str) -> bool {
     text.starts_with("<redacted:")
-        && placeholder_regex()
-            .find(text)
-            .is_some_and(|m| m.start() == 0 && m.end() == text.len())
+        && placeholder_regex(|re| {
+            re.find(text)
+                .is_some_and(|m| m.start() == 0 && m.end() == text.len())
+        })
 }
 
-pub(crate) fn placeholder_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex"))
+thread_regex! {
+    pub(crate) fn placeholder_regex() -> Regex =
+        Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex");
+}
+
+thread_regex! {
+    fn placeholder_bytes_regex() -> regex::bytes::Regex =
+        regex::bytes::Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex");
 }
 
 /// Placeholders reduced to their kind, for matching: `<redacted:iam-token:1a2b3c4d>` -> `<redacted:iam-token>`,
@@ -68,7 +74,7 @@ pub(crate) fn normalise_placeholders(text: &str) -> Option<String> {
         }
     }
     if text.contains("<redacted:")
-        && let Cow::Owned(s) = placeholder_regex().replace_all(&text, "<redacted:$1>")
+        && let Cow::Owned(s) = placeholder_regex(|re| re.replace_all(&text, "<redacted:$1>"))
     {
         return Some(s);
     }
@@ -80,11 +86,7 @@ pub(crate) fn normalise_placeholders(text: &str) -> Option<String> {
 
 /// Placeholders reduced to their kind in bytes (raw messages), `None` when there are none.
 pub(crate) fn normalise_placeholder_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
-    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::bytes::Regex::new(r"<redacted:([a-z0-9-]+):[0-9a-f]{8}>").expect("valid regex")
-    });
-    match re.replace_all(bytes, &b"<redacted:$1>"[..]) {
+    match placeholder_bytes_regex(|re| re.replace_all(bytes, &b"<redacted:$1>"[..])) {
         Cow::Owned(b) => Some(b),
         Cow::Borrowed(_) => None,
     }
@@ -125,16 +127,13 @@ pub(crate) fn whole_kind(text: &str) -> Option<&'static str> {
     }
 }
 
-fn tokens_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
+thread_regex! {
+    fn tokens_regex() -> Regex = Regex::new(concat!(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
             r"|(?:t1\.|y[0-3]_|AQVN|AQAAAA|YC|eyJ)[A-Za-z0-9_.=\-]+",
             r"|(?i:x-amz-(?:signature|credential|security-token))(?:=|%3[dD])",
         ))
-        .expect("valid regex")
-    })
+        .expect("valid regex");
 }
 
 fn is_b64url(b: u8) -> bool {
@@ -145,7 +144,7 @@ fn is_b64url(b: u8) -> bool {
 pub(crate) fn find_secrets(text: &str) -> Vec<Found> {
     let mut found = Vec::new();
     let bytes = text.as_bytes();
-    for m in tokens_regex().find_iter(text) {
+    for m in tokens_regex(|re| re.find_iter(text).collect::<Vec<_>>()) {
         let s = m.as_str();
         if s.starts_with("-----BEGIN") {
             let end = text[m.end()..]
@@ -277,13 +276,11 @@ fn classify(run: &str) -> Option<(usize, &'static str)> {
     }
 }
 
-/// The auth scheme words (RFC 9110 section 11, and `Api-Key` and `OAuth` as Yandex Cloud uses them) whose
-/// credentials are secret wherever they appear.
-fn scheme_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(bearer|basic|api-key|oauth|digest)[ \t]+").expect("valid regex")
-    })
+thread_regex! {
+    /// The auth scheme words (RFC 9110 section 11, and `Api-Key` and `OAuth` as Yandex Cloud uses them) whose
+    /// credentials are secret wherever they appear.
+    fn scheme_regex() -> Regex =
+        Regex::new(r"(?i)\b(bearer|basic|api-key|oauth|digest)[ \t]+").expect("valid regex");
 }
 
 fn is_token68(b: u8) -> bool {
@@ -299,7 +296,7 @@ pub(crate) fn auth_credentials(text: &str) -> Vec<(usize, usize)> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for caps in scheme_regex().captures_iter(text) {
+    for caps in scheme_regex(|re| re.captures_iter(text).collect::<Vec<_>>()) {
         let (Some(all), Some(word)) = (caps.get(0), caps.get(1)) else {
             continue;
         };

@@ -34,7 +34,7 @@ fn every_batch_size_loads_what_the_whole_text_loads() {
     cassette.interactions = (0..40).map(get).collect();
     let text = cassette.to_json_string();
     let (_dir, path) = write(&text);
-    for keep in [Keep::All, Keep::Replay] {
+    for keep in [Keep::All, Keep::Replay, Keep::Nothing] {
         let (expected, order) =
             Cassette::from_json_str_inspecting(&text, "c.json", keep, &schema, |i, _| i)
                 .expect("loads whole");
@@ -43,6 +43,8 @@ fn every_batch_size_loads_what_the_whole_text_loads() {
                 load_batched(&path, u64::MAX, keep, &schema, |i, _| i, batch).expect("loads");
             assert_eq!(loaded, expected, "batch {batch}");
             assert_eq!(seen, order, "batch {batch}");
+            assert_eq!(seen.len(), 40, "every interaction is inspected");
+            assert_eq!(loaded.interactions.is_empty(), keep == Keep::Nothing);
         }
     }
 }
