@@ -245,3 +245,38 @@ async fn a_miss_is_unmistakable() {
     insta::assert_snapshot!("miss_other_method", redact_ports(status.message()));
     server.shutdown().await;
 }
+
+/// Answers are prepared when first asked for, and loading checks that each can be sent; an interaction built in
+/// memory that loading never saw (a trailers-only response carrying a message) is answered `INTERNAL`, naming it,
+/// and the server goes on answering the rest.
+#[tokio::test]
+async fn an_answer_that_cannot_be_sent_is_an_internal_error_naming_it() {
+    let mut broken = grpc(GET_IMAGE)
+        .request(&get("fd8broken"))
+        .response(&image("fd8broken"))
+        .build();
+    if let Interaction::Grpc(g) = &mut broken {
+        g.response.trailers_only = true;
+    }
+    let fine = grpc(GET_IMAGE)
+        .request(&get("fd8fine"))
+        .response(&image("fd8fine"))
+        .build();
+    let server = replay(vec![cassette(vec![broken, fine])]);
+    let mut client = ImageServiceClient::new(channel(server.local_addr()).await);
+    for _ in 0..2 {
+        let status = client.get(get("fd8broken")).await.unwrap_err();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(
+            status.message().contains("cannot replay interaction 0 of")
+                && status
+                    .message()
+                    .contains("a trailers-only response cannot carry messages"),
+            "{}",
+            status.message()
+        );
+    }
+    let response = client.get(get("fd8fine")).await.unwrap();
+    assert_eq!(response.get_ref(), &image("fd8fine"));
+    server.shutdown().await;
+}
