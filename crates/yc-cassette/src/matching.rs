@@ -186,7 +186,7 @@ struct Rules {
 /// One distinct recorded request: its recordings, `(cassette, interaction)` in recorded order.
 ///
 /// What a miss shows of it (its shape and logical form) is read back from its keys when a miss happens
-/// (`miss::shape_of_key`): keeping both as JSON trees tripled the index (about 1.9 KB an interaction).
+/// (`miss::shape_of_key`): keeping both as JSON trees cost about 1.9 KB an interaction, counted by allocation.
 #[derive(Debug)]
 struct Slot {
     entries: Vec<(usize, usize)>,
