@@ -1,6 +1,6 @@
 //! Loading a cassette file without its whole text in memory: the file is read once through a small buffer for its
 //! layout (where each interaction lies, [`super::layout`]), then again batch by batch, each batch parsed (on several
-//! threads) and dropped before the next. At 100k interactions peak memory went from 2.4 to about 1.6 times the file
+//! threads) and dropped before the next. At 100k interactions replay's peak went from 2.4 to 1.8 times the file
 //! size, and startup lost the 0.3 s that faulting in the text cost; the second read comes from the page cache.
 //!
 //! Any failure falls back to [`Cassette::from_json_str_inspecting`] over the whole text, which says exactly where
