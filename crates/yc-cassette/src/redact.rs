@@ -99,6 +99,10 @@ pub struct Redactor {
     fields: HashSet<String>,
     paths: Vec<Vec<String>>,
     patterns: Vec<Regex>,
+    /// Which rules these are, for what `memo` remembers across calls: 0 for the built-ins alone (every
+    /// `Redactor::default()` detects alike), else unique to the [`Redactor::new`] that made it (clones share it:
+    /// the rules never change after construction).
+    rules: u64,
 }
 
 impl Default for Redactor {
@@ -108,6 +112,7 @@ impl Default for Redactor {
             fields: SECRET_FIELDS.iter().map(|f| normalise_key(f)).collect(),
             paths: Vec::new(),
             patterns: Vec::new(),
+            rules: 0,
         }
     }
 }
@@ -144,6 +149,10 @@ impl Redactor {
                 source,
             })?;
             redactor.patterns.push(regex);
+        }
+        if *extra != RedactionRules::default() {
+            static NEXT_RULES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            redactor.rules = NEXT_RULES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(redactor)
     }

@@ -6,6 +6,11 @@
 //!
 //! Kept on the thread for the span of one [`remembering`] call, so that redaction's many entry points need no
 //! extra parameter; outside one (replay, `check`, a plain scan) nothing is remembered or skipped.
+//!
+//! Across calls, the thread also keeps short strings the detector found clean ([`known_clean`]), exactly (the
+//! strings themselves, not hashes), for the same rules: traffic repeats most of its strings (field names in every
+//! message, header values, ids, states), and running the detector over each again was most of redaction's cost
+//! (`cargo xtask bench cassette`). Bounded: past [`KNOWN_MAX`] strings it starts again.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -28,6 +33,43 @@ struct Memo {
 
 thread_local! {
     static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
+    static KNOWN: RefCell<Known> = RefCell::new(Known::default());
+}
+
+/// Strings found clean under one set of rules ([`Redactor`]'s `rules`).
+#[derive(Default)]
+struct Known {
+    rules: u64,
+    clean: HashSet<Box<str>, RandomState>,
+}
+
+/// The longest string remembered across calls: longer ones rarely repeat, and would cost memory.
+const KNOWN_LEN: usize = 256;
+/// The most strings remembered on one thread (a few MB at most).
+const KNOWN_MAX: usize = 16_384;
+
+/// Whether the detector, under `redactor`'s rules, is known to find nothing in `text`.
+pub(crate) fn known_clean(redactor: &Redactor, text: &str) -> bool {
+    text.len() <= KNOWN_LEN
+        && KNOWN.with(|known| {
+            let known = known.borrow();
+            known.rules == redactor.rules && known.clean.contains(text)
+        })
+}
+
+/// Remembers that the detector, under `redactor`'s rules, found nothing in `text`.
+pub(crate) fn learn_clean(redactor: &Redactor, text: &str) {
+    if text.len() > KNOWN_LEN {
+        return;
+    }
+    KNOWN.with(|known| {
+        let mut known = known.borrow_mut();
+        if known.rules != redactor.rules || known.clean.len() >= KNOWN_MAX {
+            known.rules = redactor.rules;
+            known.clean.clear();
+        }
+        known.clean.insert(Box::from(text));
+    });
 }
 
 /// Runs `f` with a memo of clean strings for `redactor` on this thread.
@@ -43,8 +85,11 @@ pub(crate) fn remembering<R>(redactor: &Redactor, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Notes that `redactor`'s detector found nothing in `text`.
+/// Notes that `redactor`'s detector found nothing in `text`. A short string is in [`KNOWN`] already.
 pub(crate) fn found_clean(redactor: &Redactor, text: &str) {
+    if text.len() <= KNOWN_LEN {
+        return;
+    }
     MEMO.with(|m| {
         if let Some(memo) = m.borrow_mut().as_mut()
             && std::ptr::eq(memo.redactor, redactor)
@@ -57,6 +102,9 @@ pub(crate) fn found_clean(redactor: &Redactor, text: &str) {
 
 /// Whether `redactor`'s detector is known to find nothing in `text`.
 pub(crate) fn is_clean(redactor: &Redactor, text: &str) -> bool {
+    if text.len() <= KNOWN_LEN {
+        return known_clean(redactor, text);
+    }
     MEMO.with(|m| {
         m.borrow().as_ref().is_some_and(|memo| {
             std::ptr::eq(memo.redactor, redactor)

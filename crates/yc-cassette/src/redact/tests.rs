@@ -194,3 +194,41 @@ proptest::proptest! {
         }
     }
 }
+
+/// What a thread remembers as clean across calls holds for one set of rules only: a string clean under the
+/// built-ins is still found by a user pattern, by a user field rule in a `name=value` pair, and clean again under the
+/// built-ins after both, whichever order the redactors take turns on the thread.
+#[test]
+fn strings_known_clean_under_one_set_of_rules_are_checked_again_under_another() {
+    let pattern = Redactor::new(&RedactionRules {
+        patterns: vec![r"tenant-\d+".to_owned()],
+        ..RedactionRules::default()
+    })
+    .unwrap();
+    let field = Redactor::new(&RedactionRules {
+        fields: vec!["tenant".to_owned()],
+        ..RedactionRules::default()
+    })
+    .unwrap();
+    let builtin = Redactor::default();
+    for _ in 0..2 {
+        assert_eq!(builtin.redact_str("tenant-42"), None);
+        assert_eq!(builtin.redact_str("?tenant=acme"), None);
+        let by_pattern = pattern
+            .redact_str("tenant-42")
+            .expect("the pattern finds it");
+        assert!(by_pattern.starts_with("<redacted:pattern:"), "{by_pattern}");
+        let by_field = field
+            .redact_str("?tenant=acme")
+            .expect("the field rule finds it");
+        assert!(by_field.starts_with("?tenant=<redacted:"), "{by_field}");
+        // A clone has the same rules, and what one learned holds for the other.
+        assert_eq!(pattern.clone().detect("tenant-42"), Some("pattern"));
+        assert_eq!(
+            Redactor::new(&RedactionRules::default())
+                .unwrap()
+                .detect("tenant-42"),
+            None
+        );
+    }
+}
