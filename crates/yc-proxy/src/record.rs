@@ -5,7 +5,7 @@
 //! - [`RecordServer`]: a listener, a [`Forwarder`] and a [`Recorder`] wired together (what `yc-vcr record` runs);
 //! - [`Forwarder`] (`forward`): forwards each request, streams the answer back frame by frame (`tee`) and
 //!   feeds the completed call to the recorder, holding the call's last frame until it is journaled;
-//! - [`Recorder`] (`recorder`): owns one cassette (lock, journal, writer thread; see `writer`), with the
+//! - [`Recorder`] (`recorder`): owns one cassette (lock, journal, digest and saver thread; see `writer`), with the
 //!   semantics of the modes ([`Mode`]): nothing written until something is recorded, a replaced cassette kept until
 //!   the new one is complete, appending through the same journal, one writer at a time.
 //!
@@ -32,7 +32,7 @@ use yc_cassette::Redactor;
 use yc_proto::Schema;
 
 pub use forward::{ForwardConfig, Forwarder, ProxyBody};
-pub use recorder::{Journaled, Mode, Recorded, Recorder, RecorderConfig, RecorderHandle, Summary};
+pub use recorder::{Mode, Recorded, Recorder, RecorderConfig, RecorderHandle, Summary};
 #[doc(hidden)]
 pub use yc_cassette::journal::WriteFault;
 

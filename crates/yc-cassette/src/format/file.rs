@@ -80,6 +80,13 @@ impl CassetteFile {
     /// Adds one interaction in memory; the next [`CassetteFile::save`] writes it. For batches: push each, save once.
     /// Returns its text, for the journal ([`crate::journal::push_line_from_pretty`]).
     pub fn push(&mut self, interaction: &Interaction) -> &str {
+        self.push_item(CassetteFile::item(interaction));
+        self.items.last().map_or("", |item| item)
+    }
+
+    /// An interaction's text as [`CassetteFile::push_item`] takes it: pretty, indented for its place in the file.
+    /// Needs no file, so a recorder serialises calls in parallel and only pushes under its lock.
+    pub fn item(interaction: &Interaction) -> Arc<str> {
         // Written straight at its depth in the file: no second pass to indent it.
         let mut item = Vec::with_capacity(2048);
         item.extend_from_slice(ITEM_INDENT.as_bytes());
@@ -87,17 +94,13 @@ impl CassetteFile {
             serde_json::Serializer::with_formatter(&mut item, ItemFormatter::default());
         // Serialising plain data with string keys into memory cannot fail.
         let _ = serde::Serialize::serialize(interaction, &mut serializer);
-        let item = String::from_utf8(item).unwrap_or_default();
-        self.items.push(Arc::from(item));
-        self.unsaved += 1;
-        self.items.last().map_or("", |item| item)
+        Arc::from(String::from_utf8(item).unwrap_or_default())
     }
 
-    /// Drops the interactions after the first `len` (ones that could not be journaled).
-    pub fn truncate(&mut self, len: usize) {
-        let dropped = self.items.len().saturating_sub(len);
-        self.items.truncate(len);
-        self.unsaved = self.unsaved.saturating_sub(dropped);
+    /// Adds an interaction's text from [`CassetteFile::item`].
+    pub fn push_item(&mut self, item: Arc<str>) {
+        self.items.push(item);
+        self.unsaved += 1;
     }
 
     /// The file as it stands, to be written by another thread; shares the text, copies nothing. The interactions

@@ -120,7 +120,7 @@ pub fn push_line_from_pretty(pretty: &str, out: &mut Vec<u8>) {
     let bytes = pretty.trim_start_matches(' ').as_bytes();
     out.reserve(bytes.len() + 1);
     let mut rest = bytes;
-    while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+    while let Some(at) = memchr::memchr(b'\n', rest) {
         out.extend_from_slice(&rest[..at]);
         rest = &rest[at + 1..];
         let indent = rest.iter().take_while(|&&b| b == b' ').count();

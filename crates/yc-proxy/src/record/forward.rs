@@ -1,6 +1,6 @@
 //! Forwarding: the record service proper. Each request goes to its upstream with connection headers and offers of
 //! compressed answers removed; the answer streams back frame by frame through the tees ([`super::tee`]), and the
-//! completed call goes to the recorder, which journals it before the client sees the last frame.
+//! completed call is recorded (on the task that completed it) before the client sees the last frame.
 //! This module must not buffer a streaming body, block the response path on the disk, or record a call that did not
 //! complete.
 
@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 
 use yc_cassette::wire::{Call, Capture, GrpcCall, RestCall, is_connection_header};
 
-use super::recorder::{Journaled, RecorderHandle};
+use super::recorder::{Recorded, RecorderHandle};
 use super::tee::{self, RequestTee, ResponseTee, Sink};
 use crate::Error;
 use crate::discovery;
@@ -111,7 +111,7 @@ impl Inner {
             .unwrap_or_else(|| self.listening.clone())
     }
 
-    fn record(&self, call: Call) -> Journaled {
+    fn record(&self, call: Call) -> Result<Recorded, Error> {
         self.recorder.record_call(call)
     }
 
@@ -200,7 +200,7 @@ where
     if body.is_end_stream() {
         // Trailers-only: the status is in the headers, and the stream ended with them.
         let method = sink.call.method.clone();
-        if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
+        if let Err(error) = Box::new(sink).complete(Capture::new(0), None) {
             return not_recorded_grpc(&method, &error);
         }
         return Response::from_parts(parts, empty());
@@ -233,7 +233,7 @@ async fn discovery_grpc(
     let capture = Capture::from(data.clone());
     let trailers_only = data.is_empty() && trailers.is_none();
     let method = sink.call.method.clone();
-    if let Err(error) = Box::new(sink).complete(capture, trailers.clone()).await {
+    if let Err(error) = Box::new(sink).complete(capture, trailers.clone()) {
         return not_recorded_grpc(&method, &error);
     }
     let body = if trailers_only {
@@ -280,7 +280,7 @@ where
     }
     if body.is_end_stream() {
         let path = sink.call.path.clone();
-        if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
+        if let Err(error) = Box::new(sink).complete(Capture::new(0), None) {
             return not_recorded_rest(&path, &error);
         }
         return Response::from_parts(parts, empty());
@@ -322,7 +322,7 @@ async fn discovery_rest(
     sink.call.response_headers = parts.headers.clone();
     let capture = Capture::from(data.clone());
     let path = sink.call.path.clone();
-    if let Err(error) = Box::new(sink).complete(capture, None).await {
+    if let Err(error) = Box::new(sink).complete(capture, None) {
         return not_recorded_rest(&path, &error);
     }
     Response::from_parts(
@@ -358,7 +358,11 @@ impl Pending for RestCall {
 }
 
 impl<C: Pending> Sink for CallSink<C> {
-    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled {
+    fn complete(
+        self: Box<Self>,
+        response: Capture,
+        trailers: Option<HeaderMap>,
+    ) -> Result<Recorded, Error> {
         let request = std::mem::take(&mut *tee::lock(&self.request));
         let call = match self.call.into() {
             Call::Grpc(call) => Call::Grpc(GrpcCall {

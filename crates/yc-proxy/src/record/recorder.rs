@@ -1,12 +1,12 @@
 //! The cassette writer as a library: a [`Recorder`] owns one cassette for the length of a recording (its lock, its
-//! journal, the writer thread), and any number of services feed it completed calls through [`RecorderHandle`]s.
+//! journal, its digest), and any number of services feed it completed calls through [`RecorderHandle`]s.
 //!
 //! The semantics every mode builds on:
-//! - **durable before complete**: [`RecorderHandle::record`] resolves once the interaction (redacted and scanned)
-//!   is in the journal beside the cassette (`NAME.json.journal`), one JSON line written by the writer thread in a
-//!   batch with every call completed at the same time; from then on it survives the process being killed (the data
-//!   is in the kernel once `write` returns; the journal is synced to the disk in the background, batched). The
-//!   forwarding service ([`super::Forwarder`]) holds each call's last frame until then;
+//! - **durable before complete**: [`RecorderHandle::record`] returns once the interaction (redacted and scanned, on
+//!   the calling thread) is in the journal beside the cassette (`NAME.json.journal`), one JSON line written with
+//!   one `write`; from then on it survives the process being killed (the data is in the kernel once `write`
+//!   returns; the journal is synced to the disk in the background, batched). The forwarding service
+//!   ([`super::Forwarder`]) releases each call's last frame only then;
 //! - **no empty cassettes**: nothing is written until the first interaction is journaled; a recording that captured
 //!   nothing leaves no file (and, replacing, leaves the old file as it was); [`Summary::wrote_file`] says which;
 //! - [`Mode::Replace`]: the old cassette stays intact until [`Recorder::finish`] renames the new one over it. Killed
@@ -20,21 +20,16 @@
 //! - **crash recovery**: [`Recorder::open`] first folds a journal left by a killed recording into the cassette (under
 //!   the lock, logging what it did), so every run starts from one whole file.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
-use tokio::sync::oneshot;
 use yc_cassette::journal::{JOURNAL_VERSION, JournalHeader, WriteFault};
 use yc_cassette::wire::Call;
 use yc_cassette::{Cassette, CassetteFile, CassetteLock, Interaction, Meta, Redactor};
 use yc_proto::Schema;
 
 pub use super::writer::Recorded;
-use super::writer::{self, Command, Rewrites, Writer};
+use super::writer::{End, Report, Rewrites, Setup, Writer};
 use crate::Error;
 use crate::grpc::{DEFAULT_MAX_MESSAGE_SIZE, FrameLimits};
 
@@ -98,28 +93,34 @@ pub struct Summary {
     pub wrote_file: bool,
 }
 
-/// One cassette being recorded: its lock, journal and writer thread. Feed it through [`Recorder::handle`]; end it
-/// with [`Recorder::finish`]. Dropped without finishing (and once every handle is gone), the writer thread still
-/// journals what is pending and writes the cassette, only logging errors; the lock goes with that thread, so no
-/// second recorder can start before it is done.
+/// One cassette being recorded: its lock, journal and digest (see `writer`). Feed it through
+/// [`Recorder::handle`]; end it with [`Recorder::finish`]. Dropped without finishing (and once every handle is
+/// gone), it still writes the cassette from the journal, only logging errors, and releases the lock after that, so
+/// no second recorder can start before it is done.
 #[derive(Debug)]
 pub struct Recorder {
     handle: RecorderHandle,
-    report: oneshot::Receiver<writer::Report>,
     existing: Option<Cassette>,
 }
 
 /// A cheap, cloneable way in to a [`Recorder`], for services.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RecorderHandle {
-    commands: mpsc::Sender<Command>,
+    writer: Arc<Writer>,
     path: Arc<Path>,
-    written: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for RecorderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderHandle")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Recorder {
     /// Takes the cassette's lock, recovers a journal a killed recording left, applies `config.mode` and starts the
-    /// writer thread. Writes nothing else until the first interaction is journaled.
+    /// saver thread. Writes nothing else until the first interaction is journaled.
     pub fn open(config: RecorderConfig) -> Result<Recorder, Error> {
         let path = config.cassette_path.clone();
         let lock = CassetteLock::acquire(&path)?;
@@ -154,10 +155,8 @@ impl Recorder {
             meta: start.meta.clone(),
             matching: start.matching.clone(),
         };
-        let file = CassetteFile::new(&path, &start)?;
-        let written = Arc::new(AtomicUsize::new(0));
-        let writer = Writer {
-            file,
+        let writer = Writer::start(Setup {
+            file: CassetteFile::new(&path, &start)?,
             redactor: config.redactor,
             schema: config.schema,
             limits: FrameLimits {
@@ -169,26 +168,12 @@ impl Recorder {
             fault: config.journal_fault,
             rewrites,
             lock,
-            written: Arc::clone(&written),
-        };
-        let (commands, receiver) = mpsc::channel();
-        let (report_sender, report) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("yc-vcr-cassette-writer".to_owned())
-            .spawn(move || {
-                let _ = report_sender.send(writer.run(receiver));
-            })
-            .map_err(|error| Error::CassetteWrite {
-                path: path.clone(),
-                message: format!("cannot start the writer thread: {error}"),
-            })?;
+        });
         Ok(Recorder {
             handle: RecorderHandle {
-                commands,
+                writer: Arc::new(writer),
                 path: Arc::from(path.as_path()),
-                written,
             },
-            report,
             existing: Some(start).filter(|_| config.mode == Mode::Append),
         })
     }
@@ -219,24 +204,19 @@ impl Recorder {
     /// ignored by readers and discarded by the next recorder); otherwise the journal stays for the next reader to
     /// recover. For a test that failed: its recording must not become the cassette.
     pub async fn abandon(self) {
-        let _ = self.handle.commands.send(Command::Abandon);
-        let _ = self.report.await;
+        let _ = self.end(End::Abandon).await;
     }
 
-    /// Journals what is pending, writes the cassette from the journal (atomically, over the old one when
-    /// replacing), removes the journal and releases the lock. Call it after every service feeding the recorder has
-    /// stopped; calls recorded later fail.
+    /// Writes the cassette from the journal (atomically, over the old one when replacing), removes the journal
+    /// and releases the lock. Call it after every service feeding the recorder has stopped; calls recorded later
+    /// fail.
     ///
     /// Fails if the journal or the cassette could not be written (a cassette write that failed leaves the journal,
     /// so nothing journaled is lost), or if a secret survived redaction in some interaction (that interaction was
     /// left out; the error says where the secret was).
     pub async fn finish(self) -> Result<Summary, Error> {
         let path = self.handle.path.to_path_buf();
-        let _ = self.handle.commands.send(Command::Close);
-        let report = self.report.await.map_err(|_| Error::CassetteWrite {
-            path: path.clone(),
-            message: "the writer thread stopped before the end".to_owned(),
-        })?;
+        let report = self.end(End::Finish).await?;
         if !report.secrets.is_empty() {
             return Err(Error::SecretsSurvived {
                 path,
@@ -252,63 +232,42 @@ impl Recorder {
             wrote_file: report.wrote_file,
         })
     }
+
+    /// Ends the writer off the runtime: writing the cassette blocks on the disk.
+    async fn end(self, end: End) -> Result<Report, Error> {
+        let writer = Arc::clone(&self.handle.writer);
+        tokio::task::spawn_blocking(move || writer.end(end))
+            .await
+            .map_err(|error| Error::CassetteWrite {
+                path: self.handle.path.to_path_buf(),
+                message: format!("the cassette writer failed: {error}"),
+            })
+    }
 }
 
 impl RecorderHandle {
-    /// Records one finished interaction (it is redacted and scanned here first); resolves once it is in the
+    /// Records one finished interaction (it is redacted and scanned here first); returns once it is in the
     /// journal.
-    pub fn record(&self, interaction: Interaction) -> Journaled {
-        let (ack, receiver) = oneshot::channel();
-        let _ = self
-            .commands
-            .send(Command::Interaction(Box::new(interaction), ack));
-        self.journaled(receiver)
+    pub async fn record(&self, interaction: Interaction) -> Result<Recorded, Error> {
+        self.answer(self.writer.record(interaction))
     }
 
-    /// Records a call as it came off the wire.
-    pub(crate) fn record_call(&self, call: Call) -> Journaled {
-        let (ack, receiver) = oneshot::channel();
-        let _ = self.commands.send(Command::Record(Box::new(call), ack));
-        self.journaled(receiver)
+    /// Records a call as it came off the wire, on the calling thread; returns once it is in the journal (or
+    /// deliberately left out).
+    pub(crate) fn record_call(&self, call: Call) -> Result<Recorded, Error> {
+        self.answer(self.writer.record_call(call))
     }
 
-    fn journaled(&self, receiver: oneshot::Receiver<Result<Recorded, String>>) -> Journaled {
-        Journaled {
-            receiver,
-            path: Arc::clone(&self.path),
-        }
+    fn answer(&self, result: Result<Recorded, String>) -> Result<Recorded, Error> {
+        result.map_err(|message| Error::CassetteWrite {
+            path: self.path.to_path_buf(),
+            message,
+        })
     }
 
     /// Interactions of this run in the journal so far.
     pub fn recorded(&self) -> usize {
-        self.written.load(Ordering::SeqCst)
-    }
-}
-
-/// A call on its way into the journal: resolves with [`Recorded`] once it is there or deliberately left out, or
-/// with the error that kept it out.
-#[derive(Debug)]
-pub struct Journaled {
-    receiver: oneshot::Receiver<Result<Recorded, String>>,
-    path: Arc<Path>,
-}
-
-impl Future for Journaled {
-    type Output = Result<Recorded, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let answer = std::task::ready!(Pin::new(&mut self.receiver).poll(cx));
-        Poll::Ready(match answer {
-            Ok(Ok(recorded)) => Ok(recorded),
-            Ok(Err(message)) => Err(Error::CassetteWrite {
-                path: self.path.to_path_buf(),
-                message,
-            }),
-            Err(_) => Err(Error::CassetteWrite {
-                path: self.path.to_path_buf(),
-                message: "the recorder has stopped".to_owned(),
-            }),
-        })
+        self.writer.recorded()
     }
 }
 

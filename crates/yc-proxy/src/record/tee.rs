@@ -1,11 +1,10 @@
 //! Bodies that pass every frame through at once and keep a copy for the cassette.
 //!
 //! Nothing here waits for a whole body before forwarding, decodes messages, or touches the cassette: a response body
-//! hands its copy to a [`Sink`] when it ends, and the writer thread does the rest off the response path. The one
-//! wait: a response's last frame (gRPC trailers, the end of a REST body) is held until the writer says the call is
-//! in the journal, so a call its client saw complete survives the recorder being killed.
+//! hands its copy to a [`Sink`] when it ends, and the sink records it. The one order that matters: a response's
+//! last frame (gRPC trailers, the end of a REST body) goes out only after the sink has put the call in the
+//! journal, so a call its client saw complete survives the recorder being killed.
 
-use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -17,7 +16,8 @@ use hyper::body::Incoming;
 
 use yc_cassette::wire::Capture;
 
-use super::recorder::Journaled;
+use super::recorder::Recorded;
+use crate::Error;
 use crate::grpc::{Code, Status};
 use crate::upstream::{BoxError, UpstreamUrl};
 
@@ -65,8 +65,12 @@ where
 
 /// Where a finished response copy goes.
 pub(crate) trait Sink: Send + Sync + 'static {
-    /// The body ended normally; `trailers` if it had any. Resolves once the call is in the journal (or skipped).
-    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Journaled;
+    /// The body ended normally; `trailers` if it had any. Returns once the call is in the journal (or skipped).
+    fn complete(
+        self: Box<Self>,
+        response: Capture,
+        trailers: Option<HeaderMap>,
+    ) -> Result<Recorded, Error>;
     /// The upstream failed mid-body; the call is not recorded.
     fn fail(self: Box<Self>, error: &BoxError);
 }
@@ -74,8 +78,8 @@ pub(crate) trait Sink: Send + Sync + 'static {
 /// A response body on its way to the client.
 ///
 /// It reports its end only once it has seen it, so the sink runs even when the last frame is data (HTTP/1.1
-/// `content-length` bodies). That last frame (or the end) is held until the call is journaled; if it cannot be, a
-/// gRPC client gets `INTERNAL` saying so instead of the upstream's trailers and a REST client sees the body cut, so no
+/// `content-length` bodies). That last frame (or the end) follows the call into the journal; if it cannot go there,
+/// a gRPC client gets `INTERNAL` saying so instead of the upstream's trailers and a REST client sees the body cut, so no
 /// client sees a call complete that the cassette will not have. A gRPC body that fails mid-stream ends with an
 /// `UNAVAILABLE` status in trailers instead of a reset, naming the upstream and the cause; a REST body passes the
 /// error on (the client sees the connection cut).
@@ -84,8 +88,6 @@ pub(crate) struct ResponseTee {
     capture: Capture,
     trailers: Option<HeaderMap>,
     sink: Option<Box<dyn Sink>>,
-    /// The last frame (`None`: the end), waiting for the journal.
-    held: Option<(Option<Frame<Bytes>>, Journaled)>,
     /// For gRPC: the upstream, named in the `UNAVAILABLE` status (formatted only on failure).
     grpc_upstream: Option<UpstreamUrl>,
     done: bool,
@@ -103,32 +105,18 @@ impl ResponseTee {
             capture: Capture::new(limit),
             trailers: None,
             sink: Some(sink),
-            held: None,
             grpc_upstream,
             done: false,
         }
     }
 
-    /// The body ended with `last` (`None`: no frame): hands the copy to the sink and holds `last` until the call is
-    /// journaled.
-    fn finish(&mut self, last: Option<Frame<Bytes>>, cx: &mut Context<'_>) -> Polled {
-        if let Some(sink) = self.sink.take() {
-            let capture = std::mem::take(&mut self.capture);
-            self.held = Some((last, sink.complete(capture, self.trailers.take())));
-        }
-        self.release(cx)
-    }
-
-    /// Yields the held last frame once its call is journaled.
-    fn release(&mut self, cx: &mut Context<'_>) -> Polled {
-        let Some((_, journaled)) = &mut self.held else {
-            self.done = true;
-            return Poll::Ready(None);
-        };
-        let result = std::task::ready!(Pin::new(journaled).poll(cx));
-        let last = self.held.take().and_then(|(last, _)| last);
+    /// The body ended with `last` (`None`: no frame): hands the copy to the sink, then lets `last` go.
+    fn finish(&mut self, last: Option<Frame<Bytes>>) -> Polled {
         self.done = true;
-        match result {
+        let Some(sink) = self.sink.take() else {
+            return Poll::Ready(last.map(Ok));
+        };
+        match sink.complete(std::mem::take(&mut self.capture), self.trailers.take()) {
             Ok(_) => Poll::Ready(last.map(Ok)),
             Err(error) => {
                 let message = format!(
@@ -154,12 +142,9 @@ impl Body for ResponseTee {
         if this.done {
             return Poll::Ready(None);
         }
-        if this.held.is_some() {
-            return this.release(cx);
-        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => this.finish(None, cx),
+            Poll::Ready(None) => this.finish(None),
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.capture.push(data);
@@ -167,7 +152,7 @@ impl Body for ResponseTee {
                     this.trailers = Some(trailers.clone());
                 }
                 if this.trailers.is_some() || this.inner.is_end_stream() {
-                    return this.finish(Some(frame), cx);
+                    return this.finish(Some(frame));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

@@ -1,24 +1,30 @@
-//! The one thread that owns the cassette: it turns finished calls into interactions ([`yc_cassette::wire`]),
-//! redacts them, checks that no secret shape survived, and appends them in completion order to the journal
-//! (`NAME.json.journal`) with one `write` per batch, then acknowledges each call, so that the call's last frame
-//! reaches its client only once the call is in the journal (see [`super::tee`]).
+//! The cassette's writer, shared by every call: the task that completes a call turns it into an interaction
+//! ([`yc_cassette::wire`]), redacts it, checks that no secret shape survived and serialises it, all on its own
+//! thread, and then, under one short lock, appends its line to the journal (`NAME.json.journal`) with one `write`
+//! and adds its text to the cassette's digest. Only then does the call's last frame go to its client (see
+//! [`super::tee`]), so a call its client saw complete is in the kernel's copy of the journal.
+//!
+//! There is no hop to another thread on a call's way: handing each call to a writer thread and waking the call's
+//! task from there cost two context switches a call, which under load was a third of what recording added
+//! (`cargo xtask bench record`). What the lock guards is a `write` into the page cache; everything slow is done
+//! before it (the conversion) or by the saver after it.
 //!
 //! The pretty cassette is the journal's digest: each interaction's pretty text is kept ([`CassetteFile`]), and a
-//! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when the writer is idle and, under a
-//! steady stream of calls, each time the cassette has grown fourfold (so the rewrites cost O(1) per call, amortised), and syncs the journal to the disk in the background. Neither waits for the other: a call's
-//! acknowledgement never waits for a rewrite or an fsync.
+//! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when no call has come for a while
+//! and, under a steady stream of calls, each time the cassette has grown fourfold (so the rewrites cost O(1) per
+//! call, amortised), and syncs the journal to the disk in the background. A call never waits for a rewrite or an
+//! fsync.
 //! It never writes an interaction in which the secret scan still finds something: that one is left out, and the
-//! error (with where the secret is) is reported at shutdown.
+//! error (with where the secret is) is reported at the end.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
 use yc_cassette::journal::{self, JournalHeader, JournalWriter, WriteFault};
 use yc_cassette::wire::{self, Call};
-use yc_cassette::{CassetteFile, CassetteSnapshot, Interaction, Redactor};
+use yc_cassette::{CassetteFile, CassetteLock, CassetteSnapshot, Interaction, Redactor};
 use yc_proto::Schema;
 
 use crate::grpc::FrameLimits;
@@ -31,19 +37,6 @@ pub enum Recorded {
     /// Not recorded, deliberately: it could not be (a body over the limit, bad framing) or a secret survived
     /// redaction in it; the log says which.
     Skipped,
-}
-
-/// The answer to one call: `Err` says why it could not be written.
-pub(crate) type Ack = oneshot::Sender<Result<Recorded, String>>;
-
-pub(crate) enum Command {
-    Record(Box<Call>, Ack),
-    Interaction(Box<Interaction>, Ack),
-    /// Write what is pending, rewrite the cassette, remove the journal and stop.
-    Close,
-    /// Stop without rewriting the cassette: what is journaled stays in the journal, for the next reader to recover
-    /// (or, replacing, to ignore while the old file exists).
-    Abandon,
 }
 
 /// What the writer reports when it stops.
@@ -70,161 +63,243 @@ pub(crate) enum Rewrites {
     AtEnd,
 }
 
-pub(crate) struct Writer {
+/// How a recording ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Rewrite the cassette from the journal, then remove the journal.
+    Finish,
+    /// Leave the cassette as it was and the journal as written, for the next reader to recover (or, replacing,
+    /// to ignore while the old file exists).
+    Abandon,
+}
+
+/// Everything a [`Writer`] starts from.
+pub(crate) struct Setup {
     pub file: CassetteFile,
     pub redactor: Redactor,
     pub schema: Arc<Schema>,
     pub limits: FrameLimits,
     pub header: JournalHeader,
-    pub journal_path: std::path::PathBuf,
+    pub journal_path: PathBuf,
     pub fault: Option<WriteFault>,
     pub rewrites: Rewrites,
-    /// Held until the thread ends, after the last write.
-    pub lock: yc_cassette::CassetteLock,
-    /// Interactions of this run in the journal so far; read by [`super::Recorder::recorded`].
-    pub written: Arc<AtomicUsize>,
+    /// Held until the end, after the last write.
+    pub lock: CassetteLock,
 }
 
-/// How long without a call before the writer rewrites the cassette from the journal.
-const IDLE: Duration = Duration::from_millis(200);
-/// The most calls in one journal write; a bound on how long the first of them waits.
-const MAX_BATCH: usize = 256;
+/// One cassette being recorded; see the module comment. Dropped without [`Writer::end`], it finishes the
+/// cassette itself, only logging errors.
+pub(crate) struct Writer {
+    redactor: Redactor,
+    schema: Arc<Schema>,
+    limits: FrameLimits,
+    rewrites: Rewrites,
+    state: Arc<Mutex<State>>,
+    saver: Saver,
+    /// Interactions of this run in the journal so far.
+    written: AtomicUsize,
+}
+
+/// What the lock guards: the journal and the digest, in the same order.
+struct State {
+    file: CassetteFile,
+    /// Created at the first append.
+    journal: Option<JournalWriter>,
+    header: JournalHeader,
+    journal_path: PathBuf,
+    fault: Option<WriteFault>,
+    /// Interactions in the file at its last rewrite (the policy's measure).
+    at_last_rewrite: usize,
+    last_call: Instant,
+    report: Report,
+    /// Set by [`Writer::end`]: later calls fail.
+    ended: bool,
+    lock: Option<CassetteLock>,
+}
+
+/// A call made ready for the journal outside the lock.
+enum Ready {
+    Line {
+        item: Arc<str>,
+        line: Vec<u8>,
+    },
+    /// A secret survived redaction: what the call was and where the secrets are.
+    Secret {
+        what: String,
+        findings: Vec<yc_cassette::Finding>,
+    },
+}
 
 impl Writer {
-    /// Runs on a thread of its own (decoding, redaction and the file are CPU and disk work that must not stall the
-    /// runtime): waits for a call, takes every call that has completed (up to [`MAX_BATCH`]), journals them with one
-    /// write and acknowledges them; repeats until closed or until every sender is gone, then writes the cassette.
-    pub fn run(mut self, commands: mpsc::Receiver<Command>) -> Report {
-        let mut report = Report::default();
-        let saver = Saver::start();
-        let mut journal: Option<JournalWriter> = None;
-        let mut batch = Batch::default();
-        // Interactions in the file at its last rewrite (the policy's measure).
-        let mut at_last_rewrite = self.file.len();
-        let mut closing = false;
-        let mut abandoned = false;
-        while !closing {
-            let first = match commands.recv_timeout(IDLE) {
-                Ok(command) => command,
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.rewrites == Rewrites::Paced
-                        && self.file.unsaved() > 0
-                        && idle_rewrite_due(self.file.len(), at_last_rewrite)
-                    {
-                        at_last_rewrite = self.file.len();
-                        saver.save(self.file.snapshot());
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
+    pub fn start(setup: Setup) -> Writer {
+        let at_last_rewrite = setup.file.len();
+        let state = Arc::new(Mutex::new(State {
+            file: setup.file,
+            journal: None,
+            header: setup.header,
+            journal_path: setup.journal_path,
+            fault: setup.fault,
+            at_last_rewrite,
+            last_call: Instant::now(),
+            report: Report::default(),
+            ended: false,
+            lock: Some(setup.lock),
+        }));
+        let idle_rewrites = (setup.rewrites == Rewrites::Paced).then(|| Arc::clone(&state));
+        Writer {
+            redactor: setup.redactor,
+            schema: setup.schema,
+            limits: setup.limits,
+            rewrites: setup.rewrites,
+            state,
+            saver: Saver::start(idle_rewrites),
+            written: AtomicUsize::new(0),
+        }
+    }
+
+    /// Records a call as it came off the wire; returns once it is in the journal or deliberately left out. `Err`
+    /// says why it could not be written.
+    pub fn record_call(&self, call: Call) -> Result<Recorded, String> {
+        match wire::interaction(call, self.limits, &self.schema) {
+            Ok(interaction) => self.record(interaction),
+            Err(why) => {
+                tracing::warn!("call not recorded: {why}");
+                Ok(Recorded::Skipped)
+            }
+        }
+    }
+
+    /// Records one finished interaction (redacted and scanned here first); returns once it is in the journal.
+    pub fn record(&self, interaction: Interaction) -> Result<Recorded, String> {
+        let ready = self.ready(interaction);
+        self.commit(ready)
+    }
+
+    /// Interactions of this run in the journal so far.
+    pub fn recorded(&self) -> usize {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// The part of a call that needs no lock: redaction, the fail-closed scan (under the same rules as
+    /// redaction, the built-in ones and the user's, in one pass with it) and the text.
+    fn ready(&self, mut interaction: Interaction) -> Ready {
+        let findings = self.redactor.redact_and_scan(&mut interaction);
+        if !findings.is_empty() {
+            let what = match &interaction {
+                Interaction::Grpc(g) => format!("`{}`", g.method),
+                Interaction::Rest(r) => format!("`{} {}`", r.request.method, r.request.path),
             };
-            if matches!(first, Command::Abandon) {
-                abandoned = true;
-                break;
-            }
-            closing = self.handle(first, &mut batch, &mut report);
-            while !closing && batch.acks.len() < MAX_BATCH {
-                match commands.try_recv() {
-                    Ok(command) => closing = self.handle(command, &mut batch, &mut report),
-                    Err(_) => break,
+            return Ready::Secret { what, findings };
+        }
+        let item = CassetteFile::item(&interaction);
+        let mut line = Vec::new();
+        journal::push_line_from_pretty(&item, &mut line);
+        Ready::Line { item, line }
+    }
+
+    /// Appends the line to the journal and the text to the digest, in one order for both.
+    fn commit(&self, ready: Ready) -> Result<Recorded, String> {
+        let mut state = lock(&self.state);
+        if state.ended {
+            return Err("the recorder has stopped".to_owned());
+        }
+        state.last_call = Instant::now();
+        let (item, line) = match ready {
+            Ready::Line { item, line } => (item, line),
+            Ready::Secret { what, findings } => {
+                let index = state.file.len();
+                for finding in findings {
+                    let location = finding.location.replacen(
+                        "interactions[0]",
+                        &format!("interactions[{index}]"),
+                        1,
+                    );
+                    let finding = format!("{location} in {what}: `{}` survived", finding.kind);
+                    tracing::error!(
+                        "secret survived redaction, interaction not written: {finding}"
+                    );
+                    state.report.secrets.push(finding);
                 }
+                return Ok(Recorded::Skipped);
             }
-            self.commit(&mut batch, &mut journal, &saver, &mut report);
-            if self.rewrites == Rewrites::Paced
-                && rewrite_due(self.file.len(), at_last_rewrite)
-                && saver.idle()
-            {
-                at_last_rewrite = self.file.len();
-                saver.save(self.file.snapshot());
-            }
+        };
+        if let Err(message) = state.append(&line) {
+            tracing::error!("cannot write the journal, a call not recorded: {message}");
+            state
+                .report
+                .write_error
+                .get_or_insert_with(|| message.clone());
+            return Err(message);
         }
-        saver.stop();
-        if abandoned {
-            tracing::info!(
+        state.file.push_item(item);
+        state.report.recorded += 1;
+        self.written.fetch_add(1, Ordering::SeqCst);
+        if let Some(journal) = &state.journal {
+            self.saver.sync(journal);
+        }
+        let len = state.file.len();
+        if self.rewrites == Rewrites::Paced
+            && rewrite_due(len, state.at_last_rewrite)
+            && self.saver.idle()
+        {
+            state.at_last_rewrite = len;
+            self.saver.save(state.file.snapshot());
+        }
+        Ok(Recorded::Journaled)
+    }
+
+    /// Ends the recording: later calls fail, the saver finishes what it was given, then the cassette is written
+    /// from the digest and the journal removed ([`End::Finish`]), or both are left as they are
+    /// ([`End::Abandon`]); the lock goes last. Blocks on the disk: call it off the async runtime. Ending twice
+    /// reports nothing the second time.
+    pub fn end(&self, end: End) -> Report {
+        let journal = {
+            let mut state = lock(&self.state);
+            if std::mem::replace(&mut state.ended, true) {
+                return Report::default();
+            }
+            state.journal.take()
+        };
+        // Its rewrite must not land after the last one.
+        self.saver.stop();
+        let mut state = lock(&self.state);
+        match end {
+            End::Abandon => tracing::info!(
                 "recording abandoned: the cassette is left as it was, the journal as written"
-            );
-        } else {
-            self.finish(journal, &mut report);
+            ),
+            End::Finish => state.finish(journal),
         }
-        report.interactions = self.file.len();
-        drop(self.lock);
+        let mut report = std::mem::take(&mut state.report);
+        report.interactions = state.file.len();
+        drop(state.lock.take());
         report
     }
+}
 
-    /// Takes one command into the batch; true if it says to stop.
-    fn handle(&mut self, command: Command, batch: &mut Batch, report: &mut Report) -> bool {
-        let (interaction, ack) = match command {
-            Command::Record(call, ack) => match wire::interaction(*call, self.limits, &self.schema)
-            {
-                Ok(interaction) => (interaction, ack),
-                Err(why) => {
-                    tracing::warn!("call not recorded: {why}");
-                    let _ = ack.send(Ok(Recorded::Skipped));
-                    return false;
-                }
-            },
-            Command::Interaction(interaction, ack) => (*interaction, ack),
-            Command::Close | Command::Abandon => return true,
-        };
-        let recorded = self.add(interaction, batch, report);
-        batch.acks.push((ack, recorded));
-        false
-    }
-
-    /// Writes the batch's lines to the journal with one write and answers its calls.
-    fn commit(
-        &mut self,
-        batch: &mut Batch,
-        journal: &mut Option<JournalWriter>,
-        saver: &Saver,
-        report: &mut Report,
-    ) {
-        let mut result = Ok(());
-        if !batch.lines.is_empty() {
-            result = self.append(journal, &batch.lines);
-            match &result {
-                Ok(()) => {
-                    self.written.fetch_add(batch.journaled, Ordering::SeqCst);
-                    report.recorded += batch.journaled;
-                    if let Some(journal) = journal {
-                        saver.sync(journal);
-                    }
-                }
-                Err(message) => {
-                    tracing::error!(
-                        "cannot write the journal, {} calls not recorded: {message}",
-                        batch.journaled
-                    );
-                    report.write_error.get_or_insert_with(|| message.clone());
-                    self.file.truncate(self.file.len() - batch.journaled);
-                }
-            }
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let report = self.end(End::Finish);
+        if let Some(error) = report.write_error {
+            tracing::error!(%error, "the recording was not finished cleanly");
         }
-        for (ack, recorded) in batch.acks.drain(..) {
-            let answer = match (&result, recorded) {
-                (Err(message), Recorded::Journaled) => Err(message.clone()),
-                (_, recorded) => Ok(recorded),
-            };
-            let _ = ack.send(answer);
-        }
-        batch.lines.clear();
-        batch.journaled = 0;
     }
+}
 
-    fn append(&self, journal: &mut Option<JournalWriter>, lines: &[u8]) -> Result<(), String> {
-        let writer = match journal {
+impl State {
+    fn append(&mut self, line: &[u8]) -> Result<(), String> {
+        let writer = match &mut self.journal {
             Some(writer) => writer,
-            None => journal.insert(
+            None => self.journal.insert(
                 JournalWriter::create(&self.journal_path, &self.header, self.fault)
                     .map_err(|e| e.to_string())?,
             ),
         };
-        writer.append(lines).map_err(|e| e.to_string())
+        writer.append(line).map_err(|e| e.to_string())
     }
 
     /// At a clean stop: the cassette is written whole from the journal's digest, then the journal goes. When the
     /// rewrite fails the journal stays, so the next reader still recovers every call.
-    fn finish(&mut self, journal: Option<JournalWriter>, report: &mut Report) {
+    fn finish(&mut self, journal: Option<JournalWriter>) {
         let Some(journal) = journal else {
             // Nothing was journaled: no file appears (a replaced cassette stays as it was).
             return;
@@ -236,7 +311,7 @@ impl Writer {
         }
         match self.file.save() {
             Ok(()) => {
-                report.wrote_file = true;
+                self.report.wrote_file = true;
                 drop(journal);
                 if let Err(error) = std::fs::remove_file(&self.journal_path) {
                     tracing::warn!(journal = %self.journal_path.display(), %error, "cannot remove the journal");
@@ -244,43 +319,17 @@ impl Writer {
             }
             Err(error) => {
                 tracing::error!(%error, journal = %self.journal_path.display(), "cannot write the cassette; the journal keeps every call");
-                report.write_error.get_or_insert_with(|| error.to_string());
+                self.report
+                    .write_error
+                    .get_or_insert_with(|| error.to_string());
             }
         }
     }
+}
 
-    /// Adds one interaction to the batch, unless a secret survived in it.
-    fn add(
-        &mut self,
-        mut interaction: Interaction,
-        batch: &mut Batch,
-        report: &mut Report,
-    ) -> Recorded {
-        let index = self.file.len();
-        // The fail-closed scan, under the same rules as redaction (the built-in ones and the user's), in one pass
-        // with it.
-        let findings = self.redactor.redact_and_scan(&mut interaction);
-        if !findings.is_empty() {
-            let what = match &interaction {
-                Interaction::Grpc(g) => format!("`{}`", g.method),
-                Interaction::Rest(r) => format!("`{} {}`", r.request.method, r.request.path),
-            };
-            for finding in findings {
-                let location = finding.location.replacen(
-                    "interactions[0]",
-                    &format!("interactions[{index}]"),
-                    1,
-                );
-                let finding = format!("{location} in {what}: `{}` survived", finding.kind);
-                tracing::error!("secret survived redaction, interaction not written: {finding}");
-                report.secrets.push(finding);
-            }
-            return Recorded::Skipped;
-        }
-        journal::push_line_from_pretty(self.file.push(&interaction), &mut batch.lines);
-        batch.journaled += 1;
-        Recorded::Journaled
-    }
+/// Locks a mutex; a poisoned lock (a panic elsewhere) still holds usable data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether the cassette is due a rewrite while calls keep coming (an idle writer rewrites it anyway): once it has
@@ -303,19 +352,18 @@ pub(super) fn idle_rewrite_due(len: usize, at_last_rewrite: usize) -> bool {
 /// Interactions up to which an idle writer always brings the file up to date.
 const IDLE_REWRITE_ALWAYS: usize = 4096;
 
-/// The calls taken since the last journal write.
-#[derive(Default)]
-struct Batch {
-    lines: Vec<u8>,
-    journaled: usize,
-    acks: Vec<(Ack, Recorded)>,
-}
+/// How long without a call before the saver rewrites the cassette from the digest.
+const IDLE: Duration = Duration::from_millis(200);
 
-/// The background thread that syncs the journal to the disk and rewrites the cassette from snapshots; work that
-/// arrives while it is busy is coalesced (one fsync for many appends, only the latest snapshot).
+/// The least time between two syncs of the journal: a sync costs the disk a flush, and many appends share one.
+const SYNC_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The background thread that syncs the journal to the disk and rewrites the cassette from snapshots (given by
+/// the calls, or taken by itself when calls pause); work that arrives while it is busy is coalesced (one fsync for
+/// many appends, only the latest snapshot).
 struct Saver {
     shared: Arc<(Mutex<SaverState>, Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Default)]
@@ -329,26 +377,28 @@ struct SaverState {
 }
 
 impl Saver {
-    fn start() -> Saver {
+    /// `idle_rewrites`: the writer's state, for rewrites when calls pause (`None`: the file is written at the end
+    /// only).
+    fn start(idle_rewrites: Option<Arc<Mutex<State>>>) -> Saver {
         let shared = Arc::new((Mutex::new(SaverState::default()), Condvar::new()));
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("yc-vcr-cassette-saver".to_owned())
-            .spawn(move || saver_loop(&theirs))
+            .spawn(move || saver_loop(&theirs, idle_rewrites.as_deref()))
             .map_err(|error| tracing::warn!(%error, "no saver thread: the cassette is written at the end only"))
             .ok();
-        Saver { shared, thread }
+        Saver {
+            shared,
+            thread: Mutex::new(thread),
+        }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, SaverState> {
-        self.shared
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn state(&self) -> MutexGuard<'_, SaverState> {
+        lock(&self.shared.0)
     }
 
     /// Asks for the journal's new lines to be synced to the disk. Wakes the saver only for the first ask since its
-    /// last sync: it then waits out the sync interval by itself, and waking it for every batch (thousands a
+    /// last sync: it then waits out the sync interval by itself, and waking it for every call (thousands a
     /// second) cost a context switch each.
     fn sync(&self, journal: &JournalWriter) {
         let mut state = self.state();
@@ -373,26 +423,21 @@ impl Saver {
     }
 
     /// Finishes the work queued and stops.
-    fn stop(mut self) {
+    fn stop(&self) {
         self.state().stop = true;
         self.shared.1.notify_one();
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = lock(&self.thread).take() {
             let _ = thread.join();
         }
     }
 }
 
-/// The least time between two syncs of the journal: a sync costs the disk a flush, and many appends share one.
-const SYNC_INTERVAL: Duration = Duration::from_millis(50);
-
-fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
-    let (lock, wake) = shared;
-    let lock_state = || {
-        lock.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    let mut last_sync: Option<std::time::Instant> = None;
-    let mut state = lock_state();
+/// Lock order: the writer's state before the saver's, never the other way (a call holds the first while it asks
+/// the saver for work; the saver takes the first only with the second released).
+fn saver_loop(shared: &(Mutex<SaverState>, Condvar), writer: Option<&Mutex<State>>) {
+    let (saver, wake) = shared;
+    let mut last_sync: Option<Instant> = None;
+    let mut state = lock(saver);
     loop {
         // A sync waits out the interval since the last one (unless stopping), gathering the appends meanwhile.
         let sync_wait = last_sync
@@ -404,28 +449,37 @@ fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
                 state.journal.clone()
             })
             .flatten();
-        let snapshot = state.snapshot.take();
+        let mut snapshot = state.snapshot.take();
         if sync.is_none() && snapshot.is_none() {
             if state.stop && !state.sync_pending {
                 return;
             }
             state.busy = false;
-            state = match (state.sync_pending, sync_wait) {
-                (true, Some(wait)) => {
-                    wake.wait_timeout(state, wait)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0
-                }
-                _ => wake
-                    .wait(state)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            let wait = match (state.sync_pending, sync_wait) {
+                (true, Some(wait)) => wait.min(IDLE),
+                _ => IDLE,
             };
-            continue;
+            let timed_out = {
+                let (guard, result) = wake
+                    .wait_timeout(state, wait)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state = guard;
+                result.timed_out()
+            };
+            if !timed_out || state.stop {
+                continue;
+            }
+            drop(state);
+            snapshot = writer.and_then(idle_snapshot);
+            state = lock(saver);
+            if snapshot.is_none() {
+                continue;
+            }
         }
         state.busy = true;
         drop(state);
         if let Some(file) = sync {
-            last_sync = Some(std::time::Instant::now());
+            last_sync = Some(Instant::now());
             if let Err(error) = file.sync_data() {
                 tracing::warn!(%error, "cannot sync the journal to the disk");
             }
@@ -435,8 +489,22 @@ fn saver_loop(shared: &(Mutex<SaverState>, Condvar)) {
         {
             tracing::warn!(%error, "cannot rewrite the cassette; the journal keeps every call");
         }
-        state = lock_state();
+        state = lock(saver);
     }
+}
+
+/// A snapshot of the digest when no call has come for [`IDLE`] and the policy wants the file brought up to date.
+fn idle_snapshot(writer: &Mutex<State>) -> Option<CassetteSnapshot> {
+    let mut state = lock(writer);
+    let len = state.file.len();
+    let due = !state.ended
+        && state.file.unsaved() > 0
+        && state.last_call.elapsed() >= IDLE
+        && idle_rewrite_due(len, state.at_last_rewrite);
+    due.then(|| {
+        state.at_last_rewrite = len;
+        state.file.snapshot()
+    })
 }
 
 #[cfg(test)]
