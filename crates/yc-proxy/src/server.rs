@@ -376,14 +376,14 @@ pub struct Tls;
 /// is ready. Polled at once (tokio runs a task woken by another next), the connection would write each response
 /// as it comes, one `writev` per call; moved to the back of the queue, it finds the answers of every call that
 /// was ready and writes them together. The cost is one extra poll per wake-up; nothing waits for a timer.
-struct Coalesced<F> {
+pub(crate) struct Coalesced<F> {
     inner: Pin<Box<F>>,
     /// Woken since the last poll of `inner`: the next poll only reschedules.
     woken: bool,
 }
 
 impl<F> Coalesced<F> {
-    fn new(inner: F) -> Coalesced<F> {
+    pub(crate) fn new(inner: F) -> Coalesced<F> {
         Coalesced {
             inner: Box::pin(inner),
             woken: false,

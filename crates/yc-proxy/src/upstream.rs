@@ -20,10 +20,11 @@ use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 
+use crate::server::Coalesced;
 use crate::{Error, discovery};
 use learn::Learned;
 
@@ -258,7 +259,7 @@ impl Upstream {
         .map_err(|source| Error::Tls(source.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let grpc = Client::builder(TokioExecutor::new())
+        let grpc = Client::builder(Coalescing)
             .http2_only(true)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
@@ -267,7 +268,7 @@ impl Upstream {
             .http2_initial_connection_window_size(16 * 1024 * 1024)
             .http2_keep_alive_interval(Duration::from_secs(30))
             .build(connector(&tls, b"h2"));
-        let rest = Client::builder(TokioExecutor::new())
+        let rest = Client::builder(Coalescing)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90))
@@ -387,6 +388,23 @@ impl Upstream {
             .request(request)
             .await
             .map_err(|error| UpstreamError::new(upstream, &error))
+    }
+}
+
+/// The upstream clients' executor: tokio, with each future hyper spawns (a connection, a request body's pipe)
+/// [`Coalesced`]. An HTTP/2 connection to the upstream carries the calls of every client; polled at once on each
+/// wake-up it wrote each request as it came, one `writev` apiece, and on loopback a `writev` costs the sender the
+/// receiver's TCP work too. Coalesced, it writes the requests of every call that was ready together.
+#[derive(Clone, Copy, Debug)]
+struct Coalescing;
+
+impl<F> hyper::rt::Executor<F> for Coalescing
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, future: F) {
+        tokio::spawn(Coalesced::new(future));
     }
 }
 
