@@ -87,7 +87,6 @@ impl CassetteFile {
     /// An interaction's text as [`CassetteFile::push_item`] takes it: pretty, indented for its place in the file.
     /// Needs no file, so a recorder serialises calls in parallel and only pushes under its lock.
     pub fn item(interaction: &Interaction) -> Arc<str> {
-        // Written straight at its depth in the file: no second pass to indent it.
         let mut item = Vec::with_capacity(2048);
         item.extend_from_slice(ITEM_INDENT.as_bytes());
         let mut serializer =
@@ -95,6 +94,29 @@ impl CassetteFile {
         // Serialising plain data with string keys into memory cannot fail.
         let _ = serde::Serialize::serialize(interaction, &mut serializer);
         Arc::from(String::from_utf8(item).unwrap_or_default())
+    }
+
+    /// [`CassetteFile::item`] and the interaction's journal line (that text without its layout, newline-terminated,
+    /// as [`crate::journal::push_line_from_pretty`] makes it) from one serialisation: stripping the layout off
+    /// afterwards cost the recorder as much as serialising.
+    pub fn item_and_line(interaction: &Interaction) -> (Arc<str>, Vec<u8>) {
+        let layout = std::cell::Cell::new(false);
+        let mut both = Both {
+            item: Vec::with_capacity(2048),
+            line: Vec::with_capacity(1024),
+            layout: &layout,
+        };
+        both.item.extend_from_slice(ITEM_INDENT.as_bytes());
+        let formatter = ItemFormatter {
+            layout: Some(&layout),
+            ..ItemFormatter::default()
+        };
+        let mut serializer = serde_json::Serializer::with_formatter(&mut both, formatter);
+        // As above: writing into memory cannot fail.
+        let _ = serde::Serialize::serialize(interaction, &mut serializer);
+        let Both { item, mut line, .. } = both;
+        line.push(b'\n');
+        (Arc::from(String::from_utf8(item).unwrap_or_default()), line)
     }
 
     /// Adds an interaction's text from [`CassetteFile::item`].
@@ -162,24 +184,43 @@ impl CassetteFile {
 /// serde_json's pretty layout (two-space indents, `": "`), starting at the depth of an interaction in the file, so the
 /// text is byte-identical to the slice of [`Cassette::to_json_string`] it stands for.
 #[derive(Debug)]
-struct ItemFormatter {
+struct ItemFormatter<'a> {
     depth: usize,
     has_value: bool,
+    /// Writing into [`Both`]: raised while the layout (a newline and its indentation) is written.
+    layout: Option<&'a std::cell::Cell<bool>>,
 }
 
-impl Default for ItemFormatter {
-    fn default() -> ItemFormatter {
+impl Default for ItemFormatter<'_> {
+    fn default() -> Self {
         ItemFormatter {
             depth: 2,
             has_value: false,
+            layout: None,
         }
     }
 }
 
-impl ItemFormatter {
+impl ItemFormatter<'_> {
     fn newline<W: ?Sized + Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
-        writer.write_all(if first { b"\n" } else { b",\n" })?;
-        indent(writer, self.depth)
+        if !first {
+            writer.write_all(b",")?;
+        }
+        self.line_break(writer)
+    }
+
+    /// A newline and the indentation of the current depth: the layout the journal line goes without.
+    fn line_break<W: ?Sized + Write>(&self, writer: &mut W) -> io::Result<()> {
+        if let Some(layout) = self.layout {
+            layout.set(true);
+        }
+        let written = writer
+            .write_all(b"\n")
+            .and_then(|()| indent(writer, self.depth));
+        if let Some(layout) = self.layout {
+            layout.set(false);
+        }
+        written
     }
 
     /// An array or object begins with `bracket`, one level deeper.
@@ -193,8 +234,7 @@ impl ItemFormatter {
     fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            writer.write_all(b"\n")?;
-            indent(writer, self.depth)?;
+            self.line_break(writer)?;
         }
         writer.write_all(bracket)
     }
@@ -212,8 +252,30 @@ fn indent<W: ?Sized + Write>(writer: &mut W, depth: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The two texts [`CassetteFile::item_and_line`] writes at once: everything goes to both, except the layout, which
+/// goes to the item only.
+struct Both<'a> {
+    item: Vec<u8>,
+    line: Vec<u8>,
+    layout: &'a std::cell::Cell<bool>,
+}
+
+impl Write for Both<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.item.extend_from_slice(bytes);
+        if !self.layout.get() {
+            self.line.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Arrays and objects are laid out alike; only their brackets and the `": "` after a key differ.
-impl serde_json::ser::Formatter for ItemFormatter {
+impl serde_json::ser::Formatter for ItemFormatter<'_> {
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.open(writer, b"[")
     }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use yc_cassette::journal::{self, JournalHeader, JournalWriter, WriteFault};
+use yc_cassette::journal::{JournalHeader, JournalWriter, WriteFault};
 use yc_cassette::wire::{self, Call};
 use yc_cassette::{CassetteFile, CassetteLock, CassetteSnapshot, Interaction, Redactor};
 use yc_proto::Schema;
@@ -191,9 +191,7 @@ impl Writer {
             };
             return Ready::Secret { what, findings };
         }
-        let item = CassetteFile::item(&interaction);
-        let mut line = Vec::new();
-        journal::push_line_from_pretty(&item, &mut line);
+        let (item, line) = CassetteFile::item_and_line(&interaction);
         Ready::Line { item, line }
     }
 

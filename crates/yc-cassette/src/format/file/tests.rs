@@ -192,3 +192,22 @@ proptest! {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The journal line written beside the item is the item with its layout stripped, whatever the strings hold
+    /// (newlines, quotes and brackets in them are not layout), and the item is the one `item` gives.
+    #[test]
+    fn the_line_written_with_the_item_is_the_item_without_its_layout(
+        texts in proptest::collection::vec("\\PC{0,12}|[\\x00-\\x1f\"\\\\\n{}\\[\\],: ]{0,6}", 1..8),
+    ) {
+        for (n, text) in texts.iter().enumerate() {
+            let interaction = sample(n, text);
+            let (item, line) = CassetteFile::item_and_line(&interaction);
+            prop_assert_eq!(&*item, &*CassetteFile::item(&interaction));
+            let mut stripped = Vec::new();
+            crate::journal::push_line_from_pretty(&item, &mut stripped);
+            prop_assert_eq!(String::from_utf8_lossy(&line), String::from_utf8_lossy(&stripped));
+        }
+    }
+}
