@@ -15,6 +15,9 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
+use std::rc::Rc;
+
+use regex::Regex;
 
 // foldhash, seeded per memo: a third of SipHash's cost on short strings (SipHash took back most of the saving), and
 // a traffic author cannot aim a collision without the seed.
@@ -34,6 +37,21 @@ struct Memo {
 thread_local! {
     static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
     static KNOWN: RefCell<Known> = RefCell::new(Known::default());
+    /// The user's patterns of one set of rules, cloned for this thread, as `thread_regex!` does for the built-in
+    /// ones: a `Regex` is fast only on the thread that used it first, and loading or scanning on every core with
+    /// `--redaction-rules` patterns met in their shared cache pools.
+    static PATTERNS: RefCell<(u64, Rc<[Regex]>)> = RefCell::new((0, Rc::from(Vec::new())));
+}
+
+/// This thread's copies of `redactor`'s patterns.
+pub(crate) fn patterns(redactor: &Redactor) -> Rc<[Regex]> {
+    PATTERNS.with(|patterns| {
+        let mut patterns = patterns.borrow_mut();
+        if patterns.0 != redactor.rules {
+            *patterns = (redactor.rules, redactor.patterns.iter().cloned().collect());
+        }
+        Rc::clone(&patterns.1)
+    })
 }
 
 /// Strings found clean under one set of rules ([`Redactor`]'s `rules`).

@@ -222,6 +222,15 @@ fn strings_known_clean_under_one_set_of_rules_are_checked_again_under_another() 
             .redact_str("?tenant=acme")
             .expect("the field rule finds it");
         assert!(by_field.starts_with("?tenant=<redacted:"), "{by_field}");
+        // Another set of patterns on the same thread uses its own, not the copies made for the first.
+        let other = Redactor::new(&RedactionRules {
+            patterns: vec![r"acme-\d+".to_owned()],
+            ..RedactionRules::default()
+        })
+        .unwrap();
+        assert_eq!(other.detect("acme-7 tenant-42"), Some("pattern"));
+        assert_eq!(other.redact_str("tenant-42"), None);
+        assert_eq!(pattern.detect("acme-7"), None);
         // A clone has the same rules, and what one learned holds for the other.
         assert_eq!(pattern.clone().detect("tenant-42"), Some("pattern"));
         assert_eq!(

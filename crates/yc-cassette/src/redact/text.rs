@@ -110,19 +110,22 @@ impl Redactor {
         for f in find_secrets(text) {
             self.push_found(text, f, &mut spans);
         }
-        for regex in &self.patterns {
-            for caps in regex.captures_iter(text) {
-                if let Some(m) = caps
-                    .get(1)
-                    .or_else(|| caps.get(0))
-                    .filter(|m| !m.is_empty())
-                {
-                    let found = Found {
-                        start: m.start(),
-                        end: m.end(),
-                        kind: "pattern",
-                    };
-                    self.push_found(text, found, &mut spans);
+        if !self.patterns.is_empty() {
+            let patterns = super::memo::patterns(self);
+            for regex in patterns.iter() {
+                for caps in regex.captures_iter(text) {
+                    if let Some(m) = caps
+                        .get(1)
+                        .or_else(|| caps.get(0))
+                        .filter(|m| !m.is_empty())
+                    {
+                        let found = Found {
+                            start: m.start(),
+                            end: m.end(),
+                            kind: "pattern",
+                        };
+                        self.push_found(text, found, &mut spans);
+                    }
                 }
             }
         }
