@@ -95,19 +95,16 @@ impl Redactor {
 
 impl Redactor {
     /// Redacts `interaction` and scans what is left, as recording does before writing it (the findings'
-    /// locations start `interactions[0]`). The same as [`Redactor::redact_interaction`] then [`Redactor::scan`]
-    /// of it, but the scan does not run the detector again over strings redaction found nothing in (see
-    /// `redact::memo`).
+    /// locations start `interactions[0]`): [`Redactor::redact_interaction`] then [`Redactor::scan`] of it. The scan
+    /// does not run the detector again over strings redaction found nothing in (see `redact::memo`).
     pub fn redact_and_scan(&self, interaction: &mut Interaction) -> Vec<Finding> {
-        crate::redact::memo::remembering(self, || {
-            self.redact_interaction(interaction);
-            let mut scanner = Scanner {
-                redactor: self,
-                out: Vec::new(),
-            };
-            scanner.interaction(interaction, &At::Index(&INTERACTIONS, 0));
-            scanner.out
-        })
+        self.redact_interaction(interaction);
+        let mut scanner = Scanner {
+            redactor: self,
+            out: Vec::new(),
+        };
+        scanner.interaction(interaction, &At::Index(&INTERACTIONS, 0));
+        scanner.out
     }
 
     /// Loads the cassette file at `path` with replay's loading code and checks, keeping nothing
@@ -267,9 +264,6 @@ impl Scanner<'_> {
     }
 
     fn string(&mut self, text: &str, at: &At<'_>) {
-        if crate::redact::memo::is_clean(self.redactor, text) {
-            return;
-        }
         if let Some(kind) = self.redactor.detect(text) {
             self.push(at, kind);
         }

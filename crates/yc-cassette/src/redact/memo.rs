@@ -1,41 +1,27 @@
-//! What redaction already knows when the fail-closed scan follows it on the same interaction: the strings it ran
-//! the detector over and found nothing in. The detector is a pure function of the text and the rules, so the scan
-//! can skip those strings and still report exactly what scanning them would; everything redaction changed, every
-//! byte path and every name rule is scanned as before. Recording ran the detector twice over every string of every
-//! call (about 6 of the writer's 30 µs a call); see [`Redactor::redact_and_scan`].
+//! What the detector is known to find nothing in, remembered per thread: the detector is a pure function of the
+//! text and the rules, and traffic repeats most of its strings (field names in every message, header values, ids,
+//! states), so running it again over a string it found clean under the same rules can only find nothing again.
+//! Redaction, then the fail-closed scan of the same interaction, then the next call's redaction all skip those
+//! strings; everything redaction changed, every byte path and every name rule is checked as before. Recording ran
+//! the detector twice over every string of every call, most of redaction's cost (`cargo xtask bench cassette`).
 //!
-//! Kept on the thread for the span of one [`remembering`] call, so that redaction's many entry points need no
-//! extra parameter; outside one (replay, `check`, a plain scan) nothing is remembered or skipped.
-//!
-//! Across calls, the thread also keeps short strings the detector found clean ([`known_clean`]), exactly (the
-//! strings themselves, not hashes), for the same rules: traffic repeats most of its strings (field names in every
-//! message, header values, ids, states), and running the detector over each again was most of redaction's cost
-//! (`cargo xtask bench cassette`). Bounded: past [`KNOWN_MAX`] strings it starts again.
+//! A string is remembered by two 64-bit foldhash hashes with seeds of this thread's own, not by its text: a set of
+//! strings cost replay's loading threads tens of MB (each allocated, most of them ids seen once), a hash costs
+//! 16 bytes and no allocation. A string can be skipped wrongly only if its 128 bits equal those of one found
+//! clean: about n / 2¹²⁸ for n remembered, and traffic cannot aim at it without the seeds. Bounded: past
+//! [`KNOWN_MAX`] strings the thread starts again.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::rc::Rc;
 
+use foldhash::fast::{FixedState, RandomState};
 use regex::Regex;
-
-// foldhash, seeded per memo: a third of SipHash's cost on short strings (SipHash took back most of the saving), and
-// a traffic author cannot aim a collision without the seed.
-use foldhash::fast::RandomState;
 
 use super::Redactor;
 
-struct Memo {
-    /// The redactor whose detector found nothing: a scan by any other skips nothing.
-    redactor: *const Redactor,
-    hasher: RandomState,
-    /// Hashes (seeded per memo, so not forgeable by traffic) of the strings found clean; a chance collision
-    /// (about n² / 2⁶⁴ for n strings in one call) is the only way a skipped string could differ.
-    clean: HashSet<u64, foldhash::fast::FixedState>,
-}
-
 thread_local! {
-    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
     static KNOWN: RefCell<Known> = RefCell::new(Known::default());
     /// The user's patterns of one set of rules, cloned for this thread, as `thread_regex!` does for the built-in
     /// ones: a `Regex` is fast only on the thread that used it first, and loading or scanning on every core with
@@ -58,75 +44,33 @@ pub(crate) fn patterns(redactor: &Redactor) -> Rc<[Regex]> {
 #[derive(Default)]
 struct Known {
     rules: u64,
-    clean: HashSet<Box<str>, RandomState>,
+    seeds: [RandomState; 2],
+    /// Already uniform: a fixed hasher is enough for the set itself.
+    clean: HashSet<u128, FixedState>,
 }
 
-/// The longest string remembered across calls: longer ones rarely repeat, and would cost memory.
-const KNOWN_LEN: usize = 256;
-/// The most strings remembered on one thread (a few MB at most).
+/// The most strings remembered on one thread (under 1 MB of table).
 const KNOWN_MAX: usize = 16_384;
 
-/// Whether the detector, under `redactor`'s rules, is known to find nothing in `text`.
-pub(crate) fn known_clean(redactor: &Redactor, text: &str) -> bool {
-    text.len() <= KNOWN_LEN
-        && KNOWN.with(|known| {
-            let known = known.borrow();
-            known.rules == redactor.rules && known.clean.contains(text)
-        })
+/// A string looked up: `None` if the detector is known to find nothing in it, else the key to remember it by.
+pub(crate) fn lookup(redactor: &Redactor, text: &str) -> Option<u128> {
+    KNOWN.with(|known| {
+        let known = known.borrow();
+        let key = (u128::from(known.seeds[0].hash_one(text)) << 64)
+            | u128::from(known.seeds[1].hash_one(text));
+        let clean = known.rules == redactor.rules && known.clean.contains(&key);
+        (!clean).then_some(key)
+    })
 }
 
-/// Remembers that the detector, under `redactor`'s rules, found nothing in `text`.
-pub(crate) fn learn_clean(redactor: &Redactor, text: &str) {
-    if text.len() > KNOWN_LEN {
-        return;
-    }
+/// Remembers that the detector, under `redactor`'s rules, found nothing in the string [`lookup`] gave `key` for.
+pub(crate) fn learn(redactor: &Redactor, key: u128) {
     KNOWN.with(|known| {
         let mut known = known.borrow_mut();
         if known.rules != redactor.rules || known.clean.len() >= KNOWN_MAX {
             known.rules = redactor.rules;
             known.clean.clear();
         }
-        known.clean.insert(Box::from(text));
+        known.clean.insert(key);
     });
-}
-
-/// Runs `f` with a memo of clean strings for `redactor` on this thread.
-pub(crate) fn remembering<R>(redactor: &Redactor, f: impl FnOnce() -> R) -> R {
-    let memo = Memo {
-        redactor: redactor as *const Redactor,
-        hasher: RandomState::default(),
-        clean: HashSet::default(),
-    };
-    let outer = MEMO.with(|m| m.replace(Some(memo)));
-    let result = f();
-    MEMO.with(|m| m.replace(outer));
-    result
-}
-
-/// Notes that `redactor`'s detector found nothing in `text`. A short string is in [`KNOWN`] already.
-pub(crate) fn found_clean(redactor: &Redactor, text: &str) {
-    if text.len() <= KNOWN_LEN {
-        return;
-    }
-    MEMO.with(|m| {
-        if let Some(memo) = m.borrow_mut().as_mut()
-            && std::ptr::eq(memo.redactor, redactor)
-        {
-            let hash = memo.hasher.hash_one(text);
-            memo.clean.insert(hash);
-        }
-    });
-}
-
-/// Whether `redactor`'s detector is known to find nothing in `text`.
-pub(crate) fn is_clean(redactor: &Redactor, text: &str) -> bool {
-    if text.len() <= KNOWN_LEN {
-        return known_clean(redactor, text);
-    }
-    MEMO.with(|m| {
-        m.borrow().as_ref().is_some_and(|memo| {
-            std::ptr::eq(memo.redactor, redactor)
-                && memo.clean.contains(&memo.hasher.hash_one(text))
-        })
-    })
 }

@@ -68,7 +68,6 @@ impl Redactor {
     ) -> Option<String> {
         let spans = self.spans(text, 0);
         if spans.is_empty() {
-            super::memo::found_clean(self, text);
             return None;
         }
         let out = replace_spans(text, spans, secrets);
@@ -85,12 +84,12 @@ impl Redactor {
         if depth > 0 {
             return self.find_spans(text, depth);
         }
-        if super::memo::known_clean(self, text) {
+        let Some(key) = super::memo::lookup(self, text) else {
             return Vec::new();
-        }
+        };
         let spans = self.find_spans(text, 0);
         if spans.is_empty() {
-            super::memo::learn_clean(self, text);
+            super::memo::learn(self, key);
         }
         spans
     }
