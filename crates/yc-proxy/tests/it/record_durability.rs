@@ -231,3 +231,46 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
     // After the end, the handle says the recorder stopped instead of pretending.
     assert!(handle.record(get("fd8late")).await.is_err());
 }
+
+/// While recording, the file itself catches up with the journal once calls pause: three calls are fewer than the
+/// fourfold growth that rewrites it under load, so only the pause writes it. Polled until the file holds them (the
+/// rewrite is due 200 ms after the last call), never past a deadline.
+#[tokio::test]
+async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
+    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("paused.json");
+    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let handle = recorder.handle();
+    for id in ["fd8a", "fd8b", "fd8c"] {
+        let call = crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
+            .request(&compute::GetImageRequest {
+                image_id: id.into(),
+            })
+            .response(&upstream_fixture::image(id))
+            .build();
+        assert_eq!(handle.record(call).await.unwrap(), Recorded::Journaled);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let in_file = loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let ids = Cassette::from_json_str(&text, "paused.json", &yc_proto::Schema::embedded())
+            .map(|c| image_ids_of(&c))
+            .unwrap_or_default();
+        if ids.len() == 3 || std::time::Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        in_file,
+        ["fd8a", "fd8b", "fd8c"],
+        "the file, not only the journal"
+    );
+    assert!(
+        yc_cassette::journal_path(&path).exists(),
+        "the journal stays until the end"
+    );
+    recorder.finish().await.unwrap();
+    assert!(!yc_cassette::journal_path(&path).exists());
+}
