@@ -1,6 +1,6 @@
 //! Benchmark: a 10,000-interaction cassette built in memory, saved, loaded, indexed, and looked up once per
 //! interaction; then what the record writer does to each call (decoding its messages, redacting and scanning it,
-//! laying out its pretty text and journal line), with redaction and the scan run apart beside the one-pass
+//! serialising its journal line), with redaction and the scan run apart beside the one-pass
 //! `redact_and_scan` the writer uses. Prints figures; asserts nothing about time. Run: `cargo run --release -p yc-cassette --example bench_cassette`.
 
 use std::time::{Duration, Instant};
@@ -246,7 +246,7 @@ fn record_path(cassette: &Cassette) {
     });
     let text = best(&mut || {
         for interaction in &interactions {
-            std::hint::black_box(yc_cassette::CassetteFile::item_and_line(interaction));
+            std::hint::black_box(yc_cassette::CassetteFile::line(interaction));
         }
     });
     let per = |d: Duration| d.as_secs_f64() * 1e6 / interactions.len() as f64;
@@ -258,8 +258,5 @@ fn record_path(cassette: &Cassette) {
         per(apart) - copy,
         per(together) - copy
     );
-    println!(
-        "  pretty text and journal line (one pass): {:>6.2} us",
-        per(text)
-    );
+    println!("  journal line:                {:>6.2} us", per(text));
 }

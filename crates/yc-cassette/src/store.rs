@@ -96,6 +96,14 @@ pub(crate) fn read_error(path: &Path, source: std::io::Error) -> Error {
 /// (`tempfile`, removed again on any failure), fsync, rename, fsync of the directory, so a reader (or a crash) sees
 /// the old file or the new one, never a mix.
 pub(crate) fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
+    write_atomic_with(path, |file| write_all_vectored(file, pieces))
+}
+
+/// [`write_atomic`], the content written by `write` into the temporary file.
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -124,7 +132,7 @@ pub(crate) fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<(), Error> {
     let mut file = builder
         .tempfile_in(dir)
         .map_err(io("create a file in", dir))?;
-    write_all_vectored(file.as_file_mut(), pieces)
+    write(file.as_file_mut())
         .and_then(|()| file.as_file().sync_all())
         .map_err(io("write", file.path()))?;
     file.persist(path)

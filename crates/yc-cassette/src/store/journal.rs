@@ -149,6 +149,7 @@ pub struct JournalWriter {
     len: u64,
     /// The header, written in front of the first append.
     header: Option<Vec<u8>>,
+    header_len: u64,
     fault: Option<WriteFault>,
 }
 
@@ -169,11 +170,13 @@ impl JournalWriter {
                 path: path.to_owned(),
                 source,
             })?;
+        let header = header_line(header);
         Ok(JournalWriter {
             file,
             path: path.to_owned(),
             len: 0,
-            header: Some(header_line(header)),
+            header_len: header.len() as u64,
+            header: Some(header),
             fault,
         })
     }
@@ -244,6 +247,16 @@ impl JournalWriter {
     /// Whether anything has been written yet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Bytes of whole lines in the file, the header's included.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Where the first interaction's line starts: after the header.
+    pub fn lines_start(&self) -> u64 {
+        self.header_len
     }
 
     pub fn path(&self) -> &Path {

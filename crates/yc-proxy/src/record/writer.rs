@@ -1,7 +1,7 @@
 //! The cassette's writer, shared by every call: the task that completes a call turns it into an interaction
 //! ([`yc_cassette::wire`]), redacts it, checks that no secret shape survived and serialises it, all on its own
 //! thread, and then, under one short lock, appends its line to the journal (`NAME.json.journal`) with one `write`
-//! and adds its text to the cassette's digest. Only then does the call's last frame go to its client (see
+//! and counts it in the cassette's digest. Only then does the call's last frame go to its client (see
 //! [`super::tee`]), so a call its client saw complete is in the kernel's copy of the journal.
 //!
 //! There is no hop to another thread on a call's way: handing each call to a writer thread and waking the call's
@@ -9,7 +9,8 @@
 //! (`cargo xtask bench record`). What the lock guards is a `write` into the page cache; everything slow is done
 //! before it (the conversion) or by the saver after it.
 //!
-//! The pretty cassette is the journal's digest: each interaction's pretty text is kept ([`CassetteFile`]), and a
+//! The pretty cassette is the journal's digest ([`CassetteFile`]): the old interactions' pretty text when appending,
+//! then the journal's lines, which each save reads back and lays out, so nothing is kept per call. A
 //! second thread (the saver, [`Saver`]) rewrites the file from a snapshot of it when no call has come for a while
 //! and, under a steady stream of calls, each time the cassette has grown fourfold (so the rewrites cost O(1) per
 //! call, amortised), and syncs the journal to the disk in the background. A call never waits for a rewrite or an
@@ -119,10 +120,8 @@ struct State {
 
 /// A call made ready for the journal outside the lock.
 enum Ready {
-    Line {
-        item: Arc<str>,
-        line: Vec<u8>,
-    },
+    /// Its journal line.
+    Line(Vec<u8>),
     /// A secret survived redaction: what the call was and where the secrets are.
     Secret {
         what: String,
@@ -191,19 +190,18 @@ impl Writer {
             };
             return Ready::Secret { what, findings };
         }
-        let (item, line) = CassetteFile::item_and_line(&interaction);
-        Ready::Line { item, line }
+        Ready::Line(CassetteFile::line(&interaction))
     }
 
-    /// Appends the line to the journal and the text to the digest, in one order for both.
+    /// Appends the line to the journal and counts it in the digest.
     fn commit(&self, ready: Ready) -> Result<Recorded, String> {
         let mut state = lock(&self.state);
         if state.ended {
             return Err("the recorder has stopped".to_owned());
         }
         state.last_call = Instant::now();
-        let (item, line) = match ready {
-            Ready::Line { item, line } => (item, line),
+        let line = match ready {
+            Ready::Line(line) => line,
             Ready::Secret { what, findings } => {
                 let index = state.file.len();
                 for finding in findings {
@@ -229,7 +227,6 @@ impl Writer {
                 .get_or_insert_with(|| message.clone());
             return Err(message);
         }
-        state.file.push_item(item);
         state.report.recorded += 1;
         self.written.fetch_add(1, Ordering::SeqCst);
         if let Some(journal) = &state.journal {
@@ -284,15 +281,21 @@ impl Drop for Writer {
 }
 
 impl State {
+    /// Appends one interaction's line to the journal (created at the first) and counts it in the digest.
     fn append(&mut self, line: &[u8]) -> Result<(), String> {
         let writer = match &mut self.journal {
             Some(writer) => writer,
-            None => self.journal.insert(
-                JournalWriter::create(&self.journal_path, &self.header, self.fault)
-                    .map_err(|e| e.to_string())?,
-            ),
+            None => {
+                let writer = JournalWriter::create(&self.journal_path, &self.header, self.fault)
+                    .map_err(|e| e.to_string())?;
+                self.file
+                    .follow_journal(&self.journal_path, writer.lines_start());
+                self.journal.insert(writer)
+            }
         };
-        writer.append(line).map_err(|e| e.to_string())
+        writer.append(line).map_err(|e| e.to_string())?;
+        self.file.journaled(writer.len());
+        Ok(())
     }
 
     /// At a clean stop: the cassette is written whole from the journal's digest, then the journal goes. When the

@@ -97,7 +97,7 @@ fn an_empty_cassette_is_written_as_save_writes_it() {
     let empty = fixture::cassette(Vec::new());
     let expected = empty.to_json_string();
     let file = CassetteFile::create(&path, &empty).expect("created");
-    assert_eq!(file.to_json_string(), expected);
+    assert_eq!(file.to_json_string().unwrap(), expected);
     assert_eq!(on_disk(&path), expected);
     assert!(file.is_empty());
 }
@@ -187,7 +187,7 @@ proptest! {
             file.push(interaction);
         }
         prop_assert_eq!(
-            file.to_json_string(),
+            file.to_json_string().unwrap(),
             cassette(&description, interactions).to_json_string()
         );
     }
@@ -195,19 +195,88 @@ proptest! {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
-    /// The journal line written beside the item is the item with its layout stripped, whatever the strings hold
-    /// (newlines, quotes and brackets in them are not layout), and the item is the one `item` gives.
+    /// The journal line is the item with its layout stripped, and laying the line out gives the item back, whatever
+    /// the strings hold (newlines, quotes, backslashes, brackets and commas in them are not layout).
     #[test]
-    fn the_line_written_with_the_item_is_the_item_without_its_layout(
+    fn a_line_is_its_item_without_the_layout_and_laid_out_is_the_item_again(
         texts in proptest::collection::vec("\\PC{0,12}|[\\x00-\\x1f\"\\\\\n{}\\[\\],: ]{0,6}", 1..8),
     ) {
         for (n, text) in texts.iter().enumerate() {
             let interaction = sample(n, text);
-            let (item, line) = CassetteFile::item_and_line(&interaction);
-            prop_assert_eq!(&*item, &*CassetteFile::item(&interaction));
+            let item = CassetteFile::item(&interaction);
+            let line = CassetteFile::line(&interaction);
             let mut stripped = Vec::new();
             crate::journal::push_line_from_pretty(&item, &mut stripped);
             prop_assert_eq!(String::from_utf8_lossy(&line), String::from_utf8_lossy(&stripped));
+            let mut pretty = Vec::new();
+            pretty_from_line(line.strip_suffix(b"\n").unwrap(), &mut pretty);
+            prop_assert_eq!(String::from_utf8_lossy(&pretty), &*item);
         }
     }
+
+    /// A file following a journal (a recording, appending or not) is written as the whole cassette saved: the
+    /// pushed interactions, then the journal's lines laid out, however many of each.
+    #[test]
+    fn a_file_following_a_journal_is_the_whole_cassette_saved(
+        texts in proptest::collection::vec("\\PC{0,12}|[\\x00-\\x1f\"\\\\\n{}\\[\\],: ]{0,4}", 0..24),
+        existing in 0usize..6,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("followed.json");
+        let interactions: Vec<Interaction> =
+            texts.iter().enumerate().map(|(n, t)| sample(n, t)).collect();
+        let split = existing.min(interactions.len());
+        let mut file = CassetteFile::new(&path, &cassette("d", interactions[..split].to_vec())).unwrap();
+        let journal_path = crate::journal_path(&path);
+        let mut journal = crate::journal::JournalWriter::create(
+            &journal_path,
+            &crate::journal::JournalHeader::default(),
+            None,
+        )
+        .unwrap();
+        file.follow_journal(&journal_path, journal.lines_start());
+        for interaction in &interactions[split..] {
+            journal.append(&CassetteFile::line(interaction)).unwrap();
+            file.journaled(journal.len());
+        }
+        let whole = cassette("d", interactions).to_json_string();
+        prop_assert_eq!(file.to_json_string().unwrap(), whole.clone());
+        let snapshot = file.snapshot();
+        prop_assert_eq!(snapshot.len(), texts.len());
+        snapshot.save().unwrap();
+        prop_assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    }
+}
+
+/// A journal cut short under a file that follows it fails the save, naming the journal, and leaves the file as it
+/// was: the save never writes a cassette with interactions missing.
+#[test]
+fn a_journal_cut_short_fails_the_save_and_keeps_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.json");
+    let mut file = CassetteFile::create(&path, &cassette("d", vec![sample(0, "old")])).unwrap();
+    let before = on_disk(&path);
+    let journal_path = crate::journal_path(&path);
+    let mut journal = crate::journal::JournalWriter::create(
+        &journal_path,
+        &crate::journal::JournalHeader::default(),
+        None,
+    )
+    .unwrap();
+    file.follow_journal(&journal_path, journal.lines_start());
+    for n in 1..4 {
+        journal
+            .append(&CassetteFile::line(&sample(n, "new")))
+            .unwrap();
+        file.journaled(journal.len());
+    }
+    let cut = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&journal_path)
+        .unwrap();
+    cut.set_len(journal.len() - 10).unwrap();
+    let error = file.save().unwrap_err().to_string();
+    assert!(error.contains("journal"), "{error}");
+    assert_eq!(on_disk(&path), before);
+    assert_eq!(file.unsaved(), 4, "the next save tries again");
 }
