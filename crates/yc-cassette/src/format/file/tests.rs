@@ -227,18 +227,7 @@ proptest! {
             texts.iter().enumerate().map(|(n, t)| sample(n, t)).collect();
         let split = existing.min(interactions.len());
         let mut file = CassetteFile::new(&path, &cassette("d", interactions[..split].to_vec())).unwrap();
-        let journal_path = crate::journal_path(&path);
-        let mut journal = crate::journal::JournalWriter::create(
-            &journal_path,
-            &crate::journal::JournalHeader::default(),
-            None,
-        )
-        .unwrap();
-        file.follow_journal(&journal_path, journal.lines_start());
-        for interaction in &interactions[split..] {
-            journal.append(&CassetteFile::line(interaction)).unwrap();
-            file.journaled(journal.len());
-        }
+        journal_into(&mut file, &interactions[split..]);
         let whole = cassette("d", interactions).to_json_string();
         prop_assert_eq!(file.to_json_string().unwrap(), whole.clone());
         let snapshot = file.snapshot();
@@ -246,6 +235,26 @@ proptest! {
         snapshot.save().unwrap();
         prop_assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
     }
+}
+
+/// Journals `interactions` beside `file` (a journal at its journal path) as a recorder does, `file` following it.
+fn journal_into(
+    file: &mut CassetteFile,
+    interactions: &[Interaction],
+) -> (PathBuf, crate::journal::JournalWriter) {
+    let journal_path = crate::journal_path(&file.path);
+    let mut journal = crate::journal::JournalWriter::create(
+        &journal_path,
+        &crate::journal::JournalHeader::default(),
+        None,
+    )
+    .unwrap();
+    file.follow_journal(&journal_path, journal.lines_start());
+    for interaction in interactions {
+        journal.append(&CassetteFile::line(interaction)).unwrap();
+        file.journaled(journal.len());
+    }
+    (journal_path, journal)
 }
 
 /// A journal cut short under a file that follows it fails the save, naming the journal, and leaves the file as it
@@ -256,20 +265,8 @@ fn a_journal_cut_short_fails_the_save_and_keeps_the_file() {
     let path = dir.path().join("cut.json");
     let mut file = CassetteFile::create(&path, &cassette("d", vec![sample(0, "old")])).unwrap();
     let before = on_disk(&path);
-    let journal_path = crate::journal_path(&path);
-    let mut journal = crate::journal::JournalWriter::create(
-        &journal_path,
-        &crate::journal::JournalHeader::default(),
-        None,
-    )
-    .unwrap();
-    file.follow_journal(&journal_path, journal.lines_start());
-    for n in 1..4 {
-        journal
-            .append(&CassetteFile::line(&sample(n, "new")))
-            .unwrap();
-        file.journaled(journal.len());
-    }
+    let journaled: Vec<Interaction> = (1..4).map(|n| sample(n, "new")).collect();
+    let (journal_path, journal) = journal_into(&mut file, &journaled);
     let cut = std::fs::OpenOptions::new()
         .write(true)
         .open(&journal_path)
