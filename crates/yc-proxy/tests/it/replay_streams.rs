@@ -81,16 +81,21 @@ fn chat(requests: &[&[u8]]) -> Interaction {
         .build()
 }
 
-#[tokio::test]
-async fn a_recorded_unary_call_is_answered_on_its_message() {
-    let server = replay(vec![cassette(vec![
+/// A replay server holding one recorded `Get` of `fd8j4ab7nq2vd1sg3k9p`.
+fn replay_one_get() -> yc_proxy::replay::ReplayServer {
+    replay(vec![cassette(vec![
         grpc(GET)
             .request(&GetImageRequest {
                 image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
             })
             .response(&image())
             .build(),
-    ])]);
+    ])])
+}
+
+#[tokio::test]
+async fn a_recorded_unary_call_is_answered_on_its_message() {
+    let server = replay_one_get();
     let seen = call_holding_open(server.local_addr(), GET, &[get("fd8j4ab7nq2vd1sg3k9p")]).await;
     assert_eq!(seen.grpc_status().code, 0, "{:?}", seen.grpc_status());
     assert_eq!(
@@ -105,14 +110,7 @@ async fn a_recorded_unary_call_is_answered_on_its_message() {
 
 #[tokio::test]
 async fn a_miss_on_the_first_message_is_answered_at_once() {
-    let server = replay(vec![cassette(vec![
-        grpc(GET)
-            .request(&GetImageRequest {
-                image_id: "fd8j4ab7nq2vd1sg3k9p".into(),
-            })
-            .response(&image())
-            .build(),
-    ])]);
+    let server = replay_one_get();
     let seen = call_holding_open(server.local_addr(), GET, &[get("fd8zq4x6c8v0b2n4m6k8")]).await;
     let status = seen.grpc_status();
     assert_eq!(status.code, 12, "{status:?}");
