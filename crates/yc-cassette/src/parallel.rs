@@ -14,7 +14,7 @@ where
     F: Fn(usize, &T) -> Result<U, E> + Sync,
 {
     // Asked only for long inputs: `available_parallelism` reads cgroup files, which a recorder scanning one
-    // interaction per call paid on every call (a third of its writer thread).
+    // interaction per call paid on every call (a third of its work per call, when a writer thread did it).
     let threads = if items.len() < PARALLEL_FROM {
         1
     } else {

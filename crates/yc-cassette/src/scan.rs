@@ -393,7 +393,7 @@ impl Scanner<'_> {
 }
 
 /// Where a value sits, built on the stack as the scan descends and spelled out only for a finding: most values
-/// hold no secret, and writing every path eagerly was a quarter of the recorder's writer thread (perf).
+/// hold no secret, and writing every path eagerly was a quarter of the recorder's work per call (perf).
 #[derive(Clone, Copy)]
 enum At<'a> {
     /// A prefix as it is written (`meta`, or empty for a bare JSON value).

@@ -1,8 +1,9 @@
 //! Calls as they came off the wire, turned into interactions: what a recorder captures (method, header maps, body
 //! bytes, trailers) in, an [`Interaction`] out, ready to be redacted and stored.
 //!
-//! The proxy's recorder feeds its tees' copies through [`interaction`] on its writer thread; an in-process recorder
-//! (a tower layer around a tonic client, say) can hand over the same [`Call`] and get the same interaction.
+//! The proxy's recorder feeds its tees' copies through [`interaction`] on the task that completed the call; an
+//! in-process recorder (a tower layer around a tonic client, say) can hand over the same [`Call`] and get the same
+//! interaction.
 //! Nothing here redacts or scans: the caller runs its [`crate::Redactor`] and [`crate::scan`] on the result.
 //!
 //! - gRPC: the captured bodies are split into messages by [`grpc::decode_frames`] (compressed messages decompressed

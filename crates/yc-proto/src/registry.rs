@@ -99,7 +99,8 @@ impl MessageType {
     /// whose JSON does not always carry every bit; ask the JSON), else whether decoding and encoding give the same
     /// bytes (no unknown fields, fields in order, nothing non-canonical). For everything else JSON is a faithful
     /// copy of the decoded message, which the round-trip tests hold it to, so the two answers agree; a recorder
-    /// asks this for every message, and converting a call (decode, JSON, parse back) was 27% of its writer thread in perf.
+    /// asks this for every message, and converting a call (decode, JSON, parse back) was 27% of its work per call
+    /// in perf.
     pub fn reencodes_exactly(&self, bytes: &[u8]) -> Option<bool> {
         json_is_faithful(self.full_name).then(|| (self.reencodes)(bytes))
     }

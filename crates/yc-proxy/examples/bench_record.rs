@@ -7,14 +7,14 @@
 //! server answering every gRPC call with one `Image` and `grpc-status: 0` and every REST call with its JSON; the
 //! client is hyper's HTTP/2 client. The "forward" column is the same server and upstream client as the record proxy
 //! with a service that only forwards, so direct -> forward is the cost of proxying itself, and forward -> record is
-//! the cost of recording: the copy for the cassette, the writer thread decoding, redacting, scanning and journaling
-//! each call before its last frame is released, and the background rewrites of the cassette.
+//! the cost of recording: the copy for the cassette, decoding, redacting, scanning and journaling each call (on the
+//! task that completed it) before its last frame is released, and the saver's background rewrites of the cassette.
 //! Each phase runs in alternating rounds and each column keeps its best round, so a burst of noise from the machine
 //! does not land on one column only.
 //!
 //! The upstream, the proxies and the client run on runtimes of their own (threads `bench-up`, `bench-proxy`,
 //! `bench-client`), so the CPU time of each is read per thread from `/proc/self/task/*/schedstat`; the recorder's
-//! writer and saver threads (`yc-vcr-cassette-*`) count as the proxy's.
+//! saver thread (`yc-vcr-cassette-saver`) and the blocking pool's threads count as the proxy's.
 //!
 //! Read the throughput ratios with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
