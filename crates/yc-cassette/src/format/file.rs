@@ -3,9 +3,9 @@
 //!
 //! The recorder saves after every burst of completed calls; re-serialising thousands of interactions each time
 //! cost tens of milliseconds of CPU per save. Here a save is a copy of cached bytes, and for what a recorder
-//! journaled, of the journal's lines with their layout put back ([`pretty_from_line`]): a recording keeps no text of
-//! its own per call, so its memory stays flat however long it runs (the pretty text of every call was 1.5 KB of
-//! fresh memory a call, 240 MB at 160k calls). The text must stay byte-identical to [`Cassette::to_json_string`]:
+//! journaled, of the journal's lines with their layout put back ([`pretty_from_line`]): a recording holds no text
+//! per call, only how many lines the journal has and where they end (each call's pretty text was 1.5 KB of fresh
+//! memory, 240 MB at 160k calls). The text must stay byte-identical to [`Cassette::to_json_string`]:
 //! this module must not have a layout of its own.
 
 use std::io::{self, BufRead as _, Read as _, Seek as _, Write};
