@@ -1,6 +1,6 @@
 //! The file: reading and writing cassettes as pretty JSON, and the only IO of the crate.
-//! Loading never panics and says where a file goes wrong; saving is atomic, whole ([`Cassette::save`]) or from
-//! cached text when appending ([`CassetteFile`]).
+//! Loading never panics and says where a file goes wrong; saving is atomic, whole ([`Cassette::save`]) or, when
+//! appending, from cached text and a journal's lines ([`CassetteFile`]).
 
 use std::path::Path;
 
