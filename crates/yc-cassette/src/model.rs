@@ -215,9 +215,9 @@ impl Message {
             message.raw = Some(bytes.to_vec());
             return message;
         };
-        match ty.to_json_value(bytes, Style::Snake) {
-            Ok(json) => {
-                let exact = ty.reencodes_exactly(bytes).unwrap_or_else(|| {
+        match ty.to_json_value_reencoding(bytes, Style::Snake) {
+            Ok((json, reencodes)) => {
+                let exact = reencodes.unwrap_or_else(|| {
                     ty.from_json_value(&json, ParseOptions::default())
                         .is_ok_and(|again| again == bytes)
                 });

@@ -25,6 +25,7 @@ pub struct MessageType {
     parse_str: fn(&str) -> Result<Vec<u8>, serde_json::Error>,
     parse_value: fn(&serde_json::Value) -> Result<Vec<u8>, serde_json::Error>,
     reencodes: fn(&[u8]) -> bool,
+    write_json_reencodes: fn(&[u8], &mut Writer) -> bool,
 }
 
 impl fmt::Debug for MessageType {
@@ -74,6 +75,7 @@ impl MessageType {
             parse_str: parse_str::<M>,
             parse_value: parse_value::<M>,
             reencodes: reencodes::<M>,
+            write_json_reencodes: write_json_reencodes::<M>,
         }
     }
 
@@ -117,6 +119,24 @@ impl MessageType {
     pub fn to_json_value(&self, bytes: &[u8], style: Style) -> Result<serde_json::Value, Error> {
         let text = self.to_json(bytes, style)?;
         serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name, &e))
+    }
+
+    /// [`MessageType::to_json_value`] and [`MessageType::reencodes_exactly`] from one decode of `bytes`: a recorder
+    /// asks both of every message, and decoding twice was a sixth of turning a message into JSON.
+    pub fn to_json_value_reencoding(
+        &self,
+        bytes: &[u8],
+        style: Style,
+    ) -> Result<(serde_json::Value, Option<bool>), Error> {
+        if !json_is_faithful(self.full_name) {
+            return Ok((self.to_json_value(bytes, style)?, None));
+        }
+        let mut w = Writer::with_capacity(style, bytes.len() * 2 + 64);
+        let reencodes = (self.write_json_reencodes)(bytes, &mut w);
+        let text = w.finish()?;
+        let value =
+            serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name, &e))?;
+        Ok((value, Some(reencodes)))
     }
 
     /// JSON text in either style to binary.
@@ -196,7 +216,28 @@ fn write_any_members<M: Message + Default + prost::Name + WriteJson>(
 }
 
 fn reencodes<M: Message + Default>(bytes: &[u8]) -> bool {
-    M::decode(bytes).is_ok_and(|m| m.encoded_len() == bytes.len() && m.encode_to_vec() == bytes)
+    M::decode(bytes).is_ok_and(|m| gives_back(&m, bytes))
+}
+
+/// [`write_json`], then whether the decoded message encodes to `bytes` again.
+fn write_json_reencodes<M: Message + Default + prost::Name + WriteJson>(
+    bytes: &[u8],
+    w: &mut Writer,
+) -> bool {
+    match decode::<M>(bytes, w) {
+        Some(m) => {
+            m.write_json(w);
+            gives_back(&m, bytes)
+        }
+        None => {
+            w.raw("null");
+            false
+        }
+    }
+}
+
+fn gives_back<M: Message>(message: &M, bytes: &[u8]) -> bool {
+    message.encoded_len() == bytes.len() && message.encode_to_vec() == bytes
 }
 
 /// Whether every value of the type (every field, transitively) has a JSON form that reads back to the same value.

@@ -264,6 +264,19 @@ impl MessageType {
         }
     }
 
+    /// [`MessageType::to_json_value`] and [`MessageType::reencodes_exactly`] together, from one decode where the
+    /// type is generated.
+    pub fn to_json_value_reencoding(
+        &self,
+        bytes: &[u8],
+        style: Style,
+    ) -> Result<(serde_json::Value, Option<bool>), Error> {
+        match self.generated {
+            Some(generated) => generated.to_json_value_reencoding(bytes, style),
+            None => Ok((self.to_json_value(bytes, style)?, None)),
+        }
+    }
+
     /// JSON text in either style to binary.
     pub fn from_json(&self, json: &str, options: ParseOptions) -> Result<Vec<u8>, Error> {
         match self.generated {
