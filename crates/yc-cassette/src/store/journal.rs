@@ -114,8 +114,10 @@ pub fn header_line(header: &JournalHeader) -> Vec<u8> {
     line
 }
 
-/// Appends the journal line of an interaction to `out`, from its pretty text as [`crate::CassetteFile`] keeps it:
-/// JSON strings escape their newlines, so every newline and the indentation after it are layout and can go.
+/// Appends the journal line of an interaction to `out`, from its pretty text ([`crate::CassetteFile::item`]): JSON
+/// strings escape their newlines, so every newline and the indentation after it are layout and can go. This defines
+/// the line; the recorder serialises it directly ([`crate::CassetteFile::line`]) and tests hold that, and the
+/// layout's restoration, to this.
 pub fn push_line_from_pretty(pretty: &str, out: &mut Vec<u8>) {
     let bytes = pretty.trim_start_matches(' ').as_bytes();
     out.reserve(bytes.len() + 1);
