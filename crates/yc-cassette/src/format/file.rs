@@ -3,7 +3,7 @@
 //!
 //! The recorder saves after every burst of completed calls; re-serialising thousands of interactions each time
 //! cost tens of milliseconds of CPU per save. Here a save is a copy of cached bytes, and for what a recorder
-//! journaled, of the journal's lines with their layout put back ([`pretty_from_line`]): a recording holds no text
+//! journaled, of the journal's lines with their layout put back (`pretty_from_line`): a recording holds no text
 //! per call, only how many lines the journal has and where they end (each call's pretty text was 1.5 KB of fresh
 //! memory, 240 MB at 160k calls). The text must stay byte-identical to [`Cassette::to_json_string`]:
 //! this module must not have a layout of its own.
@@ -116,7 +116,7 @@ impl CassetteFile {
 
     /// An interaction's journal line, newline-terminated: its text in the file without the layout (the newlines
     /// and the indentation after them), as [`crate::journal::push_line_from_pretty`] defines it, serialised
-    /// straight (the formatter flags its layout, which goes nowhere), so [`pretty_from_line`] gives the text back.
+    /// straight (the formatter flags its layout, which goes nowhere), so `pretty_from_line` gives the text back.
     /// Needs no file: a recorder serialises calls in parallel.
     pub fn line(interaction: &Interaction) -> Vec<u8> {
         let layout = std::cell::Cell::new(false);
