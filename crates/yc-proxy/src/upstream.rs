@@ -1,6 +1,7 @@
 //! Where recorded traffic goes: the Yandex Cloud endpoints, learned from endpoint discovery as the SDKs learn them
-//! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the hyper clients
-//! (HTTP/2 for gRPC, HTTP/1.1 for REST, cleartext or rustls TLS through hyper-rustls) that carry it.
+//! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the clients that carry
+//! it, cleartext or rustls TLS: HTTP/2 over `h2` for gRPC ([`http2`]), hyper's HTTP/1.1 client (hyper-rustls) for
+//! REST.
 //!
 //! This module only forwards: it never looks at bodies, never records, and never panics on a request.
 //! A failure to reach an upstream is an [`UpstreamError`] naming the upstream and the cause; the record service turns
@@ -26,6 +27,7 @@ use rustls::pki_types::pem::PemObject as _;
 
 use crate::server::Coalesced;
 use crate::{Error, discovery};
+use http2::Http2Client;
 use learn::Learned;
 
 /// A boxed error, as bodies and connectors report them.
@@ -79,7 +81,7 @@ pub struct YandexRoute {
 }
 
 /// An upstream base URL: `http://host:port` (cleartext) or `https://host[:port]` (TLS). No path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UpstreamUrl {
     tls: bool,
     authority: Authority,
@@ -99,6 +101,21 @@ impl UpstreamUrl {
     /// `host:port` as sent in `:authority` (port omitted when the URL had none).
     pub fn authority(&self) -> &str {
         self.authority.as_str()
+    }
+
+    /// The host to connect to and name in TLS (an IPv6 address without its brackets).
+    fn host(&self) -> &str {
+        let host = self.authority.host();
+        host.strip_prefix('[')
+            .and_then(|host| host.strip_suffix(']'))
+            .unwrap_or(host)
+    }
+
+    /// The port, 443 or 80 when the URL names none.
+    fn port(&self) -> u16 {
+        self.authority
+            .port_u16()
+            .unwrap_or(if self.tls { 443 } else { 80 })
     }
 
     fn uri(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
@@ -244,7 +261,7 @@ pub struct Upstream {
     /// What discovery taught, asked on the first call that needs it and kept.
     learned: Arc<tokio::sync::OnceCell<Learned>>,
     yandex: Arc<Vec<UpstreamUrl>>,
-    grpc: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+    grpc: Arc<Http2Client>,
     rest: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
 }
 
@@ -259,15 +276,7 @@ impl Upstream {
         .map_err(|source| Error::Tls(source.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let grpc = Client::builder(Coalescing)
-            .http2_only(true)
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .http2_initial_stream_window_size(1024 * 1024)
-            .http2_initial_connection_window_size(16 * 1024 * 1024)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .build(connector(&tls, b"h2"));
+        let grpc = Arc::new(Http2Client::new(&tls));
         let rest = Client::builder(Coalescing)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
@@ -370,7 +379,7 @@ impl Upstream {
         transport: Transport,
         upstream: &UpstreamUrl,
         mut request: Request<UpstreamBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<ResponseBody>, UpstreamError> {
         let uri = upstream
             .uri(request.uri().path_and_query())
             .map_err(|error| UpstreamError::new(upstream, &error))?;
@@ -380,21 +389,64 @@ impl Upstream {
             Transport::Rest => http::Version::HTTP_11,
         };
         request.headers_mut().remove(http::header::HOST);
-        let client = match transport {
-            Transport::Grpc => &self.grpc,
-            Transport::Rest => &self.rest,
-        };
-        client
-            .request(request)
-            .await
-            .map_err(|error| UpstreamError::new(upstream, &error))
+        match transport {
+            Transport::Grpc => Ok(self
+                .grpc
+                .send(upstream, request)
+                .await?
+                .map(ResponseBody::Http2)),
+            Transport::Rest => Ok(self
+                .rest
+                .request(request)
+                .await
+                .map_err(|error| UpstreamError::new(upstream, &error))?
+                .map(ResponseBody::Http1)),
+        }
     }
 }
 
-/// The upstream clients' executor: tokio, with each future hyper spawns (a connection, a request body's pipe)
-/// [`Coalesced`]. An HTTP/2 connection to the upstream carries the calls of every client; polled at once on each
-/// wake-up it wrote each request as it came, one `writev` apiece, and on loopback a `writev` costs the sender the
-/// receiver's TCP work too. Coalesced, it writes the requests of every call that was ready together.
+/// The body of an upstream's answer: hyper's over HTTP/1.1 (REST), [`http2::RecvBody`] over HTTP/2 (gRPC).
+#[derive(Debug)]
+pub enum ResponseBody {
+    Http1(Incoming),
+    Http2(http2::RecvBody),
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ResponseBody::Http1(body) => {
+                std::pin::Pin::new(body).poll_frame(cx).map_err(Into::into)
+            }
+            ResponseBody::Http2(body) => std::pin::Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Http1(body) => body.is_end_stream(),
+            ResponseBody::Http2(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            ResponseBody::Http1(body) => body.size_hint(),
+            ResponseBody::Http2(body) => body.size_hint(),
+        }
+    }
+}
+
+/// The REST client's executor: tokio, with each future hyper spawns (a connection, a request body's pipe)
+/// [`Coalesced`], as the gRPC client's connections are: polled at once on each wake-up, a connection writes each
+/// request as it comes, one `writev` apiece, and on loopback a `writev` costs the sender the receiver's TCP work too.
+/// Coalesced, it writes the requests of every call that was ready together.
 #[derive(Clone, Copy, Debug)]
 struct Coalescing;
 
@@ -459,6 +511,7 @@ fn connector(config: &rustls::ClientConfig, alpn: &[u8]) -> HttpsConnector<HttpC
     HttpsConnector::from((http, Arc::new(config)))
 }
 
+mod http2;
 mod learn;
 
 #[cfg(test)]

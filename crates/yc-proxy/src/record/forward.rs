@@ -26,7 +26,9 @@ use crate::Error;
 use crate::discovery;
 use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status, StatusResponse};
 use crate::server;
-use crate::upstream::{BoxError, Transport, Upstream, UpstreamError, UpstreamUrl, Upstreams};
+use crate::upstream::{
+    BoxError, ResponseBody, Transport, Upstream, UpstreamError, UpstreamUrl, Upstreams,
+};
 
 /// The body the proxy answers with.
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -151,7 +153,7 @@ struct Sent {
     headers: HeaderMap,
     /// The request body, as it goes.
     capture: Arc<Mutex<Capture>>,
-    response: Response<Incoming>,
+    response: Response<ResponseBody>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Forwarder {
@@ -213,7 +215,7 @@ where
 async fn discovery_grpc(
     sink: CallSink<GrpcCall>,
     parts: http::response::Parts,
-    body: Incoming,
+    body: ResponseBody,
     upstream: &UpstreamUrl,
     advertise: &str,
 ) -> Response<ProxyBody> {
@@ -292,7 +294,7 @@ where
 async fn discovery_rest(
     mut sink: CallSink<RestCall>,
     mut parts: http::response::Parts,
-    body: Incoming,
+    body: ResponseBody,
     upstream: &UpstreamUrl,
     advertise: &str,
 ) -> Response<ProxyBody> {

@@ -12,14 +12,13 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 
 use yc_cassette::wire::Capture;
 
 use super::recorder::Recorded;
 use crate::Error;
 use crate::grpc::{Code, Status};
-use crate::upstream::{BoxError, UpstreamUrl};
+use crate::upstream::{BoxError, ResponseBody, UpstreamUrl};
 
 /// What polling a tee's frame gives: the frame, the end, or the error passed on.
 type Polled = Poll<Option<Result<Frame<Bytes>, BoxError>>>;
@@ -84,7 +83,7 @@ pub(crate) trait Sink: Send + Sync + 'static {
 /// `UNAVAILABLE` status in trailers instead of a reset, naming the upstream and the cause; a REST body passes the
 /// error on (the client sees the connection cut).
 pub(crate) struct ResponseTee {
-    inner: Incoming,
+    inner: ResponseBody,
     capture: Capture,
     trailers: Option<HeaderMap>,
     sink: Option<Box<dyn Sink>>,
@@ -95,7 +94,7 @@ pub(crate) struct ResponseTee {
 
 impl ResponseTee {
     pub fn new(
-        inner: Incoming,
+        inner: ResponseBody,
         limit: usize,
         sink: Box<dyn Sink>,
         grpc_upstream: Option<UpstreamUrl>,
@@ -158,7 +157,7 @@ impl Body for ResponseTee {
             }
             Poll::Ready(Some(Err(error))) => {
                 this.done = true;
-                let error: BoxError = error.into();
+                let error: BoxError = error;
                 if let Some(sink) = this.sink.take() {
                     sink.fail(&error);
                 }

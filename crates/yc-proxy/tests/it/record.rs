@@ -584,6 +584,80 @@ async fn a_held_stream_reaches_the_client_frame_by_frame() {
     assert!(!text.contains("TRAILERSECRET"));
 }
 
+/// The next data frame of an echo, or a failure after 10 s.
+async fn next_echo(answers: &mut hyper::body::Incoming) -> Bytes {
+    use http_body_util::BodyExt;
+    tokio::time::timeout(std::time::Duration::from_secs(10), answers.frame())
+        .await
+        .expect("no echo within 10 s: the request frame was held back")
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_bidirectional_stream_flows_both_ways_while_open_and_is_recorded_whole() {
+    use http_body_util::BodyExt;
+    let fixture = Fixture::start("echo").await;
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let stream = tokio::net::TcpStream::connect(recording.addr())
+        .await
+        .unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let (mut requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}{}",
+            recording.addr(),
+            upstream_fixture::STREAM_PATH
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("x-fixture", "echo")
+        .body(body)
+        .unwrap();
+    requests
+        .send_data(Bytes::from(frame(b"\x0a\x03one")))
+        .await
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let mut answers = response.into_body();
+    // Each echo comes back before the next request frame is sent: the request is still open each time.
+    // A proxy that held the request until its end would never answer: `next_echo` fails instead of hanging.
+    let first = next_echo(&mut answers).await;
+    assert_eq!(first, frame(b"\x0a\x03one"));
+    requests
+        .send_data(Bytes::from(frame(b"\x0a\x03two")))
+        .await
+        .unwrap();
+    let second = next_echo(&mut answers).await;
+    assert_eq!(second, frame(b"\x0a\x03two"));
+    drop(requests);
+    let rest = answers.collect().await.unwrap();
+    assert_eq!(rest.trailers().unwrap()["grpc-status"], "0");
+
+    let (_, cassette, _, _dir) = recording.finish().await;
+    let Interaction::Grpc(call) = &cassette.interactions[0] else {
+        panic!("a gRPC interaction")
+    };
+    let raw = |messages: &[yc_cassette::Message]| -> Vec<Vec<u8>> {
+        messages.iter().map(|m| m.raw.clone().unwrap()).collect()
+    };
+    assert_eq!(
+        raw(&call.request.messages),
+        [b"\x0a\x03one".to_vec(), b"\x0a\x03two".to_vec()]
+    );
+    assert_eq!(raw(&call.response.messages), raw(&call.request.messages));
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded() {
     let fixture = Fixture::start("many").await;

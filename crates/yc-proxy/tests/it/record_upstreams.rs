@@ -215,3 +215,112 @@ async fn an_upstream_reset_mid_call_is_unavailable_and_not_recorded() {
     let (summary, _, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 1);
 }
+
+/// An HTTP/2 upstream (h2, no tonic) that answers one gRPC call per connection with an `Image`, then closes the
+/// connection gracefully (GOAWAY), as a server restarting or balancing its connections does. Returns its address and
+/// a count of connections it accepted.
+async fn one_call_per_connection() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            counting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(tcp).await else {
+                    return;
+                };
+                let Some(Ok((request, mut respond))) = connection.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut body = request.into_body();
+                    while let Some(Ok(data)) = body.data().await {
+                        let _ = body.flow_control().release_capacity(data.len());
+                    }
+                    let head = http::Response::builder()
+                        .header("content-type", "application/grpc")
+                        .body(())
+                        .unwrap();
+                    let mut send = respond.send_response(head, false).unwrap();
+                    let image = upstream_fixture::image("fd8again");
+                    send.send_data(Bytes::from(frame(&image.encode_to_vec())), false)
+                        .unwrap();
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                    send.send_trailers(trailers).unwrap();
+                });
+                connection.graceful_shutdown();
+                while let Some(Ok(_)) = connection.accept().await {}
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn calls_go_on_when_the_upstream_closes_each_connection() {
+    let (addr, accepted) = one_call_per_connection().await;
+    let recording =
+        Recording::start(Upstreams::single(format!("http://{addr}").parse().unwrap())).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    for _ in 0..3 {
+        let image = client
+            .get(compute::GetImageRequest {
+                image_id: "fd8again".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(image.id, "fd8again");
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "each call after a GOAWAY opens a new connection"
+    );
+    let (summary, _, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 3);
+}
+
+#[tokio::test]
+async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
+    let ca = upstream_fixture::TestCa::new();
+    let fixture = Fixture::start_tls_http1_only("h1-only", &ca).await;
+    let recording = Recording::start(Upstreams {
+        all: Some(fixture.url()),
+        extra_ca_pem: Some(ca.ca_pem.clone().into_bytes()),
+        ..Upstreams::default()
+    })
+    .await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let error = client
+        .get(compute::GetImageRequest {
+            image_id: "fd8abc".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable);
+    assert!(
+        error
+            .message()
+            .contains("did not agree to HTTP/2 (ALPN `h2`)"),
+        "{}",
+        error.message()
+    );
+    // REST still goes over HTTP/1.1 to the same upstream.
+    let rest = rest_call(
+        recording.addr(),
+        "GET",
+        "/compute/v1/images/fd8abc",
+        "",
+        false,
+    )
+    .await;
+    assert_eq!(rest.status, StatusCode::OK, "{}", rest.body);
+    recording.finish().await;
+}

@@ -4,7 +4,8 @@
 //!
 //! Every answer is fixed data, so a call made directly and a call made through the proxy can be compared byte for
 //! byte. Requests can carry `x-fixture` to pick a behaviour: `reset` (the stream or connection is cut mid-body),
-//! `stream:N` (on [`STREAM_PATH`]: N frames, the first at once, the rest after [`Fixture::release`]).
+//! `stream:N` (on [`STREAM_PATH`]: N frames, the first at once, the rest after [`Fixture::release`]), `echo` (on
+//! [`STREAM_PATH`]: each request frame sent back as it arrives, then `grpc-status: 0` when the request ends).
 
 #![allow(dead_code)] // each test module uses a different part
 
@@ -117,6 +118,15 @@ impl Fixture {
 
     /// A TLS fixture on 127.0.0.1:0 with a certificate for `localhost` and `127.0.0.1` signed by `ca`.
     pub async fn start_tls(name: &'static str, ca: &TestCa) -> Fixture {
+        Fixture::tls(name, ca, &[b"h2", b"http/1.1"]).await
+    }
+
+    /// A TLS fixture that offers only HTTP/1.1 in ALPN.
+    pub async fn start_tls_http1_only(name: &'static str, ca: &TestCa) -> Fixture {
+        Fixture::tls(name, ca, &[b"http/1.1"]).await
+    }
+
+    async fn tls(name: &'static str, ca: &TestCa, alpn: &[&[u8]]) -> Fixture {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -125,7 +135,7 @@ impl Fixture {
         .with_no_client_auth()
         .with_single_cert(vec![ca.server_cert.clone()], ca.server_key.clone_key())
         .unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
         Fixture::serve(
             name,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
@@ -280,7 +290,9 @@ async fn handle(
         reset(grpc)
     } else if grpc {
         let path = request.uri().path().to_owned();
-        if path == STREAM_PATH {
+        if path == STREAM_PATH && behaviour == "echo" {
+            echo(request)
+        } else if path == STREAM_PATH {
             stream(&state, &behaviour, request).await
         } else if path.starts_with("/yandex.cloud.compute.v1.ImageService/") {
             boxed(services.compute.clone().call(request).await)
@@ -367,6 +379,26 @@ fn reset(grpc: bool) -> Response<FixtureBody> {
             .send(Ok(Frame::data(Bytes::from_static(b"\0\0\0\0\x10partial"))))
             .await;
         let _ = tx.send(Err("fixture reset".into())).await;
+    });
+    response
+}
+
+/// `echo`: the answer's head at once, then each data frame of the request as it arrives, then the status: a
+/// bidirectional stream, which only works through a proxy that passes both directions on while they are open.
+fn echo(request: Request<Incoming>) -> Response<FixtureBody> {
+    let (response, tx) = channel_response(&[("content-type", "application/grpc")]);
+    let mut body = request.into_body();
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data()
+                && tx.send(Ok(Frame::data(data))).await.is_err()
+            {
+                return;
+            }
+        }
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        let _ = tx.send(Ok(Frame::trailers(trailers))).await;
     });
     response
 }
