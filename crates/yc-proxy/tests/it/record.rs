@@ -505,16 +505,7 @@ async fn rest_calls_pass_through_unchanged_and_replay_byte_for_byte() {
 async fn a_held_stream_reaches_the_client_frame_by_frame() {
     let fixture = Fixture::start("stream").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
-    let stream = tokio::net::TcpStream::connect(recording.addr())
-        .await
-        .unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
+    let mut sender = crate::h2_connection(recording.addr()).await;
     let request = http::Request::builder()
         .method("POST")
         .uri(format!(
@@ -601,16 +592,7 @@ async fn a_bidirectional_stream_flows_both_ways_while_open_and_is_recorded_whole
     use http_body_util::BodyExt;
     let fixture = Fixture::start("echo").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
-    let stream = tokio::net::TcpStream::connect(recording.addr())
-        .await
-        .unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
+    let mut sender = crate::h2_connection(recording.addr()).await;
     let (mut requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
     let request = http::Request::builder()
         .method("POST")

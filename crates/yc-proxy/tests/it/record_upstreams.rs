@@ -50,17 +50,26 @@ async fn rest_upstream_overrides_the_upstream_for_rest_only() {
     recording.finish().await;
 }
 
-#[tokio::test]
-async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
-    let ca = upstream_fixture::TestCa::new();
-    let fixture = Fixture::start_tls("tls", &ca).await;
+/// A recording to the TLS `fixture`, trusting `ca`, and a gRPC client of it.
+async fn trusting(
+    fixture: &Fixture,
+    ca: &upstream_fixture::TestCa,
+) -> (Recording, ImageServiceClient<tonic::transport::Channel>) {
     let recording = Recording::start(Upstreams {
         all: Some(fixture.url()),
         extra_ca_pem: Some(ca.ca_pem.clone().into_bytes()),
         ..Upstreams::default()
     })
     .await;
-    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let client = ImageServiceClient::new(channel(recording.addr()).await);
+    (recording, client)
+}
+
+#[tokio::test]
+async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
+    let ca = upstream_fixture::TestCa::new();
+    let fixture = Fixture::start_tls("tls", &ca).await;
+    let (recording, mut client) = trusting(&fixture, &ca).await;
     let image = client
         .get(compute::GetImageRequest {
             image_id: "fd8tls".into(),
@@ -291,13 +300,7 @@ async fn calls_go_on_when_the_upstream_closes_each_connection() {
 async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
     let ca = upstream_fixture::TestCa::new();
     let fixture = Fixture::start_tls_http1_only("h1-only", &ca).await;
-    let recording = Recording::start(Upstreams {
-        all: Some(fixture.url()),
-        extra_ca_pem: Some(ca.ca_pem.clone().into_bytes()),
-        ..Upstreams::default()
-    })
-    .await;
-    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let (recording, mut client) = trusting(&fixture, &ca).await;
     let error = client
         .get(compute::GetImageRequest {
             image_id: "fd8abc".into(),
