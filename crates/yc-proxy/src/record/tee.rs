@@ -157,7 +157,6 @@ impl Body for ResponseTee {
             }
             Poll::Ready(Some(Err(error))) => {
                 this.done = true;
-                let error: BoxError = error;
                 if let Some(sink) = this.sink.take() {
                     sink.fail(&error);
                 }
