@@ -13,8 +13,10 @@
 //! does not land on one column only.
 //!
 //! The upstream, the proxies and the client run on runtimes of their own (threads `bench-up`, `bench-proxy`,
-//! `bench-client`), so the CPU time of each is read per thread from `/proc/self/task/*/schedstat`; the recorder's
-//! saver thread (`yc-vcr-cassette-saver`) and the blocking pool's threads count as the proxy's.
+//! `bench-client`), so the CPU time of each is read per thread from `/proc/self/task/*/schedstat`; the blocking
+//! pool's threads count as the proxy's. The recorder's saver thread (`yc-vcr-cassette-saver`) counts for the record
+//! column only, with all it did since the record column's last round: the rewrites it starts when the recorder goes
+//! idle fall in the other columns' rounds, and they are recording's cost.
 //!
 //! Read the throughput ratios with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
@@ -28,6 +30,7 @@ mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -52,6 +55,7 @@ const ROUNDS: usize = 3;
 /// Calls per concurrent round.
 const CONCURRENT_CALLS: usize = 12_800;
 const COLUMNS: [&str; 3] = ["direct", "forward", "record"];
+const RECORD: usize = 2;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -106,6 +110,7 @@ fn main() -> Result<(), BenchError> {
 
     let report = client_rt.block_on(measure(addrs))?;
     let recorded = proxy.recorded();
+    let saver_cpu = cpu().saver;
     let summary = proxy_rt.block_on(proxy.shutdown())?;
     proxy_rt.block_on(forwarder.shutdown());
     upstream_rt.block_on(upstream.shutdown());
@@ -173,7 +178,8 @@ fn main() -> Result<(), BenchError> {
         );
     }
     println!(
-        "recorded {} interactions into one cassette ({} journaled before shutdown; {} bytes on disk)",
+        "recorded {} interactions into one cassette ({} journaled before shutdown; {} bytes on disk); \
+         the saver's rewrites and syncs took {saver_cpu:.2} s of CPU",
         summary.interactions,
         recorded,
         std::fs::metadata(&path)?.len()
@@ -215,13 +221,15 @@ async fn measure(addrs: [SocketAddr; 3]) -> Result<Report, BenchError> {
             for _ in 0..ROUNDS {
                 for (column, sender) in layout.iter().enumerate() {
                     let round = if streams == 1 {
-                        timed(|| async {
+                        timed(column, || async {
                             sequential(sender, kind, &grpc_request, SEQUENTIAL_CALLS).await
                         })
                         .await?
                     } else {
-                        timed(|| concurrent(std::slice::from_ref(sender), 64, kind, &grpc_request))
-                            .await?
+                        timed(column, || {
+                            concurrent(std::slice::from_ref(sender), 64, kind, &grpc_request)
+                        })
+                        .await?
                     };
                     keep_best(&mut best[column], round, streams == 1);
                 }
@@ -231,7 +239,7 @@ async fn measure(addrs: [SocketAddr; 3]) -> Result<Report, BenchError> {
         let mut best: [Round; 3] = Default::default();
         for _ in 0..ROUNDS {
             for (column, conns) in sixteen.iter().enumerate() {
-                let round = timed(|| concurrent(conns, 16, kind, &grpc_request)).await?;
+                let round = timed(column, || concurrent(conns, 16, kind, &grpc_request)).await?;
                 keep_best(&mut best[column], round, false);
             }
         }
@@ -240,8 +248,8 @@ async fn measure(addrs: [SocketAddr; 3]) -> Result<Report, BenchError> {
     Ok(report)
 }
 
-/// Runs one round, reading the CPU time of the proxy and upstream threads around it.
-async fn timed<F, Fut>(round: F) -> Result<Round, BenchError>
+/// Runs one round of `column`, reading the CPU time of the proxy and upstream threads around it.
+async fn timed<F, Fut>(column: usize, round: F) -> Result<Round, BenchError>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Vec<Duration>, BenchError>>,
@@ -251,11 +259,16 @@ where
     let latencies = round().await?;
     let elapsed = started.elapsed();
     let after = cpu();
+    let mut proxy_cpu = after.proxy - before.proxy;
+    if column == RECORD {
+        let billed = f64::from_bits(SAVER_BILLED.swap(after.saver.to_bits(), Ordering::Relaxed));
+        proxy_cpu += after.saver - billed;
+    }
     Ok(Round {
         latencies,
         elapsed,
-        proxy_cpu: after.0 - before.0,
-        upstream_cpu: after.1 - before.1,
+        proxy_cpu,
+        upstream_cpu: after.upstream - before.upstream,
     })
 }
 
@@ -270,28 +283,42 @@ fn keep_best(best: &mut Round, round: Round, by_p50: bool) {
     }
 }
 
-/// CPU seconds so far of the proxy's threads and of the upstream's.
-fn cpu() -> (f64, f64) {
-    let mut proxy = 0.0;
-    let mut upstream = 0.0;
+/// CPU seconds so far, by whose threads.
+struct Cpu {
+    proxy: f64,
+    saver: f64,
+    upstream: f64,
+}
+
+/// The saver's CPU seconds already counted in a record round.
+static SAVER_BILLED: AtomicU64 = AtomicU64::new(0);
+
+fn cpu() -> Cpu {
+    let mut total = Cpu {
+        proxy: 0.0,
+        saver: 0.0,
+        upstream: 0.0,
+    };
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return (0.0, 0.0);
+        return total;
     };
     for task in tasks.flatten() {
         let dir = task.path();
         let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        let ns: f64 = std::fs::read_to_string(dir.join("schedstat"))
+        let seconds: f64 = std::fs::read_to_string(dir.join("schedstat"))
             .ok()
             .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0.0);
+            .map_or(0.0, |ns: f64| ns / 1e9);
         let comm = comm.trim();
-        if comm.starts_with("bench-proxy") || comm.starts_with("yc-vcr-cassette") {
-            proxy += ns / 1e9;
+        if comm.starts_with("bench-proxy") {
+            total.proxy += seconds;
+        } else if comm.starts_with("yc-vcr-cassette") {
+            total.saver += seconds;
         } else if comm.starts_with("bench-up") {
-            upstream += ns / 1e9;
+            total.upstream += seconds;
         }
     }
-    (proxy, upstream)
+    total
 }
 
 fn frame(message: &[u8]) -> Bytes {
