@@ -68,8 +68,9 @@ pub fn to_string<M: JsonMessage>(message: &M, style: Style) -> Result<String, Er
 
 /// A message as a JSON value in the given style.
 pub fn to_value<M: JsonMessage>(message: &M, style: Style) -> Result<serde_json::Value, Error> {
-    let text = to_string(message, style)?;
-    serde_json::from_str(&text).map_err(|e| Error::json_parse(&M::full_name(), &e))
+    let mut w = Writer::value(style);
+    message.write_json(&mut w);
+    w.finish_value()
 }
 
 /// A message from JSON text in either style.
@@ -126,10 +127,9 @@ pub fn serialize<M: WriteJson + ?Sized, S: Serializer>(
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::Error as _;
 
-    let mut w = Writer::new(style);
+    let mut w = Writer::value(style);
     message.write_json(&mut w);
-    let text = w.finish().map_err(S::Error::custom)?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(S::Error::custom)?;
+    let value = w.finish_value().map_err(S::Error::custom)?;
     value.serialize(serializer)
 }
 

@@ -115,10 +115,11 @@ impl MessageType {
         w.finish()
     }
 
-    /// Binary to a JSON value.
+    /// Binary to a JSON value, built as it is written (the value the text parses to, without the text).
     pub fn to_json_value(&self, bytes: &[u8], style: Style) -> Result<serde_json::Value, Error> {
-        let text = self.to_json(bytes, style)?;
-        serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name, &e))
+        let mut w = Writer::value(style);
+        (self.write_json)(bytes, &mut w);
+        w.finish_value()
     }
 
     /// [`MessageType::to_json_value`] and [`MessageType::reencodes_exactly`] from one decode of `bytes`: a recorder
@@ -131,12 +132,9 @@ impl MessageType {
         if !json_is_faithful(self.full_name) {
             return Ok((self.to_json_value(bytes, style)?, None));
         }
-        let mut w = Writer::with_capacity(style, bytes.len() * 2 + 64);
+        let mut w = Writer::value(style);
         let reencodes = (self.write_json_reencodes)(bytes, &mut w);
-        let text = w.finish()?;
-        let value =
-            serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name, &e))?;
-        Ok((value, Some(reencodes)))
+        Ok((w.finish_value()?, Some(reencodes)))
     }
 
     /// JSON text in either style to binary.

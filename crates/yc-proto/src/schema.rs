@@ -257,10 +257,7 @@ impl MessageType {
     pub fn to_json_value(&self, bytes: &[u8], style: Style) -> Result<serde_json::Value, Error> {
         match self.generated {
             Some(generated) => generated.to_json_value(bytes, style),
-            None => {
-                let text = crate::json::dynamic::to_json(&self.descriptor, bytes, style)?;
-                serde_json::from_str(&text).map_err(|e| Error::json_parse(self.full_name(), &e))
-            }
+            None => crate::json::dynamic::to_json_value(&self.descriptor, bytes, style),
         }
     }
 

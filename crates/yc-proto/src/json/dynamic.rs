@@ -34,16 +34,34 @@ use crate::wkt::{self, json::payload_error};
 pub fn to_json(desc: &MessageDescriptor, bytes: &[u8], style: Style) -> Result<String, Error> {
     // As the generated path sizes it: JSON is rarely more than twice the binary size.
     let capacity = bytes.len() * 2 + 64;
-    let mut w = Writer::with_capacity(style, capacity);
+    write(desc, bytes, || Writer::with_capacity(style, capacity))?.finish()
+}
+
+/// Binary to a JSON value in `style` (the value [`to_json`]'s text parses to), for a message of type `desc`.
+pub fn to_json_value(
+    desc: &MessageDescriptor,
+    bytes: &[u8],
+    style: Style,
+) -> Result<serde_json::Value, Error> {
+    write(desc, bytes, || Writer::value(style))?.finish_value()
+}
+
+/// A writer from `writer` with the message written into it.
+fn write(
+    desc: &MessageDescriptor,
+    bytes: &[u8],
+    writer: impl Fn() -> Writer,
+) -> Result<Writer, Error> {
+    let mut w = writer();
     if wire::message(&mut w, desc, bytes, 0).is_ok() {
-        return w.finish();
+        return Ok(w);
     }
     // Bytes the fast path does not take (see `wire`) are decoded in full, then written; same text either way.
     let message = DynamicMessage::decode(desc.clone(), bytes)
         .map_err(|e| Error::decode(desc.full_name(), e))?;
-    let mut w = Writer::with_capacity(style, capacity);
+    let mut w = writer();
     write_message(&mut w, &message);
-    w.finish()
+    Ok(w)
 }
 
 /// JSON text in either style to binary, for a message of type `desc`.

@@ -1,6 +1,7 @@
 //! The JSON writer the generated `WriteJson` impls and the well-known types write into.
 //!
-//! It appends straight to a `String`: no serde, no intermediate value.
+//! It appends straight to a `String`: no serde, no intermediate value; or, for callers that want a
+//! `serde_json::Value` rather than text, it builds that value as it goes ([`Writer::value`], see [`tree`]).
 //! It knows the output style and collects the first error (an `Any` of an unknown type, a timestamp out of
 //! range), so that writing code stays infallible and fast; it knows nothing of message types.
 
@@ -10,6 +11,10 @@ use base64::Engine as _;
 
 use super::Style;
 use crate::Error;
+
+mod tree;
+
+use tree::Tree;
 
 /// A message that can write itself as protobuf's reference JSON.
 ///
@@ -59,7 +64,7 @@ impl MapKey for String {
 
 impl MapKey for bool {
     fn write_key(&self, w: &mut Writer) {
-        w.out.push_str(if *self { "\"true\"" } else { "\"false\"" });
+        w.string(if *self { "true" } else { "false" });
     }
 }
 
@@ -75,14 +80,21 @@ macro_rules! int_map_key {
 
 int_map_key!(i32, i64, u32, u64);
 
-/// Appends JSON text to a buffer, in one [`Style`].
+/// Appends JSON text to a buffer (or builds the value the text would parse to), in one [`Style`].
 #[derive(Debug)]
 pub struct Writer {
-    out: String,
+    out: Out,
     style: Style,
     error: Option<Error>,
     /// How many `Any` payloads are being written inside each other; bounded, since each is decoded anew.
     any_depth: u32,
+}
+
+/// Where a writer's output goes.
+#[derive(Debug)]
+enum Out {
+    Text(String),
+    Value(Tree),
 }
 
 /// The deepest `Any` nesting written, as prost bounds message nesting when decoding.
@@ -97,7 +109,18 @@ impl Writer {
     /// An empty writer with room for `capacity` bytes of output.
     pub fn with_capacity(style: Style, capacity: usize) -> Writer {
         Writer {
-            out: String::with_capacity(capacity),
+            out: Out::Text(String::with_capacity(capacity)),
+            style,
+            error: None,
+            any_depth: 0,
+        }
+    }
+
+    /// An empty writer that builds a `serde_json::Value` ([`finish_value`](Self::finish_value)): the value the
+    /// text would parse to, without the text.
+    pub fn value(style: Style) -> Writer {
+        Writer {
+            out: Out::Value(Tree::default()),
             style,
             error: None,
             any_depth: 0,
@@ -109,11 +132,34 @@ impl Writer {
         self.style
     }
 
-    /// The text written, or the first error met.
+    /// The text written, or the first error met. A writer made by [`value`](Self::value) gives the value's text.
     pub fn finish(self) -> Result<String, Error> {
-        match self.error {
-            Some(error) => Err(error),
-            None => Ok(self.out),
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        match self.out {
+            Out::Text(text) => Ok(text),
+            Out::Value(tree) => Ok(finished(tree)?.to_string()),
+        }
+    }
+
+    /// The value built, or the first error met. A text writer parses its text.
+    pub fn finish_value(self) -> Result<serde_json::Value, Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        match self.out {
+            Out::Text(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::json("JSON", format_args!("the writer's text: {e}"))),
+            Out::Value(tree) => finished(tree),
+        }
+    }
+
+    /// Appends text (in the text output).
+    fn push_str(&mut self, text: &str) {
+        match &mut self.out {
+            Out::Text(out) => out.push_str(text),
+            Out::Value(tree) => tree.raw(text),
         }
     }
 
@@ -147,12 +193,18 @@ impl Writer {
 
     /// `{`
     pub fn begin_object(&mut self) {
-        self.out.push('{');
+        match &mut self.out {
+            Out::Text(out) => out.push('{'),
+            Out::Value(tree) => tree.begin_object(),
+        }
     }
 
     /// `}`
     pub fn end_object(&mut self) {
-        self.out.push('}');
+        match &mut self.out {
+            Out::Text(out) => out.push('}'),
+            Out::Value(tree) => tree.end_object(),
+        }
     }
 
     /// A field key: a comma unless `first`, then the proto name or the JSON name by style.
@@ -163,28 +215,44 @@ impl Writer {
             Style::Snake => proto_name,
             Style::Camel => json_name,
         };
-        self.out.push('"');
-        self.out.push_str(name);
-        self.out.push_str("\":");
+        match &mut self.out {
+            Out::Text(out) => {
+                out.push('"');
+                out.push_str(name);
+                out.push_str("\":");
+            }
+            Out::Value(tree) => tree.key(name),
+        }
     }
 
     /// A raw key written the same in both styles (`@type`, `value`).
     pub fn raw_key(&mut self, first: &mut bool, key: &str) {
         self.comma(first);
-        self.string(key);
-        self.out.push(':');
+        match &mut self.out {
+            Out::Text(_) => {
+                self.string(key);
+                self.push_str(":");
+            }
+            Out::Value(tree) => tree.key(key),
+        }
     }
 
     /// A comma unless `first`; clears `first`.
     pub fn comma(&mut self, first: &mut bool) {
-        if !std::mem::take(first) {
-            self.out.push(',');
+        if !std::mem::take(first)
+            && let Out::Text(out) = &mut self.out
+        {
+            out.push(',');
         }
     }
 
     /// A JSON string, escaped as Python's `json` does with `ensure_ascii=False`.
     pub fn string(&mut self, s: &str) {
-        self.out.push('"');
+        let out = match &mut self.out {
+            Out::Text(out) => out,
+            Out::Value(tree) => return tree.string(s.to_owned()),
+        };
+        out.push('"');
         let bytes = s.as_bytes();
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
@@ -192,26 +260,26 @@ impl Writer {
                 continue;
             }
             // Every byte that needs escaping is ASCII, so `i` is a char boundary.
-            self.out.push_str(&s[start..i]);
+            out.push_str(&s[start..i]);
             match b {
-                b'"' => self.out.push_str("\\\""),
-                b'\\' => self.out.push_str("\\\\"),
-                b'\n' => self.out.push_str("\\n"),
-                b'\r' => self.out.push_str("\\r"),
-                b'\t' => self.out.push_str("\\t"),
-                0x08 => self.out.push_str("\\b"),
-                0x0c => self.out.push_str("\\f"),
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
                 _ => {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
-                    self.out.push_str("\\u00");
-                    self.out.push(HEX[usize::from(b >> 4)] as char);
-                    self.out.push(HEX[usize::from(b & 0xf)] as char);
+                    out.push_str("\\u00");
+                    out.push(HEX[usize::from(b >> 4)] as char);
+                    out.push(HEX[usize::from(b & 0xf)] as char);
                 }
             }
             start = i + 1;
         }
-        self.out.push_str(&s[start..]);
-        self.out.push('"');
+        out.push_str(&s[start..]);
+        out.push('"');
     }
 
     /// Appends a quoted string that `text` writes into the buffer unescaped (it writes only ASCII that needs
@@ -222,60 +290,109 @@ impl Writer {
         type_name: &str,
         text: impl FnOnce(&mut String) -> Result<(), String>,
     ) {
-        let mark = self.out.len();
-        self.out.push('"');
-        match text(&mut self.out) {
-            Ok(()) => self.out.push('"'),
-            Err(message) => {
-                self.out.truncate(mark);
-                self.out.push_str("null");
-                self.fail(Error::json(type_name, message));
+        let written = match &mut self.out {
+            Out::Text(out) => {
+                let mark = out.len();
+                out.push('"');
+                let written = text(out);
+                match written {
+                    Ok(()) => out.push('"'),
+                    Err(_) => {
+                        out.truncate(mark);
+                        out.push_str("null");
+                    }
+                }
+                written
             }
+            Out::Value(tree) => {
+                let mut s = String::new();
+                let written = text(&mut s);
+                tree.value(match written {
+                    Ok(()) => serde_json::Value::String(s),
+                    Err(_) => serde_json::Value::Null,
+                });
+                written
+            }
+        };
+        if let Err(message) = written {
+            self.fail(Error::json(type_name, message));
         }
     }
 
     /// `true` or `false`.
     pub fn bool(&mut self, v: bool) {
-        self.out.push_str(if v { "true" } else { "false" });
+        match &mut self.out {
+            Out::Text(out) => out.push_str(if v { "true" } else { "false" }),
+            Out::Value(tree) => tree.value(serde_json::Value::Bool(v)),
+        }
     }
 
     /// A 32-bit integer, as a JSON number.
-    pub fn int<I: itoa::Integer>(&mut self, v: I) {
-        self.out.push_str(itoa::Buffer::new().format(v));
+    pub fn int<I: itoa::Integer + Into<serde_json::Number>>(&mut self, v: I) {
+        match &mut self.out {
+            Out::Text(out) => out.push_str(itoa::Buffer::new().format(v)),
+            Out::Value(tree) => tree.value(serde_json::Value::Number(v.into())),
+        }
     }
 
     /// A 64-bit integer, as a JSON string.
     pub fn quoted_int<I: itoa::Integer>(&mut self, v: I) {
-        self.out.push('"');
-        self.out.push_str(itoa::Buffer::new().format(v));
-        self.out.push('"');
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(v);
+        match &mut self.out {
+            Out::Text(out) => {
+                out.push('"');
+                out.push_str(digits);
+                out.push('"');
+            }
+            Out::Value(tree) => tree.string(digits.to_owned()),
+        }
     }
 
     /// A `double`: `"NaN"`, `"Infinity"`, `"-Infinity"`, otherwise the shortest repr that round-trips,
     /// formatted as Python's `repr(float)` (`1.5`, `3.0`, `1e+20`, `1e-05`).
     pub fn f64(&mut self, v: f64) {
-        if let Some(special) = non_finite(v) {
-            self.out.push_str(special);
-        } else {
-            python_repr(&format!("{v:e}"), &mut self.out);
+        self.float(v, &format!("{v:e}"));
+    }
+
+    /// A float that is `v` as a `double` and `sci` in Rust's shortest `{:e}` form (of its own width). The value
+    /// output holds what the text parses to: the `double` nearest the digits.
+    fn float(&mut self, v: f64, sci: &str) {
+        match (&mut self.out, non_finite(v)) {
+            (Out::Text(_), Some(special)) => self.push_str(special),
+            (Out::Text(out), None) => python_repr(sci, out),
+            (Out::Value(tree), Some(special)) => {
+                tree.value(serde_json::Value::String(
+                    special.trim_matches('"').to_owned(),
+                ));
+            }
+            (Out::Value(tree), None) => {
+                let parsed = sci.parse::<f64>().unwrap_or(v);
+                tree.value(
+                    serde_json::Number::from_f64(parsed)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                );
+            }
         }
     }
 
     /// A `float`: like [`f64`](Self::f64), with the shortest digits that round-trip through 32 bits,
     /// as Python's `json_format` writes it.
     pub fn f32(&mut self, v: f32) {
-        if let Some(special) = non_finite(f64::from(v)) {
-            self.out.push_str(special);
-        } else {
-            python_repr(&format!("{v:e}"), &mut self.out);
-        }
+        self.float(f64::from(v), &format!("{v:e}"));
     }
 
     /// `bytes`: standard base64 with padding.
     pub fn bytes(&mut self, v: &[u8]) {
-        self.out.push('"');
-        base64::engine::general_purpose::STANDARD.encode_string(v, &mut self.out);
-        self.out.push('"');
+        let base64 = base64::engine::general_purpose::STANDARD;
+        match &mut self.out {
+            Out::Text(out) => {
+                out.push('"');
+                base64.encode_string(v, out);
+                out.push('"');
+            }
+            Out::Value(tree) => tree.value(serde_json::Value::String(base64.encode(v))),
+        }
     }
 
     /// An enum value: its name, or the bare number when the schema does not know it.
@@ -287,11 +404,15 @@ impl Writer {
     /// number when there is none. The one place enum values are spelled, for both paths.
     pub fn enum_value(&mut self, name: Option<&str>, number: i32) {
         match name {
-            Some(name) => {
-                self.out.push('"');
-                self.out.push_str(name);
-                self.out.push('"');
-            }
+            // Names are identifiers: nothing to escape.
+            Some(name) => match &mut self.out {
+                Out::Text(out) => {
+                    out.push('"');
+                    out.push_str(name);
+                    out.push('"');
+                }
+                Out::Value(tree) => tree.value(serde_json::Value::String(name.to_owned())),
+            },
             None => self.int(number),
         }
     }
@@ -303,13 +424,13 @@ impl Writer {
 
     /// A repeated field: `[a,b,...]`.
     pub fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Writer, &T)) {
-        self.out.push('[');
+        self.push_str("[");
         let mut first = true;
         for v in items {
             self.comma(&mut first);
             item(self, v);
         }
-        self.out.push(']');
+        self.push_str("]");
     }
 
     /// A map field: `{"key":value,...}`, keys never renamed.
@@ -318,21 +439,27 @@ impl Writer {
         entries: &BTreeMap<K, V>,
         mut value: impl FnMut(&mut Writer, &V),
     ) {
-        self.out.push('{');
+        self.begin_object();
         let mut first = true;
         for (k, v) in entries {
             self.comma(&mut first);
             k.write_key(self);
-            self.out.push(':');
+            self.push_str(":");
             value(self, v);
         }
-        self.out.push('}');
+        self.end_object();
     }
 
     /// Appends text that is already valid JSON in this position.
     pub(crate) fn raw(&mut self, text: &str) {
-        self.out.push_str(text);
+        self.push_str(text);
     }
+}
+
+/// A value tree's value, or an error when the writer's tokens did not form one.
+fn finished(tree: Tree) -> Result<serde_json::Value, Error> {
+    tree.finish()
+        .ok_or_else(|| Error::json("JSON", "the writer's output is not one JSON value"))
 }
 
 /// Bytes a JSON string cannot hold as they are: `"`, `\\` and the control characters.

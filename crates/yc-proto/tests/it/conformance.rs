@@ -222,6 +222,41 @@ fn typed_api_any_with_empty() {
     }
 }
 
+/// `to_json_value` builds the value as it writes; on every vector, in both styles and with an unknown field added,
+/// it is what `to_json`'s text parses to, keys in the same order.
+#[test]
+fn the_value_writer_builds_what_the_text_parses_to() {
+    let mut failures = Vec::new();
+    for v in vectors() {
+        let ty = v.message_type();
+        let mut with_unknown = v.binary.clone();
+        with_unknown.extend_from_slice(&[0xf8, 0xff, 0x03, 0x01]); // field 8191, varint 1
+        for bytes in [&v.binary, &with_unknown] {
+            for style in STYLES {
+                let parsed = ty.to_json(bytes, style).map(|text| {
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .unwrap()
+                        .to_string()
+                });
+                let built = ty
+                    .to_json_value(bytes, style)
+                    .map(|value| value.to_string());
+                match (parsed, built) {
+                    (Ok(a), Ok(b)) if a == b => {}
+                    (Err(_), Err(_)) => {}
+                    (a, b) => failures.push(format!(
+                        "{} {style:?}:\n  parsed: {:?}\n  built:  {:?}",
+                        v.name,
+                        a.map_err(|e| e.to_string()),
+                        b.map_err(|e| e.to_string())
+                    )),
+                }
+            }
+        }
+    }
+    report(&failures, "the value writer");
+}
+
 /// The recorder's shortcut (`reencodes_exactly`) answers as the JSON round trip does, on every vector and on each
 /// vector's bytes with an unknown field added; `to_json_value_reencoding` gives what the two calls give apart.
 #[test]

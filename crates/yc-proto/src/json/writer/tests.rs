@@ -80,3 +80,60 @@ fn the_first_error_wins() {
         "unknown message type `a`"
     );
 }
+
+/// Every kind of token through both outputs: the value writer builds what the text parses to, keys in order, and
+/// reports tokens that do not make one value instead of panicking.
+#[test]
+fn the_value_output_is_what_the_text_parses_to() {
+    fn write(w: &mut Writer) {
+        w.begin_object();
+        let mut first = true;
+        w.field(&mut first, "a_b", "aB");
+        w.list(&[0.1f32, 1e20, f32::NAN], |w, v| w.f32(*v));
+        w.field(&mut first, "d", "d");
+        w.list(&[0.1f64, -0.0, 1e-5, f64::INFINITY], |w, v| w.f64(*v));
+        w.raw_key(&mut first, "@type");
+        w.string("x\"y");
+        w.field(&mut first, "m", "m");
+        let map = BTreeMap::from([(2u64, true), (1u64, false)]);
+        w.map(&map, |w, v| w.bool(*v));
+        w.field(&mut first, "n", "n");
+        w.map(&BTreeMap::from([(true, -3i32)]), |w, v| w.int(*v));
+        w.field(&mut first, "q", "q");
+        w.quoted_int(-9_007_199_254_740_993i64);
+        w.field(&mut first, "b", "b");
+        w.bytes(b"\xfb\xff");
+        w.field(&mut first, "e", "e");
+        w.enum_value(Some("READY"), 2);
+        w.field(&mut first, "t", "t");
+        w.quoted_with("T", |out| {
+            out.push_str("1970-01-01T00:00:00Z");
+            Ok(())
+        });
+        w.field(&mut first, "z", "z");
+        w.raw("null");
+        w.field(&mut first, "o", "o");
+        w.raw("{}");
+        w.field(&mut first, "l", "l");
+        w.raw("[]");
+        w.end_object();
+    }
+    for style in [Style::Snake, Style::Camel] {
+        let mut text = Writer::new(style);
+        write(&mut text);
+        let parsed: serde_json::Value = serde_json::from_str(&text.finish().unwrap()).unwrap();
+        let mut value = Writer::value(style);
+        write(&mut value);
+        assert_eq!(
+            value.finish_value().unwrap().to_string(),
+            parsed.to_string()
+        );
+    }
+    let mut unbalanced = Writer::value(Style::Snake);
+    unbalanced.begin_object();
+    assert!(unbalanced.finish_value().is_err());
+    let mut two = Writer::value(Style::Snake);
+    two.int(1);
+    two.int(2);
+    assert!(two.finish_value().is_err());
+}
