@@ -183,7 +183,13 @@ pub struct Upstreams {
     /// `--discovery`: the host asked where each service lives (`ApiEndpointService/List`) when no override applies;
     /// default [`DISCOVERY`].
     pub discovery: Option<UpstreamUrl>,
+    /// `--connect-timeout`: how long opening a connection to an upstream may take, TCP, TLS and (gRPC) the HTTP/2
+    /// preface together; default [`CONNECT_TIMEOUT`]. A call that waits longer fails as the upstream's.
+    pub connect_timeout: Option<Duration>,
 }
+
+/// How long opening a connection to an upstream may take unless told otherwise.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The discovery host the SDKs ask by default.
 pub const DISCOVERY: &str = "https://api.cloud.yandex.net";
@@ -262,7 +268,7 @@ pub struct Upstream {
     learned: Arc<tokio::sync::OnceCell<Learned>>,
     yandex: Arc<Vec<UpstreamUrl>>,
     grpc: Arc<Http2Client>,
-    rest: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+    rest: Client<TimedConnect<HttpsConnector<HttpConnector>>, UpstreamBody>,
 }
 
 impl Upstream {
@@ -276,12 +282,16 @@ impl Upstream {
         .map_err(|source| Error::Tls(source.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let grpc = Arc::new(Http2Client::new(&tls));
+        let connect_timeout = upstreams.connect_timeout.unwrap_or(CONNECT_TIMEOUT);
+        let grpc = Arc::new(Http2Client::new(&tls, connect_timeout));
         let rest = Client::builder(Coalescing)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector(&tls, b"http/1.1"));
+            .build(TimedConnect {
+                inner: connector(&tls, b"http/1.1"),
+                limit: connect_timeout,
+            });
         let yandex = YANDEX_ROUTES
             .iter()
             .map(|route| UpstreamUrl::https(route.host))
@@ -505,10 +515,52 @@ fn connector(config: &rustls::ClientConfig, alpn: &[u8]) -> HttpsConnector<HttpC
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
     let mut config = config.clone();
     config.alpn_protocols = vec![alpn.to_vec()];
     HttpsConnector::from((http, Arc::new(config)))
+}
+
+/// A connector whose connections must be open within `limit`: the TLS handshake as well as TCP. `HttpConnector`'s own
+/// timeout covers TCP only, so an upstream that accepts and then says nothing held a REST call forever.
+#[derive(Clone, Debug)]
+struct TimedConnect<C> {
+    inner: C,
+    limit: Duration,
+}
+
+impl<C> tower_service::Service<Uri> for TimedConnect<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let limit = self.limit;
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(connect_timed_out(limit, "TCP and TLS").into()),
+            }
+        })
+    }
+}
+
+/// What a call that could not connect in time says; `steps`: what opening the connection took.
+fn connect_timed_out(limit: Duration, steps: &str) -> String {
+    format!("the connection was not open after {limit:?} ({steps}; see --connect-timeout)")
 }
 
 mod http2;

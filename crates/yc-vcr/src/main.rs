@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Replay(replay::Args),
-    Record(record::Args),
+    Record(Box<record::Args>),
     Check(check::Args),
     Convert(convert::Args),
     Ca(tls::Args),

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::bail;
 use anyhow::{Context, Result};
@@ -63,6 +64,10 @@ pub(crate) struct Args {
     /// lists are reached in its scheme (http:// only for a local stand-in).
     #[arg(long, value_name = "URL", default_value = yc_proxy::upstream::DISCOVERY)]
     discovery: UpstreamUrl,
+    /// Seconds that opening a connection to an upstream may take (TCP, TLS and, for gRPC, the HTTP/2 preface); a
+    /// call that waits longer fails with UNAVAILABLE (REST: 502) naming the upstream.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    connect_timeout: Duration,
     /// all, once or new-episodes (new_episodes too); see above [env: YC_VCR_MODE]
     #[arg(long, value_name = "MODE", conflicts_with_all = ["overwrite", "append"])]
     mode: Option<String>,
@@ -91,6 +96,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         rest: args.rest_upstream.clone(),
         extra_ca_pem,
         discovery: Some(args.discovery.clone()),
+        connect_timeout: Some(args.connect_timeout),
     };
     let vcr_mode = match args.mode.clone().or_else(|| {
         std::env::var(yc_vcr::Mode::ENV)
@@ -200,4 +206,15 @@ impl Running {
             Running::Episodes(server) => Some(server.shutdown().await?),
         })
     }
+}
+
+/// A positive number of seconds, fractions allowed (`2.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{text}`: give a number of seconds above 0"))
 }

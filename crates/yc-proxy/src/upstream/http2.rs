@@ -31,11 +31,8 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::{BoxError, UpstreamBody, UpstreamError, UpstreamUrl, error_chain};
+use super::{BoxError, UpstreamBody, UpstreamError, UpstreamUrl, connect_timed_out, error_chain};
 use crate::server::Coalesced;
-
-/// How long opening a connection (TCP, TLS, the HTTP/2 preface) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Said when the server will not speak HTTP/2.
 const NO_H2: &str = ", but the server did not agree to HTTP/2 (ALPN `h2`), which gRPC needs";
@@ -47,6 +44,8 @@ type Slot = tokio::sync::OnceCell<Result<SendRequest<Bytes>, String>>;
 pub(super) struct Http2Client {
     /// The TLS settings, with ALPN `h2`.
     tls: Arc<rustls::ClientConfig>,
+    /// How long opening a connection (TCP, TLS, the HTTP/2 preface) may take.
+    connect_timeout: Duration,
     connections: Mutex<HashMap<UpstreamUrl, Arc<Slot>>>,
 }
 
@@ -57,11 +56,12 @@ impl std::fmt::Debug for Http2Client {
 }
 
 impl Http2Client {
-    pub(super) fn new(tls: &rustls::ClientConfig) -> Http2Client {
+    pub(super) fn new(tls: &rustls::ClientConfig, connect_timeout: Duration) -> Http2Client {
         let mut tls = tls.clone();
         tls.alpn_protocols = vec![b"h2".to_vec()];
         Http2Client {
             tls: Arc::new(tls),
+            connect_timeout,
             connections: Mutex::new(HashMap::new()),
         }
     }
@@ -110,7 +110,13 @@ impl Http2Client {
         loop {
             let slot = self.slot(upstream);
             let opened = slot
-                .get_or_init(|| connect(upstream.clone(), Arc::clone(&self.tls)))
+                .get_or_init(|| {
+                    connect(
+                        upstream.clone(),
+                        Arc::clone(&self.tls),
+                        self.connect_timeout,
+                    )
+                })
                 .await;
             let sender = match opened {
                 Ok(sender) => sender.clone(),
@@ -160,6 +166,7 @@ impl Http2Client {
 async fn connect(
     upstream: UpstreamUrl,
     tls: Arc<rustls::ClientConfig>,
+    timeout: Duration,
 ) -> Result<SendRequest<Bytes>, String> {
     let opening = async {
         let host = upstream.host();
@@ -197,12 +204,12 @@ async fn connect(
         }
         handshake(stream, &upstream).await
     };
-    tokio::time::timeout(CONNECT_TIMEOUT, opening)
+    tokio::time::timeout(timeout, opening)
         .await
         .unwrap_or_else(|_| {
-            Err(format!(
-                "no connection within {} s",
-                CONNECT_TIMEOUT.as_secs()
+            Err(connect_timed_out(
+                timeout,
+                "TCP, TLS and the HTTP/2 preface",
             ))
         })
 }

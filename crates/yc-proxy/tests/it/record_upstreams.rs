@@ -327,3 +327,76 @@ async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
     assert_eq!(rest.status, StatusCode::OK, "{}", rest.body);
     recording.finish().await;
 }
+
+/// An upstream that accepts connections and never says a word: a TLS handshake it does not answer ends at the
+/// connect timeout, for gRPC and for REST, each naming the upstream and the timeout, and nothing is recorded. Before,
+/// REST's only limit was TCP's, so such an upstream held the call forever.
+#[tokio::test]
+async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_connect_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (accepted, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            let _ = accepted.send(());
+        }
+    });
+    let recording = Recording::start(Upstreams {
+        all: Some(url.parse().unwrap()),
+        connect_timeout: Some(std::time::Duration::from_millis(300)),
+        ..Upstreams::default()
+    })
+    .await;
+    let said = "the connection was not open after 300ms";
+    let bounded = std::time::Duration::from_secs(20);
+
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let call = client.get(compute::GetImageRequest {
+        image_id: "fd8abc".into(),
+    });
+    let error = tokio::time::timeout(bounded, call)
+        .await
+        .expect("the gRPC call ended")
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable);
+    let message = error.message();
+    assert!(
+        message.starts_with(&format!("upstream `{url}` failed: ")),
+        "{message}"
+    );
+    assert!(
+        message.contains(said) && message.contains("HTTP/2 preface"),
+        "{message}"
+    );
+
+    let rest = rest_call(
+        recording.addr(),
+        "GET",
+        "/compute/v1/images/fd8abc",
+        "",
+        false,
+    );
+    let rest = tokio::time::timeout(bounded, rest)
+        .await
+        .expect("the REST call ended");
+    assert_eq!(rest.status, StatusCode::BAD_GATEWAY, "{}", rest.body);
+    assert!(
+        rest.body.starts_with(&format!("upstream `{url}` failed: ")),
+        "{}",
+        rest.body
+    );
+    assert!(rest.body.contains(said), "{}", rest.body);
+
+    // Both reached the upstream: the timeout is the handshake's, not a refused connection's.
+    accepted_rx.recv().await.unwrap();
+    accepted_rx.recv().await.unwrap();
+    silent.abort();
+    let (summary, cassette, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 0);
+    assert!(cassette.interactions.is_empty());
+}
