@@ -400,3 +400,46 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
     assert_eq!(summary.recorded, 0);
     assert!(cassette.interactions.is_empty());
 }
+
+/// The gRPC upstream connection finds a dead peer by TCP keepalive (first probe after 30 s idle), not by HTTP/2
+/// pings, which gRPC servers police. Read from outside, as the kernel keeps it: in `/proc/net/tcp` the proxy's side
+/// of the connection has its keepalive timer armed (`tr` 2) and due within 30 s; a socket without keepalive has
+/// no timer while idle.
+#[tokio::test]
+async fn the_grpc_upstream_connection_has_tcp_keepalive_armed() {
+    let fixture = Fixture::start("keepalive").await;
+    let port = fixture.addr.port();
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    client
+        .get(compute::GetImageRequest {
+            image_id: "fd8abc".into(),
+        })
+        .await
+        .unwrap();
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    // Established (`01`) sockets whose remote end is the fixture: the proxy's connections to it.
+    let timers: Vec<(u32, u64)> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = u16::from_str_radix(fields.get(2)?.rsplit(':').next()?, 16).ok()?;
+            (remote_port == port && *fields.get(3)? == "01").then_some(())?;
+            let (timer, when) = fields.get(5)?.split_once(':')?;
+            Some((timer.parse().ok()?, u64::from_str_radix(when, 16).ok()?))
+        })
+        .collect();
+    assert_eq!(
+        timers.len(),
+        1,
+        "one connection to the upstream: {timers:?}"
+    );
+    let (timer, when) = timers[0];
+    // `tm->when` is in USER_HZ (1/100 s).
+    assert!(
+        timer == 2 && when > 0 && when <= 3000,
+        "keepalive timer {timer}, due in {when}/100 s"
+    );
+    recording.finish().await;
+}
