@@ -111,8 +111,7 @@ async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
         "{}",
         error.message()
     );
-    let (summary, _, _, _dir) = untrusting.finish().await;
-    assert_eq!(summary.recorded, 0);
+    assert_nothing_recorded(untrusting).await;
 }
 
 #[tokio::test]
@@ -133,21 +132,7 @@ async fn an_unreachable_upstream_is_unavailable_and_not_recorded() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
-    assert!(
-        error
-            .message()
-            .starts_with(&format!("upstream `{url}` failed: ")),
-        "{}",
-        error.message()
-    );
-    assert!(
-        error
-            .message()
-            .to_lowercase()
-            .contains("connection refused"),
-        "{}",
-        error.message()
-    );
+    assert_upstream_failed(error.message(), &url, "connection refused");
 
     let rest = rest_call(
         recording.addr(),
@@ -158,17 +143,20 @@ async fn an_unreachable_upstream_is_unavailable_and_not_recorded() {
     )
     .await;
     assert_eq!(rest.status, StatusCode::BAD_GATEWAY);
-    assert!(
-        rest.body.starts_with(&format!("upstream `{url}` failed: ")),
-        "{}",
-        rest.body
-    );
-    assert!(
-        rest.body.to_lowercase().contains("connection refused"),
-        "{}",
-        rest.body
-    );
+    assert_upstream_failed(&rest.body, &url, "connection refused");
+    assert_nothing_recorded(recording).await;
+}
 
+/// `said` (a gRPC status message, a REST body) names `url` as the upstream that failed, and `cause` (lower case).
+fn assert_upstream_failed(said: &str, url: &str, cause: &str) {
+    assert!(
+        said.starts_with(&format!("upstream `{url}` failed: ")),
+        "{said}"
+    );
+    assert!(said.to_lowercase().contains(cause), "{said}");
+}
+
+async fn assert_nothing_recorded(recording: Recording) {
     let (summary, cassette, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 0);
     assert!(cassette.interactions.is_empty());
@@ -364,15 +352,8 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
         .expect("the gRPC call ended")
         .unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
-    let message = error.message();
-    assert!(
-        message.starts_with(&format!("upstream `{url}` failed: ")),
-        "{message}"
-    );
-    assert!(
-        message.contains(said) && message.contains("HTTP/2 preface"),
-        "{message}"
-    );
+    assert_upstream_failed(error.message(), &url, said);
+    assert_upstream_failed(error.message(), &url, "http/2 preface");
 
     let rest = rest_call(
         recording.addr(),
@@ -385,20 +366,13 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
         .await
         .expect("the REST call ended");
     assert_eq!(rest.status, StatusCode::BAD_GATEWAY, "{}", rest.body);
-    assert!(
-        rest.body.starts_with(&format!("upstream `{url}` failed: ")),
-        "{}",
-        rest.body
-    );
-    assert!(rest.body.contains(said), "{}", rest.body);
+    assert_upstream_failed(&rest.body, &url, said);
 
     // Both reached the upstream: the timeout is the handshake's, not a refused connection's.
     accepted_rx.recv().await.unwrap();
     accepted_rx.recv().await.unwrap();
     silent.abort();
-    let (summary, cassette, _, _dir) = recording.finish().await;
-    assert_eq!(summary.recorded, 0);
-    assert!(cassette.interactions.is_empty());
+    assert_nothing_recorded(recording).await;
 }
 
 /// The gRPC upstream connection finds a dead peer by TCP keepalive (first probe after 30 s idle), not by HTTP/2
