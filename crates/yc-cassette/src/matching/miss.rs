@@ -53,12 +53,10 @@ impl Index {
             diff(&recorded, &shape, &mut String::new(), &mut differences);
             self.closest(slot, differences)
         });
-        let request = Rules::new(&MatchRules::default()).shape(normalised);
         Miss {
-            summary: normalised.summary(),
-            request: strip_meta(request),
             closest,
             logical: self.logical_miss(normalised.transport, logical, &keys),
+            ..Miss::brief(normalised)
         }
     }
 
@@ -429,3 +427,16 @@ impl fmt::Display for Miss {
 }
 
 impl std::error::Error for Miss {}
+
+impl Miss {
+    /// A miss that says what was asked and nothing about the recordings.
+    pub(super) fn brief(normalised: &Normalised) -> Miss {
+        let request = Rules::new(&MatchRules::default()).shape(normalised);
+        Miss {
+            summary: normalised.summary(),
+            request: strip_meta(request),
+            closest: None,
+            logical: None,
+        }
+    }
+}

@@ -258,3 +258,37 @@ fn a_miss_names_a_matched_header_that_differs() {
         ["headers.x-folder[0] Some(String(\"b1g-a\")) Some(String(\"b1g-b\"))"]
     );
 }
+
+/// An index with brief misses (`new_episodes`) says what was asked and looks for no closest recording; hits are the
+/// same as without.
+#[test]
+fn brief_misses_skip_the_closest_recording_and_keep_hits() {
+    let full = fixture::index(vec![cassette(
+        MatchRules::default(),
+        vec![get("fd8a", "a")],
+    )]);
+    let brief = fixture::index(vec![cassette(
+        MatchRules::default(),
+        vec![get("fd8a", "a")],
+    )])
+    .with_brief_misses();
+    let miss = |index: &Index, id: &str| {
+        index
+            .lookup(&Request::Grpc {
+                method: GET,
+                metadata: &Headers::new(),
+                messages: &[get_bytes(id)],
+            })
+            .expect_err("not recorded")
+    };
+    let full_miss = miss(&full, "fd8b");
+    let brief_miss = miss(&brief, "fd8b");
+    assert!(full_miss.closest.is_some());
+    assert!(brief_miss.closest.is_none() && brief_miss.logical.is_none());
+    assert_eq!(brief_miss.summary, full_miss.summary);
+    assert_eq!(brief_miss.request, full_miss.request);
+    assert_eq!(
+        answer(&brief, get_bytes("fd8a")),
+        answer(&full, get_bytes("fd8a"))
+    );
+}
