@@ -166,12 +166,15 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         tls::announce(running.local_addr(), tls_config.as_ref())?;
         shutdown.await;
         match running.shutdown().await? {
-            Some(summary) if summary.wrote_file => tracing::info!(
-                %cassette,
-                recorded = summary.recorded,
-                interactions = summary.interactions,
-                "cassette written"
-            ),
+            Some(summary) if summary.wrote_file => {
+                tracing::info!(
+                    %cassette,
+                    recorded = summary.recorded,
+                    interactions = summary.interactions,
+                    "cassette written"
+                );
+                warn_if_too_large(&args.cassette, args.serve.max_cassette_size);
+            }
             Some(_) => tracing::info!(%cassette, "nothing recorded: no cassette written"),
             None => tracing::info!("stopped"),
         }
@@ -205,6 +208,21 @@ impl Running {
             }
             Running::Episodes(server) => Some(server.shutdown().await?),
         })
+    }
+}
+
+/// Warns when the cassette written is larger than readers accept (`--max-cassette-size`): it is complete, but
+/// `replay` and `check` refuse it until given a larger limit, which is better said now than in CI.
+fn warn_if_too_large(cassette: &std::path::Path, limit: u64) {
+    let Ok(size) = std::fs::metadata(cassette).map(|m| m.len()) else {
+        return;
+    };
+    if size > limit {
+        tracing::warn!(
+            cassette = %cassette.display(),
+            "the cassette is {size} bytes, over the limit of {limit} bytes that replay and check read: \
+             give them --max-cassette-size {size} or more"
+        );
     }
 }
 

@@ -174,3 +174,60 @@ fn a_signal_right_after_the_announcement_stops_the_server_cleanly() {
         assert!(record.interrupt().success(), "record");
     }
 }
+
+/// A recording that ends larger than readers accept says so when it ends, naming the flag, rather than leaving CI to
+/// find out; under the default limit it says nothing of the kind.
+#[test]
+fn record_warns_when_the_cassette_is_over_the_readers_limit() {
+    use std::io::{Read as _, Write as _};
+
+    let cloud = crate::server::Server::start(&[
+        "replay".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--cassette".into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../cassettes/registry-get-rest.json"
+        )
+        .into(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    for (limit, warned) in [(Some("100"), true), (None, false)] {
+        let cassette = dir.path().join(format!("warned-{warned}.json"));
+        let mut args: Vec<String> = [
+            "record",
+            "--listen",
+            "127.0.0.1:0",
+            "--cassette",
+            &cassette.display().to_string(),
+            "--upstream",
+            &cloud.url(),
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(limit) = limit {
+            args.extend(["--max-cassette-size".to_owned(), limit.to_owned()]);
+        }
+        let recorder = crate::server::Server::start_logged(&args);
+        let mut stream = std::net::TcpStream::connect(recorder.authority()).unwrap();
+        write!(
+            stream,
+            "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            recorder.authority()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        let (status, log) = recorder.interrupt_logged();
+        assert!(status.success(), "{log}");
+        let size = std::fs::metadata(&cassette).unwrap().len();
+        let warning = format!(
+            "the cassette is {size} bytes, over the limit of 100 bytes that replay and check read: give them \
+             --max-cassette-size {size} or more"
+        );
+        assert_eq!(log.contains(&warning), warned, "{log}");
+        assert_eq!(log.contains("over the limit"), warned, "{log}");
+    }
+}

@@ -1,6 +1,6 @@
 //! `yc-vcr replay` and `yc-vcr record` as child processes, for tests that call them with real clients.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -51,6 +51,14 @@ impl Server {
         Server::spawn(Command::new(env!("CARGO_BIN_EXE_yc-vcr")), args)
     }
 
+    /// [`Server::start`] with the binary's log (stderr, `RUST_LOG=warn`) kept for [`Server::interrupt_logged`].
+    pub(crate) fn start_logged(args: &[String]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_yc-vcr"));
+        command.stderr(Stdio::piped());
+        Server::spawn(command, args)
+    }
+
+    /// Spawns `command` with `args`; its stderr goes to the test's unless `command` says otherwise.
     fn spawn(mut command: Command, args: &[String]) -> Server {
         let ca_dir = tempfile::tempdir().unwrap();
         let mut child = command
@@ -58,7 +66,6 @@ impl Server {
             .env("RUST_LOG", "warn")
             .env("YC_VCR_CA_DIR", ca_dir.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("yc-vcr starts");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -105,12 +112,26 @@ impl Server {
 
     /// Sends SIGINT, as Ctrl-C does, and waits for the process to exit.
     pub(crate) fn interrupt(mut self) -> ExitStatus {
+        self.send_sigint();
+        self.child.wait().unwrap()
+    }
+
+    /// [`Server::interrupt`] for a server from [`Server::start_logged`]: the exit status and what it logged. The log
+    /// is read to its end (the process exiting) before the wait, so a long one cannot fill the pipe and stall it.
+    pub(crate) fn interrupt_logged(mut self) -> (ExitStatus, String) {
+        let mut stderr = self.child.stderr.take().expect("started with start_logged");
+        self.send_sigint();
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        (self.child.wait().unwrap(), log)
+    }
+
+    fn send_sigint(&self) {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
-        self.child.wait().unwrap()
     }
 }
 
