@@ -9,7 +9,8 @@
 //! once the answer has begun (client and bidirectional streams).
 //!
 //! What hyper's client did that this one does too: TLS with ALPN `h2` (refused with a clear error when the server
-//! does not agree), `TCP_NODELAY`, a connect timeout, flow-control windows, no server push, the connection's writes
+//! does not agree), `TCP_NODELAY`, a connect timeout (over TCP, TLS and the server's preface, seen by a ping
+//! answered), flow-control windows, no server push, the connection's writes
 //! coalesced ([`Coalesced`]), and a new connection when the old one is gone (a call that finds its connection closed
 //! before it sent anything tries once on a fresh one). Dead peers are found by TCP keepalive rather than HTTP/2 pings:
 //! gRPC servers count a client's pings and close connections that ping more often than their policy allows, and
@@ -218,7 +219,7 @@ async fn handshake<T>(io: T, upstream: &UpstreamUrl) -> Result<SendRequest<Bytes
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = h2::client::Builder::new()
+    let (sender, mut connection) = h2::client::Builder::new()
         .enable_push(false)
         .initial_window_size(1024 * 1024)
         .initial_connection_window_size(16 * 1024 * 1024)
@@ -226,12 +227,25 @@ where
         .handshake::<_, Bytes>(io)
         .await
         .map_err(|error| format!("HTTP/2 handshake failed: {}", error_chain(&error)))?;
-    let upstream = upstream.clone();
+    // The handshake ends once our preface is written. A server answers a ping only after its own preface, so the
+    // answer shows it speaks HTTP/2: one that accepts and says nothing fails here, within the connect timeout,
+    // instead of holding the first call until the client's deadline. One ping at the start is within every gRPC
+    // server's ping policy.
+    let mut ping_pong = connection.ping_pong();
+    let name = upstream.clone();
     tokio::spawn(Coalesced::new(async move {
         if let Err(error) = connection.await {
-            tracing::debug!(%upstream, error = %error_chain(&error), "upstream connection ended with an error");
+            tracing::debug!(upstream = %name, error = %error_chain(&error), "upstream connection ended with an error");
         }
     }));
+    if let Some(ping_pong) = &mut ping_pong {
+        ping_pong.ping(h2::Ping::opaque()).await.map_err(|error| {
+            format!(
+                "HTTP/2 handshake failed: the server did not answer a ping: {}",
+                error_chain(&error)
+            )
+        })?;
+    }
     Ok(sender)
 }
 

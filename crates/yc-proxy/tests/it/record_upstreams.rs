@@ -316,30 +316,44 @@ async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
     recording.finish().await;
 }
 
-/// An upstream that accepts connections and never says a word: a TLS handshake it does not answer ends at the
-/// connect timeout, for gRPC and for REST, each naming the upstream and the timeout, and nothing is recorded. Before,
-/// REST's only limit was TCP's, so such an upstream held the call forever.
-#[tokio::test]
-async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_connect_timeout() {
+/// A local upstream that accepts connections, holds them and never says a word; its port, and one message per
+/// connection accepted.
+async fn silent_upstream() -> (
+    u16,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "https://127.0.0.1:{}",
-        listener.local_addr().unwrap().port()
-    );
-    let (accepted, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel();
-    let silent = tokio::spawn(async move {
+    let port = listener.local_addr().unwrap().port();
+    let (accepted, accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
             held.push(socket);
             let _ = accepted.send(());
         }
     });
-    let recording = Recording::start(Upstreams {
+    (port, accepted_rx, task)
+}
+
+/// A recording to `url` that gives up opening a connection after 300 ms.
+async fn impatient(url: &str) -> Recording {
+    Recording::start(Upstreams {
         all: Some(url.parse().unwrap()),
         connect_timeout: Some(std::time::Duration::from_millis(300)),
         ..Upstreams::default()
     })
-    .await;
+    .await
+}
+
+/// An upstream that accepts connections and never says a word: a TLS handshake it does not answer ends at the
+/// connect timeout, for gRPC and for REST, each naming the upstream and the timeout, and nothing is recorded. Before,
+/// REST's only limit was TCP's, so such an upstream held the call forever.
+#[tokio::test]
+async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_connect_timeout() {
+    let (port, mut accepted_rx, silent) = silent_upstream().await;
+    let url = format!("https://127.0.0.1:{port}");
+    let recording = impatient(&url).await;
     let said = "the connection was not open after 300ms";
     let bounded = std::time::Duration::from_secs(20);
 
@@ -370,6 +384,34 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
 
     // Both reached the upstream: the timeout is the handshake's, not a refused connection's.
     accepted_rx.recv().await.unwrap();
+    accepted_rx.recv().await.unwrap();
+    silent.abort();
+    assert_nothing_recorded(recording).await;
+}
+
+/// A cleartext upstream that never answers the HTTP/2 preface fails a gRPC call at the connect timeout too. The
+/// `h2` handshake ends once our own preface is written, so without the ping the client sends to see the server's,
+/// the call waited for its own deadline.
+#[tokio::test]
+async fn a_cleartext_upstream_that_never_answers_the_http2_preface_fails_grpc_at_the_connect_timeout()
+ {
+    let (port, mut accepted_rx, silent) = silent_upstream().await;
+    let url = format!("http://127.0.0.1:{port}");
+    let recording = impatient(&url).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    let call = client.get(compute::GetImageRequest {
+        image_id: "fd8abc".into(),
+    });
+    let error = tokio::time::timeout(std::time::Duration::from_secs(20), call)
+        .await
+        .expect("the gRPC call ended")
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unavailable);
+    assert_upstream_failed(
+        error.message(),
+        &url,
+        "the connection was not open after 300ms (tcp, tls and the http/2 preface",
+    );
     accepted_rx.recv().await.unwrap();
     silent.abort();
     assert_nothing_recorded(recording).await;
