@@ -50,6 +50,19 @@ async fn rest_upstream_overrides_the_upstream_for_rest_only() {
     recording.finish().await;
 }
 
+/// `ImageService/Get` of `image_id` through `client`: the image, or the status.
+async fn get_image(
+    client: &mut ImageServiceClient<tonic::transport::Channel>,
+    image_id: &str,
+) -> Result<compute::Image, tonic::Status> {
+    client
+        .get(compute::GetImageRequest {
+            image_id: image_id.into(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// A recording to the TLS `fixture`, trusting `ca`, and a gRPC client of it.
 async fn trusting(
     fixture: &Fixture,
@@ -70,13 +83,7 @@ async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
     let ca = upstream_fixture::TestCa::new();
     let fixture = Fixture::start_tls("tls", &ca).await;
     let (recording, mut client) = trusting(&fixture, &ca).await;
-    let image = client
-        .get(compute::GetImageRequest {
-            image_id: "fd8tls".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let image = get_image(&mut client, "fd8tls").await.unwrap();
     assert_eq!(image, upstream_fixture::image("fd8tls"));
     let rest = rest_call(
         recording.addr(),
@@ -94,12 +101,7 @@ async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
     // Without the CA, the web PKI roots do not trust the test certificate: UNAVAILABLE, naming the cause.
     let untrusting = Recording::start(Upstreams::single(fixture.url())).await;
     let mut client = ImageServiceClient::new(channel(untrusting.addr()).await);
-    let error = client
-        .get(compute::GetImageRequest {
-            image_id: "fd8tls".into(),
-        })
-        .await
-        .unwrap_err();
+    let error = get_image(&mut client, "fd8tls").await.unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
     assert!(
         error.message().contains(&fixture.url().to_string()),
@@ -125,12 +127,7 @@ async fn an_unreachable_upstream_is_unavailable_and_not_recorded() {
     let url = format!("http://127.0.0.1:{port}");
     let recording = Recording::start(Upstreams::single(url.parse().unwrap())).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    let error = client
-        .get(compute::GetImageRequest {
-            image_id: "fd8abc".into(),
-        })
-        .await
-        .unwrap_err();
+    let error = get_image(&mut client, "fd8abc").await.unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
     assert_upstream_failed(error.message(), &url, "connection refused");
 
@@ -203,12 +200,7 @@ async fn an_upstream_reset_mid_call_is_unavailable_and_not_recorded() {
 
     // A good call after both still works and is the only one recorded.
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    client
-        .get(compute::GetImageRequest {
-            image_id: "fd8ok".into(),
-        })
-        .await
-        .unwrap();
+    get_image(&mut client, "fd8ok").await.unwrap();
     let (summary, _, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 1);
 }
@@ -266,13 +258,7 @@ async fn calls_go_on_when_the_upstream_closes_each_connection() {
         Recording::start(Upstreams::single(format!("http://{addr}").parse().unwrap())).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
     for _ in 0..3 {
-        let image = client
-            .get(compute::GetImageRequest {
-                image_id: "fd8again".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let image = get_image(&mut client, "fd8again").await.unwrap();
         assert_eq!(image.id, "fd8again");
     }
     assert_eq!(
@@ -289,12 +275,7 @@ async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
     let ca = upstream_fixture::TestCa::new();
     let fixture = Fixture::start_tls_http1_only("h1-only", &ca).await;
     let (recording, mut client) = trusting(&fixture, &ca).await;
-    let error = client
-        .get(compute::GetImageRequest {
-            image_id: "fd8abc".into(),
-        })
-        .await
-        .unwrap_err();
+    let error = get_image(&mut client, "fd8abc").await.unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
     assert!(
         error
@@ -358,9 +339,7 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
     let bounded = std::time::Duration::from_secs(20);
 
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    let call = client.get(compute::GetImageRequest {
-        image_id: "fd8abc".into(),
-    });
+    let call = get_image(&mut client, "fd8abc");
     let error = tokio::time::timeout(bounded, call)
         .await
         .expect("the gRPC call ended")
@@ -399,9 +378,7 @@ async fn a_cleartext_upstream_that_never_answers_the_http2_preface_fails_grpc_at
     let url = format!("http://127.0.0.1:{port}");
     let recording = impatient(&url).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    let call = client.get(compute::GetImageRequest {
-        image_id: "fd8abc".into(),
-    });
+    let call = get_image(&mut client, "fd8abc");
     let error = tokio::time::timeout(std::time::Duration::from_secs(20), call)
         .await
         .expect("the gRPC call ended")
@@ -427,12 +404,7 @@ async fn the_grpc_upstream_connection_has_tcp_keepalive_armed() {
     let port = fixture.addr.port();
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    client
-        .get(compute::GetImageRequest {
-            image_id: "fd8abc".into(),
-        })
-        .await
-        .unwrap();
+    get_image(&mut client, "fd8abc").await.unwrap();
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     // Established (`01`) sockets whose remote end is the fixture: the proxy's connections to it.
     let timers: Vec<(u32, u64)> = table
