@@ -23,14 +23,7 @@ async fn rest_upstream_overrides_the_upstream_for_rest_only() {
         ..Upstreams::default()
     })
     .await;
-    let seen = rest_call(
-        recording.addr(),
-        "GET",
-        "/compute/v1/images/fd8abc",
-        "",
-        false,
-    )
-    .await;
+    let seen = rest_get_image(recording.addr(), "fd8abc").await;
     assert_eq!(seen.headers["x-fixture-server"], "rest-side");
     let raw = raw_grpc(
         recording.addr(),
@@ -63,6 +56,18 @@ async fn get_image(
         .map(tonic::Response::into_inner)
 }
 
+/// REST `GET /compute/v1/images/{image_id}` over HTTP/1.1 to `addr`.
+async fn rest_get_image(addr: std::net::SocketAddr, image_id: &str) -> crate::Seen {
+    rest_call(
+        addr,
+        "GET",
+        &format!("/compute/v1/images/{image_id}"),
+        "",
+        false,
+    )
+    .await
+}
+
 /// A recording to the TLS `fixture`, trusting `ca`, and a gRPC client of it.
 async fn trusting(
     fixture: &Fixture,
@@ -85,14 +90,7 @@ async fn a_tls_upstream_is_trusted_through_the_extra_ca() {
     let (recording, mut client) = trusting(&fixture, &ca).await;
     let image = get_image(&mut client, "fd8tls").await.unwrap();
     assert_eq!(image, upstream_fixture::image("fd8tls"));
-    let rest = rest_call(
-        recording.addr(),
-        "GET",
-        "/compute/v1/images/fd8tls",
-        "",
-        false,
-    )
-    .await;
+    let rest = rest_get_image(recording.addr(), "fd8tls").await;
     assert_eq!(rest.status, StatusCode::OK);
     assert_eq!(rest.headers["x-fixture-server"], "tls");
     let (summary, _, _, _dir) = recording.finish().await;
@@ -131,14 +129,7 @@ async fn an_unreachable_upstream_is_unavailable_and_not_recorded() {
     assert_eq!(error.code(), tonic::Code::Unavailable);
     assert_upstream_failed(error.message(), &url, "connection refused");
 
-    let rest = rest_call(
-        recording.addr(),
-        "GET",
-        "/compute/v1/images/fd8abc",
-        "",
-        false,
-    )
-    .await;
+    let rest = rest_get_image(recording.addr(), "fd8abc").await;
     assert_eq!(rest.status, StatusCode::BAD_GATEWAY);
     assert_upstream_failed(&rest.body, &url, "connection refused");
     assert_nothing_recorded(recording).await;
@@ -285,14 +276,7 @@ async fn a_tls_upstream_without_http2_is_refused_for_grpc_naming_alpn() {
         error.message()
     );
     // REST still goes over HTTP/1.1 to the same upstream.
-    let rest = rest_call(
-        recording.addr(),
-        "GET",
-        "/compute/v1/images/fd8abc",
-        "",
-        false,
-    )
-    .await;
+    let rest = rest_get_image(recording.addr(), "fd8abc").await;
     assert_eq!(rest.status, StatusCode::OK, "{}", rest.body);
     recording.finish().await;
 }
@@ -348,13 +332,7 @@ async fn an_upstream_that_never_answers_the_tls_handshake_fails_the_call_at_the_
     assert_upstream_failed(error.message(), &url, said);
     assert_upstream_failed(error.message(), &url, "http/2 preface");
 
-    let rest = rest_call(
-        recording.addr(),
-        "GET",
-        "/compute/v1/images/fd8abc",
-        "",
-        false,
-    );
+    let rest = rest_get_image(recording.addr(), "fd8abc");
     let rest = tokio::time::timeout(bounded, rest)
         .await
         .expect("the REST call ended");
