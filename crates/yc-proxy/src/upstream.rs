@@ -1,7 +1,7 @@
 //! Where recorded traffic goes: the Yandex Cloud endpoints, learned from endpoint discovery as the SDKs learn them
 //! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the clients that carry
-//! it, cleartext or rustls TLS: HTTP/2 over `h2` for gRPC ([`http2`]), hyper's HTTP/1.1 client (hyper-rustls) for
-//! REST.
+//! it, cleartext or rustls TLS: HTTP/2 over `h2` for gRPC and for REST from HTTP/2 clients ([`http2`]), hyper's
+//! HTTP/1.1 client (hyper-rustls) for REST from HTTP/1.1 clients and for upstreams without HTTP/2.
 //!
 //! This module only forwards: it never looks at bodies, never records, and never panics on a request.
 //! A failure to reach an upstream is an [`UpstreamError`] naming the upstream and the cause; the record service turns
@@ -267,7 +267,9 @@ pub struct Upstream {
     /// What discovery taught, asked on the first call that needs it and kept.
     learned: Arc<tokio::sync::OnceCell<Learned>>,
     yandex: Arc<Vec<UpstreamUrl>>,
-    grpc: Arc<Http2Client>,
+    /// gRPC, and REST from clients that spoke HTTP/2.
+    http2: Arc<Http2Client>,
+    /// REST over HTTP/1.1.
     rest: Client<TimedConnect<HttpsConnector<HttpConnector>>, UpstreamBody>,
 }
 
@@ -283,7 +285,7 @@ impl Upstream {
         .with_root_certificates(roots)
         .with_no_client_auth();
         let connect_timeout = upstreams.connect_timeout.unwrap_or(CONNECT_TIMEOUT);
-        let grpc = Arc::new(Http2Client::new(&tls, connect_timeout));
+        let http2 = Arc::new(Http2Client::new(&tls, connect_timeout));
         let rest = Client::builder(Coalescing)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
@@ -305,7 +307,7 @@ impl Upstream {
             discovery,
             learned: Arc::new(tokio::sync::OnceCell::new()),
             yandex: Arc::new(yandex),
-            grpc,
+            http2,
             rest,
         })
     }
@@ -384,6 +386,12 @@ impl Upstream {
     ///
     /// The URI gets the upstream's scheme and authority, so `:authority` (HTTP/2) or `Host` (HTTP/1.1) and the TLS
     /// SNI name the upstream host.
+    ///
+    /// gRPC goes over HTTP/2. REST goes in the version the client spoke, as mitmproxy mirrors its client: over
+    /// HTTP/2 (on the connection gRPC calls to the same upstream share) when the client spoke HTTP/2, unless the
+    /// upstream answered in something else (TLS agreed on no `h2`, or a cleartext server did not speak it), and over
+    /// HTTP/1.1 otherwise. Yandex Cloud serves gRPC and REST on the same hosts, and curl, which offers `h2` to every
+    /// TLS server, speaks REST to them in HTTP/2.
     pub async fn send(
         &self,
         transport: Transport,
@@ -394,28 +402,39 @@ impl Upstream {
             .uri(request.uri().path_and_query())
             .map_err(|error| UpstreamError::new(upstream, &error))?;
         *request.uri_mut() = uri;
-        *request.version_mut() = match transport {
-            Transport::Grpc => http::Version::HTTP_2,
-            Transport::Rest => http::Version::HTTP_11,
-        };
         request.headers_mut().remove(http::header::HOST);
-        match transport {
-            Transport::Grpc => Ok(self
-                .grpc
-                .send(upstream, request)
-                .await?
-                .map(ResponseBody::Http2)),
-            Transport::Rest => Ok(self
-                .rest
-                .request(request)
-                .await
-                .map_err(|error| UpstreamError::new(upstream, &error))?
-                .map(ResponseBody::Http1)),
+        let http2 = match transport {
+            Transport::Grpc => true,
+            Transport::Rest => {
+                request.version() == http::Version::HTTP_2 && !self.http2.refused_http2(upstream)
+            }
+        };
+        if http2 {
+            *request.version_mut() = http::Version::HTTP_2;
+            match self.http2.ready(upstream).await {
+                Ok(sender) => {
+                    let answer = self.http2.send(sender, upstream, request).await?;
+                    return Ok(answer.map(ResponseBody::Http2));
+                }
+                Err(error)
+                    if transport == Transport::Rest && self.http2.refused_http2(upstream) =>
+                {
+                    tracing::info!(%upstream, cause = %error.cause, "the upstream does not speak HTTP/2: REST goes to it over HTTP/1.1");
+                }
+                Err(error) => return Err(error),
+            }
         }
+        *request.version_mut() = http::Version::HTTP_11;
+        Ok(self
+            .rest
+            .request(request)
+            .await
+            .map_err(|error| UpstreamError::new(upstream, &error))?
+            .map(ResponseBody::Http1))
     }
 }
 
-/// The body of an upstream's answer: hyper's over HTTP/1.1 (REST), [`http2::RecvBody`] over HTTP/2 (gRPC).
+/// The body of an upstream's answer: hyper's over HTTP/1.1, [`http2::RecvBody`] over HTTP/2.
 #[derive(Debug)]
 pub enum ResponseBody {
     Http1(Incoming),

@@ -1,4 +1,5 @@
-//! The gRPC upstream client: HTTP/2 over the `h2` crate directly, one connection per upstream, shared by every call.
+//! The HTTP/2 upstream client, over the `h2` crate directly: one connection per upstream, shared by every gRPC call
+//! and by every REST call that came in over HTTP/2.
 //!
 //! Why not hyper's client, which the REST side keeps: a proxy pays a client's HTTP/2 work on every call, and hyper's
 //! HTTP/2 client hands each request to the connection's task through a channel, answers through a oneshot, and
@@ -16,7 +17,7 @@
 //! gRPC servers count a client's pings and close connections that ping more often than their policy allows, and
 //! TCP's probes are invisible to them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -39,15 +40,26 @@ use crate::server::Coalesced;
 const NO_H2: &str = ", but the server did not agree to HTTP/2 (ALPN `h2`), which gRPC needs";
 
 /// A connection: being opened, open, or failed to open (the error, for every call that waited on the attempt).
-type Slot = tokio::sync::OnceCell<Result<SendRequest<Bytes>, String>>;
+type Slot = tokio::sync::OnceCell<Result<SendRequest<Bytes>, Failed>>;
 
-/// The connections to the gRPC upstreams, by upstream.
+/// Why a connection could not be opened.
+#[derive(Clone, Debug)]
+struct Failed {
+    cause: String,
+    /// The server answered, but not in HTTP/2: TLS agreed on no `h2`, or a cleartext server's first bytes were not
+    /// an HTTP/2 preface (an HTTP/1.1 server answers the client's preface with an error and closes).
+    no_http2: bool,
+}
+
+/// The connections to the HTTP/2 upstreams, by upstream.
 pub(super) struct Http2Client {
     /// The TLS settings, with ALPN `h2`.
     tls: Arc<rustls::ClientConfig>,
     /// How long opening a connection (TCP, TLS, the HTTP/2 preface) may take.
     connect_timeout: Duration,
     connections: Mutex<HashMap<UpstreamUrl, Arc<Slot>>>,
+    /// The upstreams that answered in something other than HTTP/2, so REST goes to them over HTTP/1.1 at once.
+    refused: Mutex<HashSet<UpstreamUrl>>,
 }
 
 impl std::fmt::Debug for Http2Client {
@@ -64,17 +76,24 @@ impl Http2Client {
             tls: Arc::new(tls),
             connect_timeout,
             connections: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Sends `request` (its URI absolute, its headers free of connection headers) to `upstream`.
+    /// Whether `upstream` answered a connection in something other than HTTP/2.
+    pub(super) fn refused_http2(&self, upstream: &UpstreamUrl) -> bool {
+        lock(&self.refused).contains(upstream)
+    }
+
+    /// Sends `request` (its URI absolute, its headers free of connection headers) to `upstream` on a connection
+    /// [`Http2Client::ready`] gave.
     pub(super) async fn send(
         &self,
+        mut sender: SendRequest<Bytes>,
         upstream: &UpstreamUrl,
         request: Request<UpstreamBody>,
     ) -> Result<Response<RecvBody>, UpstreamError> {
         let (parts, body) = request.into_parts();
-        let mut sender = self.ready(upstream).await?;
         let end = body.is_end_stream();
         let (mut answer, stream) = sender
             .send_request(Request::from_parts(parts, ()), end)
@@ -101,7 +120,11 @@ impl Http2Client {
     }
 
     /// A handle ready to open a stream on the connection to `upstream`, opening the connection if there is none.
-    async fn ready(&self, upstream: &UpstreamUrl) -> Result<SendRequest<Bytes>, UpstreamError> {
+    /// A server that answers in something other than HTTP/2 is remembered ([`Http2Client::refused_http2`]).
+    pub(super) async fn ready(
+        &self,
+        upstream: &UpstreamUrl,
+    ) -> Result<SendRequest<Bytes>, UpstreamError> {
         let failed = |cause: String| UpstreamError {
             upstream: upstream.to_string(),
             cause,
@@ -121,8 +144,11 @@ impl Http2Client {
                 .await;
             let sender = match opened {
                 Ok(sender) => sender.clone(),
-                Err(cause) => {
+                Err(Failed { cause, no_http2 }) => {
                     self.forget(upstream, &slot);
+                    if *no_http2 {
+                        lock(&self.refused).insert(upstream.clone());
+                    }
                     return Err(failed(cause.clone()));
                 }
             };
@@ -141,13 +167,13 @@ impl Http2Client {
     }
 
     fn slot(&self, upstream: &UpstreamUrl) -> Arc<Slot> {
-        let mut connections = self.lock();
+        let mut connections = lock(&self.connections);
         Arc::clone(connections.entry(upstream.clone()).or_default())
     }
 
     /// Drops `slot` from the pool if it is still the one for `upstream`, so the next call opens a new connection.
     fn forget(&self, upstream: &UpstreamUrl, slot: &Arc<Slot>) {
-        let mut connections = self.lock();
+        let mut connections = lock(&self.connections);
         if connections
             .get(upstream)
             .is_some_and(|current| Arc::ptr_eq(current, slot))
@@ -155,12 +181,12 @@ impl Http2Client {
             connections.remove(upstream);
         }
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UpstreamUrl, Arc<Slot>>> {
-        self.connections
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Opens a connection to `upstream` and spawns its task; the error says which step failed.
@@ -168,12 +194,16 @@ async fn connect(
     upstream: UpstreamUrl,
     tls: Arc<rustls::ClientConfig>,
     timeout: Duration,
-) -> Result<SendRequest<Bytes>, String> {
+) -> Result<SendRequest<Bytes>, Failed> {
+    let other = |cause: String| Failed {
+        cause,
+        no_http2: false,
+    };
     let opening = async {
         let host = upstream.host();
         let tcp = TcpStream::connect((host, upstream.port()))
             .await
-            .map_err(|error| format!("tcp connect error: {}", error_chain(&error)))?;
+            .map_err(|error| other(format!("tcp connect error: {}", error_chain(&error))))?;
         let _ = tcp.set_nodelay(true);
         let keepalive = socket2::TcpKeepalive::new()
             .with_time(Duration::from_secs(30))
@@ -183,12 +213,12 @@ async fn connect(
             return handshake(tcp, &upstream).await;
         }
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|error| format!("`{host}` is not a TLS server name: {error}"))?;
+            .map_err(|error| other(format!("`{host}` is not a TLS server name: {error}")))?;
         let stream = tokio_rustls::TlsConnector::from(tls)
             .connect(name, tcp)
             .await
             .map_err(|error| {
-                let refused_h2 = error
+                let no_http2 = error
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<rustls::Error>())
                     .is_some_and(|inner| {
@@ -197,28 +227,40 @@ async fn connect(
                                 rustls::AlertDescription::NoApplicationProtocol,
                             )
                     });
-                let hint = if refused_h2 { NO_H2 } else { "" };
-                format!("TLS handshake failed: {}{hint}", error_chain(&error))
+                let hint = if no_http2 { NO_H2 } else { "" };
+                Failed {
+                    cause: format!("TLS handshake failed: {}{hint}", error_chain(&error)),
+                    no_http2,
+                }
             })?;
         if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-            return Err(format!("TLS handshake done{NO_H2}"));
+            return Err(Failed {
+                cause: format!("TLS handshake done{NO_H2}"),
+                no_http2: true,
+            });
         }
         handshake(stream, &upstream).await
     };
     tokio::time::timeout(timeout, opening)
         .await
         .unwrap_or_else(|_| {
-            Err(connect_timed_out(
+            Err(other(connect_timed_out(
                 timeout,
                 "TCP, TLS and the HTTP/2 preface",
-            ))
+            )))
         })
 }
 
-async fn handshake<T>(io: T, upstream: &UpstreamUrl) -> Result<SendRequest<Bytes>, String>
+async fn handshake<T>(io: T, upstream: &UpstreamUrl) -> Result<SendRequest<Bytes>, Failed>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Past TLS's agreement on `h2`, a server that breaks the handshake is a broken HTTP/2 server; in cleartext
+    // nothing was agreed, and the usual cause is a server that does not speak HTTP/2 at all.
+    let failed = |cause: String| Failed {
+        cause: format!("HTTP/2 handshake failed: {cause}"),
+        no_http2: !upstream.is_tls(),
+    };
     let (sender, mut connection) = h2::client::Builder::new()
         .enable_push(false)
         .initial_window_size(1024 * 1024)
@@ -226,7 +268,7 @@ where
         .max_header_list_size(16 << 20)
         .handshake::<_, Bytes>(io)
         .await
-        .map_err(|error| format!("HTTP/2 handshake failed: {}", error_chain(&error)))?;
+        .map_err(|error| failed(error_chain(&error)))?;
     // The handshake ends once our preface is written. A server answers a ping only after its own preface, so the
     // answer shows it speaks HTTP/2: one that accepts and says nothing fails here, within the connect timeout,
     // instead of holding the first call until the client's deadline. One ping at the start is within every gRPC
@@ -240,10 +282,10 @@ where
     }));
     if let Some(ping_pong) = &mut ping_pong {
         ping_pong.ping(h2::Ping::opaque()).await.map_err(|error| {
-            format!(
-                "HTTP/2 handshake failed: the server did not answer a ping: {}",
+            failed(format!(
+                "the server did not answer a ping: {}",
                 error_chain(&error)
-            )
+            ))
         })?;
     }
     Ok(sender)

@@ -10,6 +10,7 @@ mod record_kill;
 mod record_live;
 mod record_secrets;
 mod record_upstreams;
+mod record_versions;
 mod replay_cross;
 mod replay_discovery;
 mod replay_grpc;

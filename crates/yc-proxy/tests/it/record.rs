@@ -449,7 +449,7 @@ async fn rest_calls_pass_through_unchanged_and_replay_byte_for_byte() {
     for (i, (method, path, body)) in rest_calls().into_iter().enumerate() {
         let what = format!("{method} {path}");
         let direct = rest_call(fixture.addr, method, path, body, false).await;
-        // HTTP/1.1 and HTTP/2 clients both work; the upstream leg is HTTP/1.1 either way.
+        // HTTP/1.1 and HTTP/2 clients both work; the upstream leg is in the version the client spoke.
         let proxied = rest_call(recording.addr(), method, path, body, i % 2 == 1).await;
         assert_eq!(proxied.status, direct.status, "{what}");
         assert_eq!(proxied.body, direct.body, "{what}");

@@ -102,6 +102,8 @@ struct State {
     name: &'static str,
     release: Notify,
     requests: AtomicUsize,
+    /// The HTTP version of each REST request, in order.
+    rest_versions: std::sync::Mutex<Vec<http::Version>>,
 }
 
 impl Drop for Fixture {
@@ -113,7 +115,12 @@ impl Drop for Fixture {
 impl Fixture {
     /// A cleartext fixture on 127.0.0.1:0.
     pub async fn start(name: &'static str) -> Fixture {
-        Fixture::serve(name, None).await
+        Fixture::serve(name, None, false).await
+    }
+
+    /// A cleartext fixture that speaks HTTP/1.1 only (no gRPC, then).
+    pub async fn start_http1_only(name: &'static str) -> Fixture {
+        Fixture::serve(name, None, true).await
     }
 
     /// A TLS fixture on 127.0.0.1:0 with a certificate for `localhost` and `127.0.0.1` signed by `ca`.
@@ -139,17 +146,23 @@ impl Fixture {
         Fixture::serve(
             name,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+            false,
         )
         .await
     }
 
-    async fn serve(name: &'static str, tls: Option<tokio_rustls::TlsAcceptor>) -> Fixture {
+    async fn serve(
+        name: &'static str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        http1_only: bool,
+    ) -> Fixture {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State {
             name,
             release: Notify::new(),
             requests: AtomicUsize::new(0),
+            rest_versions: std::sync::Mutex::new(Vec::new()),
         });
         let is_tls = tls.is_some();
         let services = Services::new();
@@ -169,6 +182,9 @@ impl Fixture {
                     });
                     let mut builder = auto::Builder::new(TokioExecutor::new());
                     builder.http2().max_concurrent_streams(4096);
+                    if http1_only {
+                        builder = builder.http1_only();
+                    }
                     let _ = match tls {
                         None => {
                             builder
@@ -213,6 +229,11 @@ impl Fixture {
     /// Requests seen so far.
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// The HTTP version of each REST request seen so far, in order.
+    pub fn rest_versions(&self) -> Vec<http::Version> {
+        self.state.rest_versions.lock().unwrap().clone()
     }
 }
 
@@ -309,6 +330,7 @@ async fn handle(
             .into_http()))
         }
     } else {
+        state.rest_versions.lock().unwrap().push(request.version());
         rest(request).await
     };
     response
