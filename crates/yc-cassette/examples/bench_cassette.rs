@@ -151,6 +151,17 @@ fn main() {
     });
     let miss_time = t.elapsed();
     assert!(miss.is_err());
+    // What replay pays for each message of a client stream before the one that matches.
+    let t = Instant::now();
+    for _ in 0..BRIEF_MISSES {
+        let probed = index.probe(&Request::Grpc {
+            method: GET,
+            metadata: &metadata,
+            messages: std::slice::from_ref(&miss_request),
+        });
+        assert!(probed.is_none());
+    }
+    let probe_miss = t.elapsed();
     // What `new_episodes` pays for a call the cassette lacks before forwarding it.
     let index = index.with_brief_misses();
     let t = Instant::now();
@@ -196,6 +207,10 @@ fn main() {
     println!(
         "brief miss (new_episodes, avg): {:>6.2} us",
         per(brief_miss, BRIEF_MISSES)
+    );
+    println!(
+        "probe miss (a client stream's message before the match, avg): {:>6.2} us",
+        per(probe_miss, BRIEF_MISSES)
     );
     record_path(&cassette);
     let _ = std::fs::remove_dir_all(&dir);

@@ -378,6 +378,26 @@ impl Index {
         reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
     )]
     pub fn lookup_in(&self, request: &Request<'_>, cursors: &Cursors) -> Result<Hit<'_>, Miss> {
+        self.find(request, cursors, self.brief_misses)
+    }
+
+    /// [`Index::lookup_in`] for a caller that asks again when it misses (a client stream that is still sending):
+    /// `None` on a miss, without the closest recording, which walks every recorded request and would be paid for
+    /// each message before the one that matches.
+    pub fn probe_in(&self, request: &Request<'_>, cursors: &Cursors) -> Option<Hit<'_>> {
+        self.find(request, cursors, true).ok()
+    }
+
+    /// [`Index::probe_in`] with the default sequence positions.
+    pub fn probe(&self, request: &Request<'_>) -> Option<Hit<'_>> {
+        self.probe_in(request, &self.cursors)
+    }
+
+    #[allow(
+        clippy::result_large_err,
+        reason = "the contract returns `Miss` by value; misses are rare and carry their diagnostics"
+    )]
+    fn find(&self, request: &Request<'_>, cursors: &Cursors, brief: bool) -> Result<Hit<'_>, Miss> {
         if let Request::Grpc {
             method,
             messages: [message],
@@ -393,7 +413,7 @@ impl Index {
         let normalised = normalise_live(request, &self.redactor, &self.headers, &self.schema);
         match self.resolve(&normalised) {
             Ok((g, s)) => Ok(self.next(g, s, cursors, normalised.transport)),
-            Err(_) if self.brief_misses => Err(Miss::brief(&normalised)),
+            Err(_) if brief => Err(Miss::brief(&normalised)),
             Err(logical) => Err(self.miss(&normalised, &logical)),
         }
     }

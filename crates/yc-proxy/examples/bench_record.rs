@@ -361,7 +361,9 @@ async fn start_forwarder(url: UpstreamUrl) -> Result<Server, BenchError> {
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let upstream = upstream.clone();
         let url = url.clone();
-        async move {
+        // Boxed, as the record service's future is: hyper moves a service's future into each stream's task, and an
+        // unboxed one this size made the forwarder pay for copying it.
+        Box::pin(async move {
             let transport = if yc_proxy::grpc::is_grpc(&request) {
                 Transport::Grpc
             } else {
@@ -381,7 +383,7 @@ async fn start_forwarder(url: UpstreamUrl) -> Result<Server, BenchError> {
                 }
             };
             Ok::<_, Infallible>(response)
-        }
+        })
     });
     Ok(Server::bind(
         SocketAddr::from(([127, 0, 0, 1], 0)),

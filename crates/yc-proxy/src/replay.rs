@@ -300,12 +300,20 @@ impl Replayer {
                     metadata: &metadata,
                     messages: &messages,
                 };
-                match self.lookup(&lookup, cursors, None) {
-                    Err(Failure::Miss(_)) if messages.len() < most => {}
-                    decided => {
-                        return or_discovery(decided, method, &messages, discovery_address);
+                // More messages may come: a miss here is not the answer, so it is not explained.
+                if messages.len() < most {
+                    let index = &self.inner.index;
+                    let hit = match cursors {
+                        Some(cursors) => index.probe_in(&lookup, cursors),
+                        None => index.probe(&lookup),
+                    };
+                    if let Some(hit) = hit {
+                        return self.answer(&hit, None);
                     }
+                    continue;
                 }
+                let decided = self.lookup(&lookup, cursors, None);
+                return or_discovery(decided, method, &messages, discovery_address);
             }
         }
         let lookup = yc_cassette::Request::Grpc {

@@ -292,3 +292,24 @@ fn brief_misses_skip_the_closest_recording_and_keep_hits() {
         answer(&full, get_bytes("fd8a"))
     );
 }
+
+/// A probe (a client stream's message before the one that matches) misses without the closest recording, and hits
+/// as a lookup does, moving the same sequence.
+#[test]
+fn a_probe_misses_without_diagnostics_and_hits_as_a_lookup_does() {
+    let index = fixture::index(vec![cassette(
+        MatchRules::default(),
+        vec![get("fd8a", "first"), get("fd8a", "second")],
+    )]);
+    let metadata = Headers::new();
+    let [a, b] = [get_bytes("fd8a"), get_bytes("fd8b")];
+    let request = |message| Request::Grpc {
+        method: GET,
+        metadata: &metadata,
+        messages: std::slice::from_ref(message),
+    };
+    assert!(index.probe(&request(&b)).is_none());
+    let probed = index.probe(&request(&a)).expect("recorded").index;
+    let looked_up = index.lookup(&request(&a)).expect("recorded").index;
+    assert_eq!((probed, looked_up), (0, 1), "one sequence, in order");
+}
