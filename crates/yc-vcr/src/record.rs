@@ -55,6 +55,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "URL")]
     upstream: Option<UpstreamUrl>,
     /// Send REST traffic here (overrides --upstream for REST).
+    ///
+    /// REST goes upstream in the HTTP version the client spoke: HTTP/2 clients share the upstream's HTTP/2
+    /// connection with gRPC, unless the upstream does not speak HTTP/2 (TLS agrees on no `h2`, or a cleartext server
+    /// answers in HTTP/1.1), and then it goes over HTTP/1.1.
     #[arg(long, value_name = "URL")]
     rest_upstream: Option<UpstreamUrl>,
     /// A PEM file of CA certificates to trust for TLS upstreams, besides the web PKI roots.
