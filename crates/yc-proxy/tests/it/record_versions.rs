@@ -111,3 +111,31 @@ async fn rest_from_an_http2_client_goes_over_http1_to_a_cleartext_upstream_witho
     let (summary, _, _, _dir) = recording.finish().await;
     assert_eq!(summary.recorded, 3);
 }
+
+#[tokio::test]
+async fn rest_from_http2_clients_shares_the_upstream_connection_with_grpc() {
+    let fixture = Fixture::start("shared").await;
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let mut client = ImageServiceClient::new(channel(recording.addr()).await);
+    for _ in 0..2 {
+        client
+            .get(compute::GetImageRequest {
+                image_id: "fd8ver".into(),
+            })
+            .await
+            .unwrap();
+        rest_get(&recording, true).await;
+        rest_get(&recording, true).await;
+    }
+    assert_eq!(fixture.rest_versions(), [H2; 4]);
+    assert_eq!(
+        fixture.connections(),
+        1,
+        "gRPC and REST over one connection"
+    );
+    // An HTTP/1.1 client's REST call takes a connection of its own.
+    rest_get(&recording, false).await;
+    assert_eq!(fixture.connections(), 2);
+    let (summary, _, _, _dir) = recording.finish().await;
+    assert_eq!(summary.recorded, 7);
+}

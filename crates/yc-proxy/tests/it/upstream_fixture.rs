@@ -102,6 +102,7 @@ struct State {
     name: &'static str,
     release: Notify,
     requests: AtomicUsize,
+    connections: AtomicUsize,
     /// The HTTP version of each REST request, in order.
     rest_versions: std::sync::Mutex<Vec<http::Version>>,
 }
@@ -162,6 +163,7 @@ impl Fixture {
             name,
             release: Notify::new(),
             requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             rest_versions: std::sync::Mutex::new(Vec::new()),
         });
         let is_tls = tls.is_some();
@@ -173,6 +175,7 @@ impl Fixture {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                serving.connections.fetch_add(1, Ordering::SeqCst);
                 let state = Arc::clone(&serving);
                 let services = services.clone();
                 let tls = tls.clone();
@@ -229,6 +232,11 @@ impl Fixture {
     /// Requests seen so far.
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     /// The HTTP version of each REST request seen so far, in order.
