@@ -116,6 +116,9 @@ fn the_value_output_is_what_the_text_parses_to() {
         w.raw("{}");
         w.field(&mut first, "l", "l");
         w.raw("[]");
+        // A key given twice (no generated writer does it): its first place, its last value, as the parse gives.
+        w.field(&mut first, "q", "q");
+        w.int(5);
         w.end_object();
     }
     for style in [Style::Snake, Style::Camel] {

@@ -20,19 +20,23 @@ pub(super) struct Tree {
 
 #[derive(Debug)]
 enum Open {
-    /// An object and the key its next value goes under.
-    Object(Map<String, Value>, Option<String>),
+    /// An object's members so far and the key its next value goes under. Members are gathered in a `Vec` and the
+    /// map built once at the end, at its final size: inserting as they came grew and rehashed the map.
+    Object(Vec<(String, Value)>, Option<String>),
     Array(Vec<Value>),
 }
 
 impl Tree {
     pub fn begin_object(&mut self) {
-        self.open.push(Open::Object(Map::new(), None));
+        self.open.push(Open::Object(Vec::new(), None));
     }
 
     pub fn end_object(&mut self) {
         match self.open.pop() {
-            Some(Open::Object(map, None)) => self.value(Value::Object(map)),
+            // A key given twice keeps its first place and its last value, as `Map::insert` does.
+            Some(Open::Object(members, None)) => {
+                self.value(Value::Object(members.into_iter().collect()))
+            }
             _ => self.broken = true,
         }
     }
@@ -68,10 +72,8 @@ impl Tree {
     pub fn value(&mut self, value: Value) {
         match self.open.last_mut() {
             None if self.done.is_none() => self.done = Some(value),
-            Some(Open::Object(map, pending)) => match pending.take() {
-                Some(key) => {
-                    map.insert(key, value);
-                }
+            Some(Open::Object(members, pending)) => match pending.take() {
+                Some(key) => members.push((key, value)),
                 None => self.broken = true,
             },
             Some(Open::Array(items)) => items.push(value),
