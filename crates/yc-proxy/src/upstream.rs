@@ -390,8 +390,8 @@ impl Upstream {
     /// gRPC goes over HTTP/2. REST goes in the version the client spoke, as mitmproxy mirrors its client: over
     /// HTTP/2 (on the connection gRPC calls to the same upstream share) when the client spoke HTTP/2, unless the
     /// upstream answered in something else (TLS agreed on no `h2`, or a cleartext server did not speak it), and over
-    /// HTTP/1.1 otherwise. Yandex Cloud serves gRPC and REST on the same hosts, and curl, which offers `h2` to every
-    /// TLS server, speaks REST to them in HTTP/2.
+    /// HTTP/1.1 otherwise. Yandex Cloud serves gRPC and REST on the same hosts, and curl offers `h2` to every TLS
+    /// server, so a host that agrees to it has to take REST over it; not run against the real cloud here.
     pub async fn send(
         &self,
         transport: Transport,

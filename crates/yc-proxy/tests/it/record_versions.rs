@@ -24,6 +24,16 @@ async fn rest_get(recording: &Recording, http2: bool) {
     assert!(seen.body.contains("fd8ver"), "{}", seen.body);
 }
 
+/// `ImageService/Get` of `fd8ver` over gRPC.
+async fn grpc_get(
+    client: &mut ImageServiceClient<tonic::transport::Channel>,
+) -> Result<compute::Image, tonic::Status> {
+    let request = compute::GetImageRequest {
+        image_id: "fd8ver".into(),
+    };
+    client.get(request).await.map(tonic::Response::into_inner)
+}
+
 const H1: Version = Version::HTTP_11;
 const H2: Version = Version::HTTP_2;
 
@@ -96,12 +106,7 @@ async fn rest_from_an_http2_client_goes_over_http1_to_a_cleartext_upstream_witho
     assert_eq!(fixture.rest_versions(), [H1, H1, H1]);
     // gRPC cannot fall back: it fails, naming the handshake.
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
-    let error = client
-        .get(compute::GetImageRequest {
-            image_id: "fd8ver".into(),
-        })
-        .await
-        .unwrap_err();
+    let error = grpc_get(&mut client).await.unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unavailable);
     assert!(
         error.message().contains("HTTP/2 handshake failed"),
@@ -118,12 +123,7 @@ async fn rest_from_http2_clients_shares_the_upstream_connection_with_grpc() {
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
     for _ in 0..2 {
-        client
-            .get(compute::GetImageRequest {
-                image_id: "fd8ver".into(),
-            })
-            .await
-            .unwrap();
+        grpc_get(&mut client).await.unwrap();
         rest_get(&recording, true).await;
         rest_get(&recording, true).await;
     }
