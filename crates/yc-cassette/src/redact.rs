@@ -98,7 +98,8 @@ pub struct Redactor {
     // foldhash, seeded: every key of every message is looked up here, and SipHash was a fifth of redaction. The
     // sets are fixed at construction, so traffic cannot grow them.
     headers: HashSet<String, foldhash::fast::RandomState>,
-    fields: HashSet<String, foldhash::fast::RandomState>,
+    /// Normalised ([`normalise_key`]), as bytes: the lookup's key is built in a stack buffer.
+    fields: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
     paths: Vec<Vec<String>>,
     patterns: Vec<Regex>,
     /// Which rules these are, for what `memo` remembers across calls: 0 for the built-ins alone (every
@@ -111,7 +112,7 @@ impl Default for Redactor {
     fn default() -> Redactor {
         Redactor {
             headers: SECRET_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
-            fields: SECRET_FIELDS.iter().map(|f| normalise_key(f)).collect(),
+            fields: SECRET_FIELDS.iter().map(|f| field_key(f)).collect(),
             paths: Vec::new(),
             patterns: Vec::new(),
             rules: 0,
@@ -142,7 +143,7 @@ impl Redactor {
                     .paths
                     .push(field.split('.').map(normalise_key).collect());
             } else {
-                redactor.fields.insert(normalise_key(field));
+                redactor.fields.insert(field_key(field));
             }
         }
         for pattern in &extra.patterns {
@@ -419,12 +420,12 @@ impl Redactor {
                 continue;
             }
             if n == buf.len() {
-                return self.fields.contains(&normalise_key(key));
+                return self.fields.contains(field_key(key).as_ref());
             }
             buf[n] = b.to_ascii_lowercase();
             n += 1;
         }
-        std::str::from_utf8(&buf[..n]).is_ok_and(|k| self.fields.contains(k))
+        self.fields.contains(&buf[..n])
     }
 
     /// Whether a header's whole value is secret: a listed name, any name with `authorization`, an `x-` name with
@@ -494,6 +495,11 @@ fn decode_stored_body(headers: &Headers, encoding: &mut Option<String>, body: &m
 }
 
 /// `iamToken`, `iam_token`, `IAM-TOKEN` -> `iamtoken`.
+/// A field name as the set of secret fields holds it.
+fn field_key(key: &str) -> Box<[u8]> {
+    normalise_key(key).into_bytes().into_boxed_slice()
+}
+
 pub(crate) fn normalise_key(key: &str) -> String {
     key.chars()
         .filter(|c| *c != '_' && *c != '-')

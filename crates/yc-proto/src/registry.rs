@@ -235,8 +235,25 @@ fn write_json_reencodes<M: Message + Default + prost::Name + WriteJson>(
 }
 
 fn gives_back<M: Message>(message: &M, bytes: &[u8]) -> bool {
-    message.encoded_len() == bytes.len() && message.encode_to_vec() == bytes
+    // One buffer per thread: encoding into a fresh one was an allocation and a free for every message recorded.
+    thread_local! {
+        static ENCODED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if message.encoded_len() != bytes.len() {
+        return false;
+    }
+    ENCODED.with_borrow_mut(|encoded| {
+        encoded.clear();
+        let same = message.encode(encoded).is_ok() && encoded.as_slice() == bytes;
+        if encoded.capacity() > KEPT_BUFFER {
+            *encoded = Vec::new();
+        }
+        same
+    })
 }
+
+/// The largest encoding buffer a thread keeps between messages.
+const KEPT_BUFFER: usize = 1 << 20;
 
 /// Whether every value of the type (every field, transitively) has a JSON form that reads back to the same value.
 fn json_is_faithful(full_name: &str) -> bool {
