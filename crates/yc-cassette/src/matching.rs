@@ -7,7 +7,6 @@
 //! Requests are reduced to their matching form in `normalise`; a miss's diagnostics are built in `miss`.
 //! Pure: no IO, no clock; safe to share between threads.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,6 +16,10 @@ use yc_proto::Schema;
 use crate::Error;
 use crate::model::{Cassette, Headers, Interaction, MatchRules};
 use crate::redact::{Redactor, normalise_key};
+
+/// The index's maps: their keys are whole requests (hundreds of bytes) and 100k of them are filed on one thread at
+/// load, where SipHash was the largest single cost of filing; foldhash, seeded per map, keeps them unguessable.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Request headers that never take part in matching, whatever a cassette says.
 pub const VOLATILE_HEADERS: &[&str] = &[
@@ -250,7 +253,7 @@ impl Index {
         // The fast path. With one group, a candidate's target is the slot it is filed in; with several, an earlier
         // group may claim its key first, as it would for a live request, so the candidates (request bytes and
         // normalised form) wait until every group is built.
-        let mut fast: HashMap<String, HashMap<Vec<u8>, (usize, usize)>> = HashMap::new();
+        let mut fast: HashMap<String, HashMap<Vec<u8>, (usize, usize)>> = HashMap::default();
         let mut pending = Vec::new();
         let first_rules = cassettes.first().map(|(_, c)| Rules::new(&c.matching));
         let one_group = cassettes
@@ -263,14 +266,15 @@ impl Index {
                 None => {
                     groups.push(Group {
                         rules,
-                        keys: HashMap::new(),
-                        logical: HashMap::new(),
+                        keys: HashMap::default(),
+                        logical: HashMap::default(),
                         slots: Vec::new(),
                     });
                     groups.len() - 1
                 }
             };
             let group = &mut groups[g];
+            group.keys.reserve(cassette.interactions.len());
             // Normalising is pure and most of the cost: done on all cores, keeping only the keys, then filed in
             // order. (Keeping every normalised request until filing cost 60 MB at 100k interactions.)
             let rules = &group.rules;
@@ -320,10 +324,12 @@ impl Index {
                     (Some(bytes), Some(normalised)) => pending.push((bytes, normalised)),
                     (Some(bytes), None) => {
                         let method = interaction_method(&cassette.interactions[i]);
-                        fast.entry(method.to_owned())
-                            .or_default()
-                            .entry(bytes)
-                            .or_insert((g, s));
+                        // The method is named once per method, not once per interaction.
+                        let by_bytes = match fast.get_mut(method) {
+                            Some(by_bytes) => by_bytes,
+                            None => fast.entry(method.to_owned()).or_default(),
+                        };
+                        by_bytes.entry(bytes).or_insert((g, s));
                     }
                     _ => {}
                 }
