@@ -17,25 +17,29 @@ use crate::tls;
 
 /// Record real traffic into a cassette, with secrets removed.
 ///
-/// Point your client at the printed address: gRPC or REST, in cleartext or over TLS on the same port (certificates
-/// from the local CA; see `yc-vcr ca --help`). Without --upstream, record learns the Yandex Cloud endpoints as the
-/// SDKs do: on the first call it asks endpoint discovery (ApiEndpointService/List on --discovery) where every service
-/// lives, then routes each gRPC call by its package and each REST call by its first path segment to the endpoint of
-/// that service id, over TLS. If discovery cannot be reached, the endpoints of compute, container-registry,
-/// operation, iam and discovery itself are built in; any other service is refused with the id it looked for.
-/// Endpoint discovery answers are rewritten to point at the proxy (the address the client reached, or --advertise).
+/// Point your client at the printed address: gRPC or REST, in cleartext or over TLS on the same port
+/// (certificates from the local CA; see `yc-vcr ca --help`). Without --upstream, record learns the
+/// Yandex Cloud endpoints as the SDKs do: on the first call it asks endpoint discovery
+/// (ApiEndpointService/List on --discovery) where every service lives, then routes each gRPC call by
+/// its package and each REST call by its first path segment to the endpoint of that service id, over
+/// TLS. If discovery cannot be reached, the endpoints of compute, container-registry, operation, iam
+/// and discovery itself are built in; any other service is refused with the id it looked for. Endpoint
+/// discovery answers are rewritten to point at the proxy (the address the client reached, or
+/// --advertise).
 ///
-/// Every completed call is appended to a journal beside the cassette (CASSETTE.journal) before its client sees it
-/// complete, so even `kill -9` keeps every call a client saw finish; the journal is synced to the disk in the
-/// background. The cassette is rewritten from the journal as it grows and at the end, when the journal goes;
-/// `replay`, `check` and the next `record` recover a journal a crash left. No file appears until a call completes.
-/// A lock (CASSETTE.lock) keeps a second recorder off the same cassette.
-/// Secrets (authorization and cookie headers, IAM/OAuth tokens, API and static keys, pre-signed URL signatures,
-/// token fields) are replaced by placeholders before anything reaches the disk; if a known secret shape
-/// survives, that interaction is not written and the command fails saying where.
+/// Every completed call is appended to a journal beside the cassette (CASSETTE.journal) before its
+/// client sees it complete, so even `kill -9` keeps every call a client saw finish; the journal is
+/// synced to the disk in the background. The cassette is rewritten from the journal as it grows and at
+/// the end, when the journal goes; `replay`, `check` and the next `record` recover a journal a crash
+/// left. No file appears until a call completes. A lock (CASSETTE.lock) keeps a second recorder off the
+/// same cassette. Secrets (authorization and cookie headers, IAM/OAuth tokens, API and static keys,
+/// pre-signed URL signatures, token fields) are replaced by placeholders before anything reaches the
+/// disk; if a known secret shape survives, that interaction is not written and the command fails saying
+/// where.
 ///
 /// Modes (--mode, else the environment's YC_VCR_MODE), in VCR's words:
-///   all           record everything anew; an existing cassette is replaced only when the recording ends cleanly
+///   all           record everything anew; an existing cassette is replaced only when the
+///                 recording ends cleanly
 ///   once          replay the cassette if it exists, else record it
 ///   new-episodes  replay what the cassette holds, record what it lacks and append it
 /// Without a mode, an existing cassette is refused unless --overwrite (as all) or --append is given.
@@ -44,6 +48,11 @@ use crate::tls;
 ///
 /// Example: yc-vcr record --cassette tests/cassettes/my-scenario.json --mode once
 #[derive(clap::Args)]
+// Verbatim, for its lists; the summary is spelt out so that it reads like the other commands' (no full stop).
+#[command(
+    verbatim_doc_comment,
+    about = "Record real traffic into a cassette, with secrets removed"
+)]
 pub(crate) struct Args {
     /// The cassette file to write.
     #[arg(long, value_name = "PATH")]

@@ -118,7 +118,11 @@ fn parse_advertise(text: &str) -> Result<String, String> {
 ///
 ///   curl --cacert $CA https://127.0.0.1:8080/compute/v1/images/IMAGE_ID
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+// Verbatim, for its lists; the summary is spelt out so that it reads like the other commands' (no full stop).
+#[command(
+    verbatim_doc_comment,
+    about = "Print the path of the local CA's certificate (PEM), creating the CA if there is none"
+)]
 pub(crate) struct Args {
     #[command(flatten)]
     ca_dir: CaDirArg,

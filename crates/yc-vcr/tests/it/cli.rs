@@ -62,6 +62,22 @@ fn help_teaches_each_command() {
     }
 }
 
+/// The modes are a table in `record --help`, one a line, as in `ca --help` its clients: clap joins the lines of a
+/// paragraph unless told to keep them.
+#[test]
+fn record_help_lists_one_mode_a_line() {
+    let run = yc_vcr(&["record", "--help"], b"");
+    assert_eq!(run.code, 0, "{run:?}");
+    let help = run.stdout_text();
+    for mode in ["all", "once", "new-episodes"] {
+        assert!(
+            help.lines()
+                .any(|line| line.starts_with(&format!("  {mode}  "))),
+            "`{mode}` does not start a line:\n{help}"
+        );
+    }
+}
+
 /// A copied (or `cargo install`ed) binary, run in a folder with no cassettes, still serves the bundled examples:
 /// they are compiled in.
 #[test]
