@@ -127,7 +127,71 @@ fn secret_fields_match_in_any_spelling() {
     }
 }
 
+/// The shape filter before the set never changes an answer: a user's names of every length around the stack
+/// buffer's, ending in any byte, and the built-ins, in spellings the filter sees differently from the set.
+#[test]
+fn secret_field_filter_agrees_with_the_set() {
+    let long = "k".repeat(FIELD_BUFFER - 1);
+    let exact = "q".repeat(FIELD_BUFFER);
+    let past = format!("{}z", "p".repeat(FIELD_BUFFER));
+    let fields = vec![
+        long.clone(),
+        exact.clone(),
+        past.clone(),
+        "x".to_owned(),
+        "clé".to_owned(),
+        "api_secret_9".to_owned(),
+    ];
+    let r = Redactor::new(&RedactionRules {
+        fields: fields.clone(),
+        ..RedactionRules::default()
+    })
+    .unwrap();
+    let mut keys: Vec<String> = fields
+        .iter()
+        .chain(
+            SECRET_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .flat_map(|f| {
+            [
+                f.clone(),
+                f.to_uppercase(),
+                f.replace('_', "-"),
+                format!("_{f}_"),
+            ]
+        })
+        .collect();
+    keys.extend([
+        String::new(),
+        "-".to_owned(),
+        "y".to_owned(),
+        format!("{long}k"),
+        format!("{exact}q"),
+        "p".repeat(FIELD_BUFFER + 1),
+        "clè".to_owned(),
+    ]);
+    for key in keys {
+        assert_eq!(
+            r.is_secret_field(&key),
+            r.fields.contains(field_key(&key).as_ref()),
+            "{key:?}"
+        );
+    }
+    assert!(r.is_secret_field(&past) && r.is_secret_field(&exact.to_uppercase()));
+    assert!(!r.is_secret_field(&format!("{exact}q")));
+}
+
 proptest::proptest! {
+    #[test]
+    fn secret_field_filter_agrees_with_the_set_on_any_key(key in "[a-zA-Z_\\-é]{0,70}") {
+        let r = Redactor::default();
+        proptest::prop_assert_eq!(r.is_secret_field(&key), r.fields.contains(field_key(&key).as_ref()));
+    }
+
     #[test]
     fn redaction_never_panics_and_is_idempotent(text in "\\PC{0,200}", bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
         let r = Redactor::default();
