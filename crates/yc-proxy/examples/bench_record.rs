@@ -13,10 +13,11 @@
 //! does not land on one column only.
 //!
 //! The upstream, the proxies and the client run on runtimes of their own (threads `bench-up`, `bench-proxy`,
-//! `bench-client`), so the CPU time of each is read per thread from `/proc/self/task/*/schedstat`; the blocking
-//! pool's threads count as the proxy's. The recorder's saver thread (`yc-vcr-cassette-saver`) counts for the record
-//! column only, with all it did since the record column's last round: the rewrites it starts when the recorder goes
-//! idle fall in the other columns' rounds, and they are recording's cost.
+//! `bench-client`; the proxies on as many workers as `yc-vcr record` by default, both columns alike), so the CPU time
+//! of each is read per thread from `/proc/self/task/*/schedstat`; the blocking pool's threads count as the proxy's. The
+//! recorder's saver thread (`yc-vcr-cassette-saver`) counts for the record column only, with all it did since the
+//! record column's last round: the rewrites it starts when the recorder goes idle fall in the other columns' rounds,
+//! and they are recording's cost.
 //!
 //! Read the throughput ratios with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
@@ -79,9 +80,10 @@ impl Round {
     }
 }
 
-fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+/// `workers`: two for the upstream and the client, the record binary's default for the proxy (both its columns).
+fn runtime(name: &str, workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .thread_name(name)
         .enable_all()
         .build()
@@ -89,9 +91,12 @@ fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
 
 fn main() -> Result<(), BenchError> {
     common::no_arguments("bench_record");
-    let upstream_rt = runtime("bench-up")?;
-    let proxy_rt = runtime("bench-proxy")?;
-    let client_rt = runtime("bench-client")?;
+    let upstream_rt = runtime("bench-up", 2)?;
+    let proxy_rt = runtime(
+        "bench-proxy",
+        yc_proxy::record::DEFAULT_WORKER_THREADS.into(),
+    )?;
+    let client_rt = runtime("bench-client", 2)?;
 
     let upstream = upstream_rt.block_on(start_upstream())?;
     let dir = tempfile::tempdir()?;

@@ -247,3 +247,81 @@ fn record_warns_when_the_cassette_is_over_the_readers_limit() {
         assert_eq!(log.contains("over the limit"), warned, "{log}");
     }
 }
+
+/// `--threads`: any count from one serves concurrent calls and records each of them; none is refused, naming the
+/// flag, before anything is written.
+#[test]
+fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
+    use std::io::{Read as _, Write as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let refused = dir.path().join("none.json");
+    let run = yc_vcr(
+        &[
+            "record",
+            "--cassette",
+            refused.to_str().unwrap(),
+            "--threads",
+            "0",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("'--threads <N>'"), "{run:?}");
+    assert!(!refused.exists());
+
+    let cloud = crate::server::Server::start(&[
+        "replay".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--cassette".into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../cassettes/registry-get-rest.json"
+        )
+        .into(),
+    ]);
+    for threads in ["1", "3"] {
+        let cassette = dir.path().join(format!("threads-{threads}.json"));
+        let recorder = crate::server::Server::start(&[
+            "record".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--cassette".into(),
+            cassette.display().to_string(),
+            "--upstream".into(),
+            cloud.url(),
+            "--threads".into(),
+            threads.into(),
+        ]);
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let authority = recorder.authority().to_owned();
+                std::thread::spawn(move || {
+                    let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+                    write!(
+                        stream,
+                        "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {authority}\r\n\
+                         Connection: close\r\n\r\n"
+                    )
+                    .unwrap();
+                    let mut response = String::new();
+                    stream.read_to_string(&mut response).unwrap();
+                    response
+                })
+            })
+            .collect();
+        for call in calls {
+            let response = call.join().unwrap();
+            assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        }
+        assert!(recorder.interrupt().success(), "--threads {threads}");
+        let recorded: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&cassette).unwrap()).unwrap();
+        assert_eq!(
+            recorded["interactions"].as_array().unwrap().len(),
+            8,
+            "--threads {threads}"
+        );
+    }
+}
