@@ -44,8 +44,9 @@ use crate::grpc::DEFAULT_MAX_MESSAGE_SIZE;
 /// in `h2`, which the connection's task and the calls' tasks fight over from different workers, and moving work
 /// between workers costs wake-ups. `cargo xtask bench record` on 2 cores, one worker against two (two or three runs
 /// each, 64 streams and 16x16, gRPC and REST): 2.0-3.8 against 2.9-5.2 s of proxy CPU per 100k recorded calls, about
-/// the same calls a second (17-36k either way). Recording in front of the real cloud waits on the network, not the
-/// CPU; more workers pay only for many connections to a fast local upstream.
+/// the same calls a second (17-36k either way); behind h2load, a light client that leaves the proxy the bottleneck,
+/// one worker served fewer (9-19k against 12-21k). Recording in front of the real cloud waits on the network, not
+/// the CPU; more workers pay only with a fast local upstream.
 pub const DEFAULT_WORKER_THREADS: u16 = 1;
 use crate::server::{Server, ServerConfig};
 use crate::upstream::Upstreams;

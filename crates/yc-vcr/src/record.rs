@@ -97,8 +97,9 @@ pub(crate) struct Args {
     ///
     /// One by default: an SDK sends every call over one HTTP/2 connection, whose calls share one lock that more threads
     /// only fight over, and a recording waits on the cloud, not on the CPU; one thread cost a quarter to a third less
-    /// CPU per call than two at the same calls a second (`cargo xtask bench record`). More help only with many
-    /// connections to a fast local upstream.
+    /// CPU per call than two (`cargo xtask bench record`). More serve more calls a second where the proxy itself is the
+    /// bottleneck: a fast local upstream and a light client (h2load, 64 streams: 9-19k calls a second on one thread,
+    /// 12-21k on two, on 2 cores).
     #[arg(long, value_name = "N", default_value_t = yc_proxy::record::DEFAULT_WORKER_THREADS,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: u16,
