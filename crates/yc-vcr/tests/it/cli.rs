@@ -129,8 +129,6 @@ fn record_modes_come_from_the_flag_or_the_environment_and_a_bad_one_is_named() {
 /// `record --mode once` on a cassette that exists replays it: the upstream is never asked (here it does not exist).
 #[test]
 fn record_once_replays_an_existing_cassette() {
-    use std::io::{Read as _, Write as _};
-
     let dir = tempfile::tempdir().unwrap();
     let cassette = dir.path().join("registry.json");
     std::fs::copy(
@@ -152,15 +150,7 @@ fn record_once_replays_an_existing_cassette() {
         "--upstream".into(),
         "http://127.0.0.1:9".into(),
     ]);
-    let mut stream = std::net::TcpStream::connect(server.authority()).unwrap();
-    write!(
-        stream,
-        "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.authority()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = get_registry_image(server.authority());
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(server.interrupt().success());
 }
@@ -195,19 +185,7 @@ fn a_signal_right_after_the_announcement_stops_the_server_cleanly() {
 /// find out; under the default limit it says nothing of the kind.
 #[test]
 fn record_warns_when_the_cassette_is_over_the_readers_limit() {
-    use std::io::{Read as _, Write as _};
-
-    let cloud = crate::server::Server::start(&[
-        "replay".into(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--cassette".into(),
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../cassettes/registry-get-rest.json"
-        )
-        .into(),
-    ]);
+    let cloud = registry_cloud();
     let dir = tempfile::tempdir().unwrap();
     for (limit, warned) in [(Some("100"), true), (None, false)] {
         let cassette = dir.path().join(format!("warned-{warned}.json"));
@@ -226,15 +204,7 @@ fn record_warns_when_the_cassette_is_over_the_readers_limit() {
             args.extend(["--max-cassette-size".to_owned(), limit.to_owned()]);
         }
         let recorder = crate::server::Server::start_logged(&args);
-        let mut stream = std::net::TcpStream::connect(recorder.authority()).unwrap();
-        write!(
-            stream,
-            "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            recorder.authority()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let response = get_registry_image(recorder.authority());
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         let (status, log) = recorder.interrupt_logged();
         assert!(status.success(), "{log}");
@@ -252,35 +222,21 @@ fn record_warns_when_the_cassette_is_over_the_readers_limit() {
 /// flag, before anything is written.
 #[test]
 fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
-    use std::io::{Read as _, Write as _};
-
     let dir = tempfile::tempdir().unwrap();
     let refused = dir.path().join("none.json");
-    let run = yc_vcr(
-        &[
-            "record",
-            "--cassette",
-            refused.to_str().unwrap(),
-            "--threads",
-            "0",
-        ],
-        b"",
-    );
+    let args = [
+        "record",
+        "--threads",
+        "0",
+        "--cassette",
+        refused.to_str().unwrap(),
+    ];
+    let run = yc_vcr(&args, b"");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("'--threads <N>'"), "{run:?}");
     assert!(!refused.exists());
 
-    let cloud = crate::server::Server::start(&[
-        "replay".into(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--cassette".into(),
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../cassettes/registry-get-rest.json"
-        )
-        .into(),
-    ]);
+    let cloud = registry_cloud();
     for threads in ["1", "3"] {
         let cassette = dir.path().join(format!("threads-{threads}.json"));
         let recorder = crate::server::Server::start(&[
@@ -297,18 +253,7 @@ fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
         let calls: Vec<_> = (0..8)
             .map(|_| {
                 let authority = recorder.authority().to_owned();
-                std::thread::spawn(move || {
-                    let mut stream = std::net::TcpStream::connect(&authority).unwrap();
-                    write!(
-                        stream,
-                        "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {authority}\r\n\
-                         Connection: close\r\n\r\n"
-                    )
-                    .unwrap();
-                    let mut response = String::new();
-                    stream.read_to_string(&mut response).unwrap();
-                    response
-                })
+                std::thread::spawn(move || get_registry_image(&authority))
             })
             .collect();
         for call in calls {
@@ -324,4 +269,34 @@ fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
             "--threads {threads}"
         );
     }
+}
+
+/// A stand-in cloud: `replay` of the bundled REST registry cassette.
+fn registry_cloud() -> crate::server::Server {
+    crate::server::Server::start(&[
+        "replay".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--cassette".into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../cassettes/registry-get-rest.json"
+        )
+        .into(),
+    ])
+}
+
+/// The bundled registry cassette's image, asked over HTTP/1.1 of the server at `authority`: the whole response.
+fn get_registry_image(authority: &str) -> String {
+    use std::io::{Read as _, Write as _};
+
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        stream,
+        "GET /container-registry/v1/images/crp7k2m4n6p8q1s3u5w7 HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }
