@@ -100,8 +100,8 @@ pub struct Redactor {
     headers: HashSet<String, foldhash::fast::RandomState>,
     /// Normalised ([`normalise_key`]), as bytes: the lookup's key is built in a stack buffer.
     fields: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
-    /// The (length, last byte) pairs of `fields`' keys shorter than [`FIELD_BUFFER`]: most keys of a message
-    /// (`folder_id`, `created_at`, `status`) share neither with any secret name and are refused without hashing.
+    /// The lengths and first and last bytes of `fields`' keys: most keys of a message (`folder_id`, `created_at`,
+    /// `status`) match no secret name in them and are refused without hashing.
     field_shapes: FieldShapes,
     paths: Vec<Vec<String>>,
     patterns: Vec<Regex>,
@@ -508,7 +508,8 @@ fn decode_stored_body(headers: &Headers, encoding: &mut Option<String>, body: &m
     }
 }
 
-/// Normalised keys this long or longer skip [`FieldShapes`] and the stack buffer.
+/// The stack buffer a key is normalised into; normalised keys this long skip [`FieldShapes`], longer ones the
+/// buffer too.
 const FIELD_BUFFER: usize = 64;
 
 /// A filter before the set of secret field names, exact for the names it was given: per length, a bit for each
@@ -555,12 +556,12 @@ impl FieldShapes {
     }
 }
 
-/// `iamToken`, `iam_token`, `IAM-TOKEN` -> `iamtoken`.
 /// A field name as the set of secret fields holds it.
 fn field_key(key: &str) -> Box<[u8]> {
     normalise_key(key).into_bytes().into_boxed_slice()
 }
 
+/// `iamToken`, `iam_token`, `IAM-TOKEN` -> `iamtoken`.
 pub(crate) fn normalise_key(key: &str) -> String {
     key.chars()
         .filter(|c| *c != '_' && *c != '-')
