@@ -381,8 +381,10 @@ fn serve(
     started: oneshot::Sender<Result<SocketAddr, Error>>,
     stop: oneshot::Receiver<Stop>,
 ) -> Result<Report, Error> {
+    // One worker, as `yc-vcr record` has by default: a harness serves one test's client, whose calls share one
+    // HTTP/2 connection that more workers only contend for; a suite's tests in parallel make a worker per test.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(yc_proxy::record::DEFAULT_WORKER_THREADS.into())
         .thread_name("yc-vcr-harness")
         .enable_all()
         .build()
