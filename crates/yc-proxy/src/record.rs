@@ -42,8 +42,8 @@ use crate::grpc::DEFAULT_MAX_MESSAGE_SIZE;
 /// The runtime worker threads `yc-vcr record` serves calls on, unless told otherwise (`--threads`), and the record
 /// bench's proxy runs on. One: the calls of an HTTP/2 connection (every call of an SDK's channel) share one lock
 /// in `h2`, which the connection's task and the calls' tasks fight over from different workers, and moving work
-/// between workers costs wake-ups. `cargo xtask bench record` on 2 cores, one worker against two (two or three runs
-/// each, 64 streams and 16x16, gRPC and REST): 2.0-3.8 against 2.9-5.2 s of proxy CPU per 100k recorded calls, about
+/// between workers costs wake-ups. `cargo xtask bench record` on 2 cores, one worker against two (four runs and
+/// three, 64 streams and 16x16, gRPC and REST): 2.0-3.8 against 2.9-5.2 s of proxy CPU per 100k recorded calls, about
 /// the same calls a second (17-36k either way); behind h2load, a light client that leaves the proxy the bottleneck,
 /// one worker served fewer (9-19k against 12-21k). Recording in front of the real cloud waits on the network, not
 /// the CPU; more workers pay only with a fast local upstream.
