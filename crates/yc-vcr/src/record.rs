@@ -151,6 +151,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(args.threads))
+        .thread_name("yc-vcr-record")
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;

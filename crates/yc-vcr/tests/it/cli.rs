@@ -218,8 +218,9 @@ fn record_warns_when_the_cassette_is_over_the_readers_limit() {
     }
 }
 
-/// `--threads`: any count from one serves concurrent calls and records each of them; none is refused, naming the
-/// flag, before anything is written.
+/// `--threads`: the runtime has that many workers (counted by name while it serves; nothing else on it runs on the
+/// blocking pool before the end), any count from one serves concurrent calls and records each of them; none is
+/// refused, naming the flag, before anything is written.
 #[test]
 fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,6 +261,11 @@ fn record_threads_serve_concurrent_calls_and_zero_is_refused() {
             let response = call.join().unwrap();
             assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         }
+        assert_eq!(
+            recorder.threads_named("yc-vcr-record").to_string(),
+            threads,
+            "workers"
+        );
         assert!(recorder.interrupt().success(), "--threads {threads}");
         let recorded: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&cassette).unwrap()).unwrap();

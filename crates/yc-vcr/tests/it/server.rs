@@ -110,6 +110,15 @@ impl Server {
         self.url.trim_start_matches("http://")
     }
 
+    /// How many of the process's threads have the name `name` (Linux: `/proc/PID/task/*/comm`).
+    pub(crate) fn threads_named(&self, name: &str) -> usize {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).unwrap();
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).ok())
+            .filter(|comm| comm.trim_end() == name)
+            .count()
+    }
+
     /// Sends SIGINT, as Ctrl-C does, and waits for the process to exit.
     pub(crate) fn interrupt(mut self) -> ExitStatus {
         self.send_sigint();
