@@ -115,6 +115,7 @@ fn main() -> Result<(), BenchError> {
 
     let report = client_rt.block_on(measure(addrs))?;
     let recorded = proxy.recorded();
+    let writes = proxy.journal_writes();
     let saver_cpu = cpu().saver;
     let summary = proxy_rt.block_on(proxy.shutdown())?;
     proxy_rt.block_on(forwarder.shutdown());
@@ -183,8 +184,8 @@ fn main() -> Result<(), BenchError> {
         );
     }
     println!(
-        "recorded {} interactions into one cassette ({} journaled before shutdown; {} bytes on disk); \
-         the saver's rewrites and syncs took {saver_cpu:.2} s of CPU",
+        "recorded {} interactions into one cassette ({} journaled before shutdown, in {writes} writes; {} bytes on \
+         disk); the saver's rewrites and syncs took {saver_cpu:.2} s of CPU",
         summary.interactions,
         recorded,
         std::fs::metadata(&path)?.len()

@@ -151,6 +151,11 @@ impl RecordServer {
         self.recorder.recorded()
     }
 
+    /// The journal `write`s that took them there: one for all the calls that were ready together.
+    pub fn journal_writes(&self) -> usize {
+        self.recorder.journal_writes()
+    }
+
     /// Stops serving (as [`RecordServer::shutdown`]) without writing the cassette ([`Recorder::abandon`]).
     pub async fn abandon(self) {
         self.server.shutdown().await;

@@ -147,13 +147,13 @@ impl CassetteFile {
         });
     }
 
-    /// One more line is in the followed journal, whose whole lines now end at byte `end`. Ignored when no journal
-    /// is followed.
-    pub fn journaled(&mut self, end: u64) {
+    /// `lines` more lines are in the followed journal, whose whole lines now end at byte `end`. Ignored when no
+    /// journal is followed.
+    pub fn journaled(&mut self, end: u64, lines: usize) {
         if let Some(journal) = &mut self.journal {
             journal.end = end;
-            journal.count += 1;
-            self.unsaved += 1;
+            journal.count += lines;
+            self.unsaved += lines;
         }
     }
 

@@ -21,7 +21,7 @@ use hyper::body::Incoming;
 use yc_cassette::wire::{Call, Capture, GrpcCall, RestCall, is_connection_header};
 
 use super::recorder::{Recorded, RecorderHandle};
-use super::tee::{self, RequestTee, ResponseTee, Sink};
+use super::tee::{self, Recording, RequestTee, ResponseTee, Sink};
 use crate::Error;
 use crate::discovery;
 use crate::grpc::{self, Code, FrameLimits, GRPC_ACCEPT_ENCODING, Status, StatusResponse};
@@ -113,8 +113,8 @@ impl Inner {
             .unwrap_or_else(|| self.listening.clone())
     }
 
-    fn record(&self, call: Call) -> Result<Recorded, Error> {
-        self.recorder.record_call(call)
+    async fn record(&self, call: Call) -> Result<Recorded, Error> {
+        self.recorder.record_call(call).await
     }
 
     /// Routes `request`, tees its body, readies its headers ([`clean_request_headers`]) and sends it; the answer
@@ -202,7 +202,7 @@ where
     if body.is_end_stream() {
         // Trailers-only: the status is in the headers, and the stream ended with them.
         let method = sink.call.method.clone();
-        if let Err(error) = Box::new(sink).complete(Capture::new(0), None) {
+        if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
             return not_recorded_grpc(&method, &error);
         }
         return Response::from_parts(parts, empty());
@@ -235,7 +235,7 @@ async fn discovery_grpc(
     let capture = Capture::from(data.clone());
     let trailers_only = data.is_empty() && trailers.is_none();
     let method = sink.call.method.clone();
-    if let Err(error) = Box::new(sink).complete(capture, trailers.clone()) {
+    if let Err(error) = Box::new(sink).complete(capture, trailers.clone()).await {
         return not_recorded_grpc(&method, &error);
     }
     let body = if trailers_only {
@@ -282,7 +282,7 @@ where
     }
     if body.is_end_stream() {
         let path = sink.call.path.clone();
-        if let Err(error) = Box::new(sink).complete(Capture::new(0), None) {
+        if let Err(error) = Box::new(sink).complete(Capture::new(0), None).await {
             return not_recorded_rest(&path, &error);
         }
         return Response::from_parts(parts, empty());
@@ -324,7 +324,7 @@ async fn discovery_rest(
     sink.call.response_headers = parts.headers.clone();
     let capture = Capture::from(data.clone());
     let path = sink.call.path.clone();
-    if let Err(error) = Box::new(sink).complete(capture, None) {
+    if let Err(error) = Box::new(sink).complete(capture, None).await {
         return not_recorded_rest(&path, &error);
     }
     Response::from_parts(
@@ -360,11 +360,7 @@ impl Pending for RestCall {
 }
 
 impl<C: Pending> Sink for CallSink<C> {
-    fn complete(
-        self: Box<Self>,
-        response: Capture,
-        trailers: Option<HeaderMap>,
-    ) -> Result<Recorded, Error> {
+    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Recording {
         let request = std::mem::take(&mut *tee::lock(&self.request));
         let call = match self.call.into() {
             Call::Grpc(call) => Call::Grpc(GrpcCall {
@@ -379,7 +375,8 @@ impl<C: Pending> Sink for CallSink<C> {
                 ..call
             }),
         };
-        self.inner.record(call)
+        let inner = self.inner;
+        Box::pin(async move { inner.record(call).await })
     }
 
     fn fail(self: Box<Self>, error: &BoxError) {

@@ -3,9 +3,10 @@
 //!
 //! The semantics every mode builds on:
 //! - **durable before complete**: [`RecorderHandle::record`] returns once the interaction (redacted and scanned, on
-//!   the calling thread) is in the journal beside the cassette (`NAME.json.journal`), one JSON line written with
-//!   one `write`; from then on it survives the process being killed (the data is in the kernel once `write`
-//!   returns; the journal is synced to the disk in the background, batched). The forwarding service
+//!   the calling thread) is in the journal beside the cassette (`NAME.json.journal`), one JSON line, written with
+//!   those of the calls ready at the same time in one `write`; from then on it survives the process being killed
+//!   (the data is in the kernel once `write` returns; the journal is synced to the disk in the background, batched).
+//!   The forwarding service
 //!   ([`super::Forwarder`]) releases each call's last frame only then;
 //! - **no empty cassettes**: nothing is written until the first interaction is journaled; a recording that captured
 //!   nothing leaves no file (and, replacing, leaves the old file as it was); [`Summary::wrote_file`] says which;
@@ -196,6 +197,11 @@ impl Recorder {
         self.handle.recorded()
     }
 
+    /// The journal `write`s of this run so far: one for all the calls that were ready together.
+    pub fn journal_writes(&self) -> usize {
+        self.handle.journal_writes()
+    }
+
     pub fn path(&self) -> &Path {
         &self.handle.path
     }
@@ -249,13 +255,13 @@ impl RecorderHandle {
     /// Records one finished interaction (it is redacted and scanned here first); returns once it is in the
     /// journal.
     pub async fn record(&self, interaction: Interaction) -> Result<Recorded, Error> {
-        self.answer(self.writer.record(interaction))
+        self.answer(self.writer.record(interaction).await)
     }
 
     /// Records a call as it came off the wire, on the calling thread; returns once it is in the journal (or
     /// deliberately left out).
-    pub(crate) fn record_call(&self, call: Call) -> Result<Recorded, Error> {
-        self.answer(self.writer.record_call(call))
+    pub(crate) async fn record_call(&self, call: Call) -> Result<Recorded, Error> {
+        self.answer(self.writer.record_call(call).await)
     }
 
     fn answer(&self, result: Result<Recorded, String>) -> Result<Recorded, Error> {
@@ -268,6 +274,11 @@ impl RecorderHandle {
     /// Interactions of this run in the journal so far.
     pub fn recorded(&self) -> usize {
         self.writer.recorded()
+    }
+
+    /// The journal `write`s of this run so far: one for all the calls that were ready together.
+    pub fn journal_writes(&self) -> usize {
+        self.writer.journal_writes()
     }
 }
 

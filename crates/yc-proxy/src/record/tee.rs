@@ -5,6 +5,7 @@
 //! last frame (gRPC trailers, the end of a REST body) goes out only after the sink has put the call in the
 //! journal, so a call its client saw complete survives the recorder being killed.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -62,14 +63,13 @@ where
     }
 }
 
+/// A call being recorded: ready once it is in the journal (or skipped).
+pub(crate) type Recording = Pin<Box<dyn Future<Output = Result<Recorded, Error>> + Send + Sync>>;
+
 /// Where a finished response copy goes.
 pub(crate) trait Sink: Send + Sync + 'static {
-    /// The body ended normally; `trailers` if it had any. Returns once the call is in the journal (or skipped).
-    fn complete(
-        self: Box<Self>,
-        response: Capture,
-        trailers: Option<HeaderMap>,
-    ) -> Result<Recorded, Error>;
+    /// The body ended normally; `trailers` if it had any.
+    fn complete(self: Box<Self>, response: Capture, trailers: Option<HeaderMap>) -> Recording;
     /// The upstream failed mid-body; the call is not recorded.
     fn fail(self: Box<Self>, error: &BoxError);
 }
@@ -87,6 +87,8 @@ pub(crate) struct ResponseTee {
     capture: Capture,
     trailers: Option<HeaderMap>,
     sink: Option<Box<dyn Sink>>,
+    /// The call on its way into the journal, and the last frame that waits for it.
+    recording: Option<(Recording, Option<Frame<Bytes>>)>,
     /// For gRPC: the upstream, named in the `UNAVAILABLE` status (formatted only on failure).
     grpc_upstream: Option<UpstreamUrl>,
     done: bool,
@@ -104,18 +106,35 @@ impl ResponseTee {
             capture: Capture::new(limit),
             trailers: None,
             sink: Some(sink),
+            recording: None,
             grpc_upstream,
             done: false,
         }
     }
 
-    /// The body ended with `last` (`None`: no frame): hands the copy to the sink, then lets `last` go.
-    fn finish(&mut self, last: Option<Frame<Bytes>>) -> Polled {
-        self.done = true;
+    /// The body ended with `last` (`None`: no frame): hands the copy to the sink, then lets `last` go once the sink
+    /// has recorded the call.
+    fn finish(&mut self, last: Option<Frame<Bytes>>, cx: &mut Context<'_>) -> Polled {
         let Some(sink) = self.sink.take() else {
+            self.done = true;
             return Poll::Ready(last.map(Ok));
         };
-        match sink.complete(std::mem::take(&mut self.capture), self.trailers.take()) {
+        let recording = sink.complete(std::mem::take(&mut self.capture), self.trailers.take());
+        self.recording = Some((recording, last));
+        self.poll_recording(cx)
+    }
+
+    /// Waits for the call to be recorded, then gives the last frame, or the error in its place.
+    fn poll_recording(&mut self, cx: &mut Context<'_>) -> Polled {
+        let Some((recording, _)) = &mut self.recording else {
+            return Poll::Ready(None);
+        };
+        let Poll::Ready(recorded) = recording.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        let last = self.recording.take().and_then(|(_, last)| last);
+        self.done = true;
+        match recorded {
             Ok(_) => Poll::Ready(last.map(Ok)),
             Err(error) => {
                 let message = format!(
@@ -141,9 +160,12 @@ impl Body for ResponseTee {
         if this.done {
             return Poll::Ready(None);
         }
+        if this.recording.is_some() {
+            return this.poll_recording(cx);
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => this.finish(None),
+            Poll::Ready(None) => this.finish(None, cx),
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.capture.push(data);
@@ -151,7 +173,7 @@ impl Body for ResponseTee {
                     this.trailers = Some(trailers.clone());
                 }
                 if this.trailers.is_some() || this.inner.is_end_stream() {
-                    return this.finish(Some(frame));
+                    return this.finish(Some(frame), cx);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -177,7 +199,7 @@ impl Body for ResponseTee {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.done {
+        if self.done || self.recording.is_some() {
             SizeHint::with_exact(0)
         } else {
             self.inner.size_hint()
@@ -190,6 +212,8 @@ impl Drop for ResponseTee {
         if self.sink.is_some() && !self.done {
             tracing::debug!("response dropped before its end (client went away): not recorded");
         }
+        // A call already handed to the sink may still be journaled: its line is queued, and the batch is written
+        // whoever leads it.
     }
 }
 

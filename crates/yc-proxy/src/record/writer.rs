@@ -1,13 +1,16 @@
 //! The cassette's writer, shared by every call: the task that completes a call turns it into an interaction
 //! ([`yc_cassette::wire`]), redacts it, checks that no secret shape survived and serialises it, all on its own
-//! thread, and then, under one short lock, appends its line to the journal (`NAME.json.journal`) with one `write`
-//! and counts it in the cassette's digest. Only then does the call's last frame go to its client (see
-//! [`super::tee`]), so a call its client saw complete is in the kernel's copy of the journal.
+//! thread, and queues its line; the lines of every call that was ready together go to the journal
+//! (`NAME.json.journal`) with one `write` and are counted in the cassette's digest. Only then does each of those
+//! calls' last frame go to its client (see [`super::tee`]), so a call its client saw complete is in the kernel's copy
+//! of the journal.
 //!
-//! There is no hop to another thread on a call's way: handing each call to a writer thread and waking the call's
-//! task from there cost two context switches a call, which under load was a third of what recording added
-//! (`cargo xtask bench record`). What the lock guards is a `write` into the page cache; everything slow is done
-//! before it (the conversion) or by the saver after it.
+//! The journal is written by group commit without a thread of its own: the first call to queue a line (the batch's
+//! leader) yields to the runtime once, so the other calls already woken queue theirs behind it, then writes them all
+//! and wakes their tasks. A `write` per call was a fifth of what recording cost a call (ext4's per-write work);
+//! handing each call to a writer thread instead cost two context switches a call, more than the `write`
+//! (`cargo xtask bench record`). What the lock guards is the queue and the `write` into the page cache; everything
+//! slow is done before it (the conversion) or by the saver after it.
 //!
 //! The pretty cassette is the journal's digest ([`CassetteFile`]): the old interactions' pretty text when appending,
 //! then the journal's lines, which each save reads back and lays out, so nothing is kept per call. A
@@ -20,7 +23,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use yc_cassette::journal::{JournalHeader, JournalWriter, WriteFault};
@@ -99,6 +102,8 @@ pub(crate) struct Writer {
     saver: Saver,
     /// Interactions of this run in the journal so far.
     written: AtomicUsize,
+    /// The `write`s that put them there.
+    writes: AtomicUsize,
 }
 
 /// What the lock guards: the journal and the digest, in the same order.
@@ -116,6 +121,59 @@ struct State {
     /// Set by [`Writer::end`]: later calls fail.
     ended: bool,
     lock: Option<CassetteLock>,
+    /// Lines queued for the next journal write.
+    batch: Option<Batch>,
+}
+
+/// Lines made ready since the last journal write, and how their calls hear how it went.
+struct Batch {
+    lines: Vec<u8>,
+    count: usize,
+    written: Arc<Written>,
+}
+
+/// The outcome of one batch's write, for every call in it.
+#[derive(Default)]
+struct Written {
+    result: OnceLock<Result<(), String>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Written {
+    async fn wait(&self) -> Result<(), String> {
+        loop {
+            let mut notified = std::pin::pin!(self.notify.notified());
+            // Registered before the check, so a result set after it still wakes this task.
+            notified.as_mut().enable();
+            if let Some(result) = self.result.get() {
+                return result.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Where a call's line went in the queue.
+enum Queued {
+    /// Not queued: a secret survived redaction (reported at the end).
+    Skipped,
+    /// The first line of a batch: this call writes it.
+    Leader(Arc<Written>),
+    /// Behind the leader's.
+    Follower(Arc<Written>),
+}
+
+/// A batch's leader until it has written the batch. Dropped before that (its call's client went away), it writes
+/// the batch there and then, so the calls behind it do not wait for ever.
+struct Leader<'a> {
+    writer: &'a Writer,
+    written: Arc<Written>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.writer.flush(&self.written);
+    }
 }
 
 /// A call made ready for the journal outside the lock.
@@ -143,6 +201,7 @@ impl Writer {
             report: Report::default(),
             ended: false,
             lock: Some(setup.lock),
+            batch: None,
         }));
         let idle_rewrites = (setup.rewrites == Rewrites::Paced).then(|| Arc::clone(&state));
         Writer {
@@ -153,14 +212,15 @@ impl Writer {
             state,
             saver: Saver::start(idle_rewrites),
             written: AtomicUsize::new(0),
+            writes: AtomicUsize::new(0),
         }
     }
 
     /// Records a call as it came off the wire; returns once it is in the journal or deliberately left out. `Err`
     /// says why it could not be written.
-    pub fn record_call(&self, call: Call) -> Result<Recorded, String> {
+    pub async fn record_call(&self, call: Call) -> Result<Recorded, String> {
         match wire::interaction(call, self.limits, &self.schema) {
-            Ok(interaction) => self.record(interaction),
+            Ok(interaction) => self.record(interaction).await,
             Err(why) => {
                 tracing::warn!("call not recorded: {why}");
                 Ok(Recorded::Skipped)
@@ -169,14 +229,34 @@ impl Writer {
     }
 
     /// Records one finished interaction (redacted and scanned here first); returns once it is in the journal.
-    pub fn record(&self, interaction: Interaction) -> Result<Recorded, String> {
+    pub async fn record(&self, interaction: Interaction) -> Result<Recorded, String> {
         let ready = self.ready(interaction);
-        self.commit(ready)
+        let written = match self.enqueue(ready)? {
+            Queued::Skipped => return Ok(Recorded::Skipped),
+            Queued::Follower(written) => written,
+            Queued::Leader(written) => {
+                let leader = Leader {
+                    writer: self,
+                    written,
+                };
+                // The calls the runtime has already woken run first and queue their lines behind this one.
+                tokio::task::yield_now().await;
+                let written = Arc::clone(&leader.written);
+                drop(leader);
+                written
+            }
+        };
+        written.wait().await.map(|()| Recorded::Journaled)
     }
 
     /// Interactions of this run in the journal so far.
     pub fn recorded(&self) -> usize {
         self.written.load(Ordering::SeqCst)
+    }
+
+    /// The journal `write`s that took them there: fewer than the calls when calls complete together.
+    pub fn journal_writes(&self) -> usize {
+        self.writes.load(Ordering::SeqCst)
     }
 
     /// The part of a call that needs no lock: redaction, the fail-closed scan (under the same rules as
@@ -193,8 +273,8 @@ impl Writer {
         Ready::Line(CassetteFile::line(&interaction))
     }
 
-    /// Appends the line to the journal and counts it in the digest.
-    fn commit(&self, ready: Ready) -> Result<Recorded, String> {
+    /// Queues the line for the next journal write.
+    fn enqueue(&self, ready: Ready) -> Result<Queued, String> {
         let mut state = lock(&self.state);
         if state.ended {
             return Err("the recorder has stopped".to_owned());
@@ -216,31 +296,72 @@ impl Writer {
                     );
                     state.report.secrets.push(finding);
                 }
-                return Ok(Recorded::Skipped);
+                return Ok(Queued::Skipped);
             }
         };
-        if let Err(message) = state.append(&line) {
-            tracing::error!("cannot write the journal, a call not recorded: {message}");
-            state
-                .report
-                .write_error
-                .get_or_insert_with(|| message.clone());
-            return Err(message);
-        }
-        state.report.recorded += 1;
-        self.written.fetch_add(1, Ordering::SeqCst);
-        if let Some(journal) = &state.journal {
-            self.saver.sync(journal);
-        }
-        let len = state.file.len();
-        if self.rewrites == Rewrites::Paced
-            && rewrite_due(len, state.at_last_rewrite)
-            && self.saver.idle()
+        Ok(match &mut state.batch {
+            Some(batch) => {
+                batch.lines.extend_from_slice(&line);
+                batch.count += 1;
+                Queued::Follower(Arc::clone(&batch.written))
+            }
+            None => {
+                let written = Arc::new(Written::default());
+                state.batch = Some(Batch {
+                    lines: line,
+                    count: 1,
+                    written: Arc::clone(&written),
+                });
+                Queued::Leader(written)
+            }
+        })
+    }
+
+    /// Writes the batch `written` belongs to, unless that is done (at the end, by [`Writer::end`]).
+    fn flush(&self, written: &Arc<Written>) {
+        let mut state = lock(&self.state);
+        if let Some(batch) = state
+            .batch
+            .take_if(|batch| Arc::ptr_eq(&batch.written, written))
         {
-            state.at_last_rewrite = len;
-            self.saver.save(state.file.snapshot());
+            self.write(&mut state, batch);
         }
-        Ok(Recorded::Journaled)
+    }
+
+    /// Appends a batch to the journal with one `write`, counts it in the digest and tells its calls.
+    fn write(&self, state: &mut State, batch: Batch) {
+        let result = state.append(&batch.lines, batch.count);
+        match &result {
+            Ok(()) => {
+                state.report.recorded += batch.count;
+                self.written.fetch_add(batch.count, Ordering::SeqCst);
+                self.writes.fetch_add(1, Ordering::SeqCst);
+                if let Some(journal) = &state.journal {
+                    self.saver.sync(journal);
+                }
+                let len = state.file.len();
+                if self.rewrites == Rewrites::Paced
+                    && rewrite_due(len, state.at_last_rewrite)
+                    && self.saver.idle()
+                {
+                    state.at_last_rewrite = len;
+                    self.saver.save(state.file.snapshot());
+                }
+            }
+            Err(message) => {
+                tracing::error!(
+                    calls = batch.count,
+                    "cannot write the journal, calls not recorded: {message}"
+                );
+                state
+                    .report
+                    .write_error
+                    .get_or_insert_with(|| message.clone());
+            }
+        }
+        // Set once: only this call of `write` has the batch.
+        let _ = batch.written.result.set(result);
+        batch.written.notify.notify_waiters();
     }
 
     /// Ends the recording: later calls fail, the saver finishes what it was given, then the cassette is written
@@ -252,6 +373,10 @@ impl Writer {
             let mut state = lock(&self.state);
             if std::mem::replace(&mut state.ended, true) {
                 return Report::default();
+            }
+            // Its calls are waiting for it: they complete, and it is in the cassette.
+            if let Some(batch) = state.batch.take() {
+                self.write(&mut state, batch);
             }
             state.journal.take()
         };
@@ -281,8 +406,8 @@ impl Drop for Writer {
 }
 
 impl State {
-    /// Appends one interaction's line to the journal (created at the first) and counts it in the digest.
-    fn append(&mut self, line: &[u8]) -> Result<(), String> {
+    /// Appends `count` interactions' lines to the journal (created at the first) and counts them in the digest.
+    fn append(&mut self, lines: &[u8], count: usize) -> Result<(), String> {
         let writer = match &mut self.journal {
             Some(writer) => writer,
             None => {
@@ -293,8 +418,8 @@ impl State {
                 self.journal.insert(writer)
             }
         };
-        writer.append(line).map_err(|e| e.to_string())?;
-        self.file.journaled(writer.len());
+        writer.append(lines).map_err(|e| e.to_string())?;
+        self.file.journaled(writer.len(), count);
         Ok(())
     }
 

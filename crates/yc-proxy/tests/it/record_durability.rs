@@ -1,5 +1,6 @@
 //! What a recording leaves on disk: a full disk or read-only folder keeps every call journaled before, nothing
-//! recorded leaves no file, a replaced cassette stays until the new one is complete, and the writer as a library.
+//! recorded leaves no file, a replaced cassette stays until the new one is complete, the writer as a library, and calls
+//! ready together sharing one journal write.
 
 use std::net::SocketAddr;
 
@@ -273,4 +274,59 @@ async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
     );
     recorder.finish().await.unwrap();
     assert!(!yc_cassette::journal_path(&path).exists());
+}
+
+/// Calls that are ready together go to the journal in one `write`, in the order they queued, each acknowledged only
+/// once it is there; a batch whose leader is dropped before writing (its client went away) is written then, so the
+/// calls behind it complete. On one thread the order of events is fixed: every spawned call runs before the leader
+/// is polled again.
+#[tokio::test(flavor = "current_thread")]
+async fn calls_ready_together_share_one_journal_write() {
+    use std::task::{Context, Poll, Waker};
+    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
+    let get = |id: &str| {
+        crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
+            .request(&compute::GetImageRequest {
+                image_id: id.into(),
+            })
+            .response(&upstream_fixture::image(id))
+            .build()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batched.json");
+    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let handle = recorder.handle();
+
+    let ids: Vec<String> = (0..8).map(|i| format!("fd8together{i}")).collect();
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (handle, call) = (handle.clone(), get(id));
+            tokio::spawn(async move { handle.record(call).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap(), Recorded::Journaled);
+    }
+    assert_eq!(recorder.recorded(), 8);
+    assert_eq!(recorder.journal_writes(), 1, "one write for the eight");
+
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(handle.record(get("fd8gone")));
+    let mut follower = Box::pin(handle.record(get("fd8behind")));
+    assert!(leader.as_mut().poll(&mut cx).is_pending());
+    assert!(follower.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(recorder.journal_writes(), 1, "nothing written yet");
+    drop(leader);
+    assert_eq!(recorder.journal_writes(), 2);
+    assert!(matches!(
+        follower.as_mut().poll(&mut cx),
+        Poll::Ready(Ok(Recorded::Journaled))
+    ));
+
+    recorder.finish().await.unwrap();
+    let cassette = Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap();
+    let mut expected = ids;
+    expected.extend(["fd8gone".to_owned(), "fd8behind".to_owned()]);
+    assert_eq!(image_ids_of(&cassette), expected);
 }

@@ -252,7 +252,7 @@ fn journal_into(
     file.follow_journal(&journal_path, journal.lines_start());
     for interaction in interactions {
         journal.append(&CassetteFile::line(interaction)).unwrap();
-        file.journaled(journal.len());
+        file.journaled(journal.len(), 1);
     }
     (journal_path, journal)
 }
