@@ -33,6 +33,16 @@ async fn calls_until_refused(addr: SocketAddr, prefix: &str) -> (Vec<String>, to
     panic!("no call was refused");
 }
 
+/// A recorded `Image` Get of `id`.
+fn get(id: &str) -> Interaction {
+    crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
+        .request(&compute::GetImageRequest {
+            image_id: id.into(),
+        })
+        .response(&upstream_fixture::image(id))
+        .build()
+}
+
 fn image_ids_of(cassette: &Cassette) -> Vec<String> {
     cassette
         .interactions
@@ -181,14 +191,6 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
     use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("episodes.json");
-    let get = |id: &str| {
-        crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
-            .request(&compute::GetImageRequest {
-                image_id: id.into(),
-            })
-            .response(&upstream_fixture::image(id))
-            .build()
-    };
     crate::cassette(vec![get("fd8one")]).save(&path).unwrap();
 
     let mut config = RecorderConfig::new(&path);
@@ -244,13 +246,7 @@ async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
     let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
     let handle = recorder.handle();
     for id in ["fd8a", "fd8b", "fd8c"] {
-        let call = crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
-            .request(&compute::GetImageRequest {
-                image_id: id.into(),
-            })
-            .response(&upstream_fixture::image(id))
-            .build();
-        assert_eq!(handle.record(call).await.unwrap(), Recorded::Journaled);
+        assert_eq!(handle.record(get(id)).await.unwrap(), Recorded::Journaled);
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let in_file = loop {
@@ -284,14 +280,6 @@ async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
 async fn calls_ready_together_share_one_journal_write() {
     use std::task::{Context, Poll, Waker};
     use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
-    let get = |id: &str| {
-        crate::grpc("/yandex.cloud.compute.v1.ImageService/Get")
-            .request(&compute::GetImageRequest {
-                image_id: id.into(),
-            })
-            .response(&upstream_fixture::image(id))
-            .build()
-    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("batched.json");
     let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
