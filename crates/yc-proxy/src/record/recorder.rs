@@ -6,8 +6,7 @@
 //!   the calling thread) is in the journal beside the cassette (`NAME.json.journal`), one JSON line, written with
 //!   those of the calls ready at the same time in one `write`; from then on it survives the process being killed
 //!   (the data is in the kernel once `write` returns; the journal is synced to the disk in the background, batched).
-//!   The forwarding service
-//!   ([`super::Forwarder`]) releases each call's last frame only then;
+//!   The forwarding service ([`super::Forwarder`]) releases each call's last frame only then;
 //! - **no empty cassettes**: nothing is written until the first interaction is journaled; a recording that captured
 //!   nothing leaves no file (and, replacing, leaves the old file as it was); [`Summary::wrote_file`] says which;
 //! - [`Mode::Replace`]: the old cassette stays intact until [`Recorder::finish`] renames the new one over it. Killed
