@@ -1,6 +1,6 @@
 //! Where recorded traffic goes: the Yandex Cloud endpoints, learned from endpoint discovery as the SDKs learn them
-//! ([`learn`]) with a built-in table to fall back on, or a single `--upstream` override; and the clients that carry
-//! it, cleartext or rustls TLS: HTTP/2 over `h2` for gRPC and for REST from HTTP/2 clients ([`http2`]), hyper's
+//! (`learn`) with a built-in table to fall back on, or a single `--upstream` override; and the clients that carry
+//! it, cleartext or rustls TLS: HTTP/2 over `h2` for gRPC and for REST from HTTP/2 clients (`http2`), hyper's
 //! HTTP/1.1 client (hyper-rustls) for REST from HTTP/1.1 clients and for upstreams without HTTP/2.
 //!
 //! This module only forwards: it never looks at bodies, never records, and never panics on a request.
@@ -434,7 +434,7 @@ impl Upstream {
     }
 }
 
-/// The body of an upstream's answer: hyper's over HTTP/1.1, [`http2::RecvBody`] over HTTP/2.
+/// The body of an upstream's answer: hyper's over HTTP/1.1, `http2::RecvBody` over HTTP/2.
 #[derive(Debug)]
 pub enum ResponseBody {
     Http1(Incoming),
