@@ -383,24 +383,26 @@ async fn the_grpc_upstream_connection_has_tcp_keepalive_armed() {
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let mut client = ImageServiceClient::new(channel(recording.addr()).await);
     get_image(&mut client, "fd8abc").await.unwrap();
+    let peers = fixture.peers();
+    assert_eq!(peers.len(), 1, "one connection to the upstream: {peers:?}");
+    let proxy_port = peers[0].port();
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    // Established (`01`) sockets whose remote end is the fixture: the proxy's connections to it.
+    // The established (`01`) socket from the proxy's port to the fixture's. The table is the whole machine's: a
+    // socket of another test can have the fixture's port at its far end (a port is bound again once its listener
+    // is gone), so the near end is matched too.
     let timers: Vec<(u32, u64)> = table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let remote_port = u16::from_str_radix(fields.get(2)?.rsplit(':').next()?, 16).ok()?;
-            (remote_port == port && *fields.get(3)? == "01").then_some(())?;
+            let port_of = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
+            let (local, remote) = (port_of(fields.get(1)?)?, port_of(fields.get(2)?)?);
+            (local == proxy_port && remote == port && *fields.get(3)? == "01").then_some(())?;
             let (timer, when) = fields.get(5)?.split_once(':')?;
             Some((timer.parse().ok()?, u64::from_str_radix(when, 16).ok()?))
         })
         .collect();
-    assert_eq!(
-        timers.len(),
-        1,
-        "one connection to the upstream: {timers:?}"
-    );
+    assert_eq!(timers.len(), 1, "the proxy's socket: {timers:?}");
     let (timer, when) = timers[0];
     // `tm->when` is in USER_HZ (1/100 s).
     assert!(

@@ -103,6 +103,8 @@ struct State {
     release: Notify,
     requests: AtomicUsize,
     connections: AtomicUsize,
+    /// The address each accepted connection came from, in order.
+    peers: std::sync::Mutex<Vec<SocketAddr>>,
     /// The HTTP version of each REST request, in order.
     rest_versions: std::sync::Mutex<Vec<http::Version>>,
 }
@@ -164,6 +166,7 @@ impl Fixture {
             release: Notify::new(),
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            peers: std::sync::Mutex::new(Vec::new()),
             rest_versions: std::sync::Mutex::new(Vec::new()),
         });
         let is_tls = tls.is_some();
@@ -171,10 +174,11 @@ impl Fixture {
         let serving = Arc::clone(&state);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                serving.peers.lock().unwrap().push(peer);
                 serving.connections.fetch_add(1, Ordering::SeqCst);
                 let state = Arc::clone(&serving);
                 let services = services.clone();
@@ -237,6 +241,11 @@ impl Fixture {
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// Where each connection accepted so far came from, in order.
+    pub fn peers(&self) -> Vec<SocketAddr> {
+        self.state.peers.lock().unwrap().clone()
     }
 
     /// The HTTP version of each REST request seen so far, in order.
