@@ -1,6 +1,6 @@
 //! What a recording leaves on disk: a full disk or read-only folder keeps every call journaled before, nothing
 //! recorded leaves no file, a replaced cassette stays until the new one is complete, the writer as a library, and calls
-//! ready together sharing one journal write.
+//! ready together sharing one journal write (a queued one written at the end, a failed one failing each of its calls).
 
 use std::net::SocketAddr;
 
@@ -317,4 +317,54 @@ async fn calls_ready_together_share_one_journal_write() {
     let mut expected = ids;
     expected.extend(["fd8gone".to_owned(), "fd8behind".to_owned()]);
     assert_eq!(image_ids_of(&cassette), expected);
+}
+
+/// A batch still queued when the recording ends is written by the end, and its calls complete; a batch whose
+/// `write` fails fails every call in it, and none of them is in the cassette.
+#[tokio::test(flavor = "current_thread")]
+async fn the_end_writes_a_queued_batch_and_a_failed_write_fails_each_of_its_calls() {
+    use std::task::{Context, Poll, Waker};
+    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
+    let dir = tempfile::tempdir().unwrap();
+
+    let path = dir.path().join("queued.json");
+    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let handle = recorder.handle();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut queued = Box::pin(handle.record(get("fd8queued")));
+    assert!(queued.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(recorder.journal_writes(), 0);
+    let summary = recorder.finish().await.unwrap();
+    assert_eq!(summary.recorded, 1);
+    assert!(matches!(
+        queued.as_mut().poll(&mut cx),
+        Poll::Ready(Ok(Recorded::Journaled))
+    ));
+    let cassette = Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap();
+    assert_eq!(image_ids_of(&cassette), ["fd8queued"]);
+
+    let path = dir.path().join("failed.json");
+    let mut config = RecorderConfig::new(&path);
+    config.journal_fault = Some(yc_proxy::record::WriteFault {
+        after_bytes: 0,
+        kind: std::io::ErrorKind::StorageFull,
+    });
+    let recorder = Recorder::open(config).unwrap();
+    let calls: Vec<_> = ["fd8one", "fd8two", "fd8three"]
+        .into_iter()
+        .map(|id| {
+            let (handle, call) = (recorder.handle(), get(id));
+            tokio::spawn(async move { handle.record(call).await })
+        })
+        .collect();
+    for call in calls {
+        assert!(call.await.unwrap().is_err(), "a call of the failed write");
+    }
+    assert_eq!(recorder.recorded(), 0);
+    assert_eq!(recorder.journal_writes(), 0);
+    assert!(
+        recorder.finish().await.is_err(),
+        "the end reports the failed write"
+    );
+    assert!(!path.exists());
 }
