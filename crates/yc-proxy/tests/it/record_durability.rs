@@ -3,11 +3,14 @@
 //! ready together sharing one journal write (a queued one written at the end, a failed one failing each of its calls).
 
 use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
 
 use yc_cassette::{Cassette, Interaction};
 use yc_proto::compute::v1 as compute;
 use yc_proto::compute::v1::image_service_client::ImageServiceClient;
-use yc_proxy::record::{Mode, RecordConfig, RecordServer, Summary};
+use yc_proxy::record::{
+    Mode, RecordConfig, RecordServer, Recorded, Recorder, RecorderConfig, RecorderHandle, Summary,
+};
 use yc_proxy::upstream::Upstreams;
 
 use crate::channel;
@@ -41,6 +44,25 @@ fn get(id: &str) -> Interaction {
         })
         .response(&upstream_fixture::image(id))
         .build()
+}
+
+/// Records a Get of each of `ids`, each on a task of its own, all spawned before any is awaited; what each gave.
+async fn record_together(
+    handle: &RecorderHandle,
+    ids: &[String],
+) -> Vec<Result<Recorded, yc_proxy::Error>> {
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (handle, call) = (handle.clone(), get(id));
+            tokio::spawn(async move { handle.record(call).await })
+        })
+        .collect();
+    let mut recorded = Vec::new();
+    for call in calls {
+        recorded.push(call.await.unwrap());
+    }
+    recorded
 }
 
 fn image_ids_of(cassette: &Cassette) -> Vec<String> {
@@ -188,7 +210,6 @@ async fn replace_keeps_the_old_cassette_until_the_new_one_is_complete() {
 /// interactions, each durable once its future resolves.
 #[tokio::test]
 async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowledged() {
-    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("episodes.json");
     crate::cassette(vec![get("fd8one")]).save(&path).unwrap();
@@ -240,7 +261,6 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
 /// rewrite is due 200 ms after the last call), never past a deadline.
 #[tokio::test]
 async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
-    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("paused.json");
     let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
@@ -278,23 +298,14 @@ async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
 /// is polled again.
 #[tokio::test(flavor = "current_thread")]
 async fn calls_ready_together_share_one_journal_write() {
-    use std::task::{Context, Poll, Waker};
-    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("batched.json");
     let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
     let handle = recorder.handle();
 
     let ids: Vec<String> = (0..8).map(|i| format!("fd8together{i}")).collect();
-    let calls: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            let (handle, call) = (handle.clone(), get(id));
-            tokio::spawn(async move { handle.record(call).await })
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(call.await.unwrap().unwrap(), Recorded::Journaled);
+    for recorded in record_together(&handle, &ids).await {
+        assert_eq!(recorded.unwrap(), Recorded::Journaled);
     }
     assert_eq!(recorder.recorded(), 8);
     assert_eq!(recorder.journal_writes(), 1, "one write for the eight");
@@ -323,8 +334,6 @@ async fn calls_ready_together_share_one_journal_write() {
 /// `write` fails fails every call in it, and none of them is in the cassette.
 #[tokio::test(flavor = "current_thread")]
 async fn the_end_writes_a_queued_batch_and_a_failed_write_fails_each_of_its_calls() {
-    use std::task::{Context, Poll, Waker};
-    use yc_proxy::record::{Recorded, Recorder, RecorderConfig};
     let dir = tempfile::tempdir().unwrap();
 
     let path = dir.path().join("queued.json");
@@ -350,15 +359,9 @@ async fn the_end_writes_a_queued_batch_and_a_failed_write_fails_each_of_its_call
         kind: std::io::ErrorKind::StorageFull,
     });
     let recorder = Recorder::open(config).unwrap();
-    let calls: Vec<_> = ["fd8one", "fd8two", "fd8three"]
-        .into_iter()
-        .map(|id| {
-            let (handle, call) = (recorder.handle(), get(id));
-            tokio::spawn(async move { handle.record(call).await })
-        })
-        .collect();
-    for call in calls {
-        assert!(call.await.unwrap().is_err(), "a call of the failed write");
+    let ids = ["fd8one", "fd8two", "fd8three"].map(str::to_owned);
+    for recorded in record_together(&recorder.handle(), &ids).await {
+        assert!(recorded.is_err(), "a call of the failed write");
     }
     assert_eq!(recorder.recorded(), 0);
     assert_eq!(recorder.journal_writes(), 0);
