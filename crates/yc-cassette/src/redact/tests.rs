@@ -187,6 +187,18 @@ fn secret_field_filter_agrees_with_the_set() {
 
 proptest::proptest! {
     #[test]
+    fn the_placeholder_check_answers_as_the_regex(text in proptest::prop_oneof![
+        // Whole placeholders and near misses: a `:` in the kind, an empty kind, a short or long hash, a hash
+        // character out of range, a missing or extra byte at either end.
+        "<redacted:[a-z0-9:-]{0,6}:[0-9a-f]{7,9}>",
+        "<redacted:[a-z0-9-]{1,6}:[0-9a-gA]{8}>",
+        "<?(redacted:)?[a-zA-Z0-9:-]{0,6}:?[0-9a-f]{8}>?[ x>]?",
+    ]) {
+        let whole = super::shapes::placeholder_regex(|re| re.find(&text).is_some_and(|m| m.start() == 0 && m.end() == text.len()));
+        proptest::prop_assert_eq!(is_placeholder(&text), whole, "{}", text);
+    }
+
+    #[test]
     fn secret_field_filter_agrees_with_the_set_on_any_key(key in "[a-zA-Z_\\-é]{0,70}") {
         let r = Redactor::default();
         proptest::prop_assert_eq!(r.is_secret_field(&key), r.fields.contains(field_key(&key).as_ref()));
