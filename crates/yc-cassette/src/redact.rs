@@ -445,6 +445,10 @@ impl Redactor {
     /// Whether a header's whole value is secret: a listed name, any name with `authorization`, an `x-` name with
     /// `auth` in it, or a secret field name after a leading `x-`.
     pub(crate) fn is_secret_header(&self, name: &str) -> bool {
+        memo::secret_header(self, name, || self.decide_secret_header(name))
+    }
+
+    fn decide_secret_header(&self, name: &str) -> bool {
         // Stored names are lower-case already; only others pay for a copy.
         let lower = if name.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Owned(name.to_ascii_lowercase())

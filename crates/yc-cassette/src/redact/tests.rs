@@ -75,6 +75,27 @@ fn placeholders_hash_the_secret() {
 }
 
 #[test]
+fn header_verdicts_are_remembered_per_set_of_rules() {
+    let built_in = Redactor::default();
+    let rules = RedactionRules {
+        headers: vec!["x-team-key".into()],
+        fields: vec!["cookie_jar".into()],
+        ..RedactionRules::default()
+    };
+    let extended = Redactor::new(&rules).unwrap();
+    // Asked in turns on one thread, so each answer is given where the other set's is remembered.
+    for _ in 0..2 {
+        for name in ["x-team-key", "cookie-jar", "x-cookie-jar"] {
+            assert!(!built_in.is_secret_header(name), "{name}");
+            assert!(extended.is_secret_header(name), "{name}");
+        }
+        assert!(built_in.is_secret_header("authorization"));
+        assert!(extended.is_secret_header("x-goog-authorization"));
+        assert!(!extended.is_secret_header("content-type"));
+    }
+}
+
+#[test]
 fn wire_walker_fixes_lengths_and_refuses_malformed_bytes() {
     let r = Redactor::default();
     let secret = "YCVdheub7w9bImcGAnd3dZnf08FRbvjeUFvehGvc";
