@@ -1,6 +1,7 @@
 //! What a recording leaves on disk: a full disk or read-only folder keeps every call journaled before, nothing
 //! recorded leaves no file, a replaced cassette stays until the new one is complete, the writer as a library, and calls
-//! ready together sharing one journal write (a queued one written at the end, a failed one failing each of its calls).
+//! ready together sharing one journal write (a queued one written at the end, a failed one failing each of its calls,
+//! calls on several workers each in the journal when they return).
 
 use std::net::SocketAddr;
 use std::task::{Context, Poll, Waker};
@@ -328,6 +329,54 @@ async fn calls_ready_together_share_one_journal_write() {
     let mut expected = ids;
     expected.extend(["fd8gone".to_owned(), "fd8behind".to_owned()]);
     assert_eq!(image_ids_of(&cassette), expected);
+}
+
+/// Calls completing on several worker threads at once, as a multi-threaded server completes them: each is in the
+/// journal file when its `record` returns, whichever call's write took it there, none is lost or written twice, and
+/// calls queued from different workers share writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_on_several_workers_are_each_in_the_journal_when_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workers.json");
+    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let journal = yc_cassette::journal_path(&path);
+    let ids: Vec<String> = (0..256).map(|i| format!("fd8worker{i:04}")).collect();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(ids.len()));
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (handle, start, journal) = (recorder.handle(), start.clone(), journal.clone());
+            let (call, quoted) = (get(id), format!("\"{id}\""));
+            tokio::spawn(async move {
+                start.wait().await;
+                let recorded = handle.record(call).await.unwrap();
+                let in_journal =
+                    std::fs::read_to_string(&journal).is_ok_and(|text| text.contains(&quoted));
+                (recorded, in_journal)
+            })
+        })
+        .collect();
+    for (call, id) in calls.into_iter().zip(&ids) {
+        let (recorded, in_journal) = call.await.unwrap();
+        assert_eq!(recorded, Recorded::Journaled);
+        assert!(
+            in_journal,
+            "`{id}` returned before its line was in the journal"
+        );
+    }
+    assert_eq!(recorder.recorded(), ids.len());
+    let writes = recorder.journal_writes();
+    assert!(
+        writes < ids.len(),
+        "{writes} writes: no two of {} calls released together shared one",
+        ids.len()
+    );
+
+    recorder.finish().await.unwrap();
+    let cassette = Cassette::load(&path, &yc_proto::Schema::embedded()).unwrap();
+    let mut recorded = image_ids_of(&cassette);
+    recorded.sort();
+    assert_eq!(recorded, ids, "each call once");
 }
 
 /// A batch still queued when the recording ends is written by the end, and its calls complete; a batch whose
