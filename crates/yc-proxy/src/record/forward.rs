@@ -208,7 +208,8 @@ where
         return Response::from_parts(parts, empty());
     }
     let limit = inner.capture_limit;
-    let body = ResponseTee::new(body, limit, Box::new(sink), Some(upstream));
+    let mut body = ResponseTee::new(body, limit, Box::new(sink), Some(upstream));
+    body.read_ahead().await;
     Response::from_parts(parts, body.boxed())
 }
 
@@ -287,7 +288,8 @@ where
         }
         return Response::from_parts(parts, empty());
     }
-    let body = ResponseTee::new(body, inner.capture_limit, Box::new(sink), None);
+    let mut body = ResponseTee::new(body, inner.capture_limit, Box::new(sink), None);
+    body.read_ahead().await;
     Response::from_parts(parts, body.boxed())
 }
 
