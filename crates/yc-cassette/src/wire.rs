@@ -242,19 +242,18 @@ fn frames(
 
 /// A REST call as an interaction; see [`interaction`].
 pub fn rest_interaction(call: RestCall) -> Result<RestInteraction, String> {
-    let what = format!("`{} {}`", call.method, call.path);
+    // Formatted only for an error: this runs for every recorded call.
+    let fail = |what: &dyn std::fmt::Display| format!("`{} {}`: {what}", call.method, call.path);
     if call.request.overflowed() || call.response.overflowed() {
-        return Err(format!(
-            "{what}: a body exceeded the size limit for recording"
-        ));
+        return Err(fail(&"a body exceeded the size limit for recording"));
     }
     // A compressed body is stored decoded, its coding noted, so it can be redacted and scanned; one that does not
     // decode cannot be looked into, so the call is not recorded.
     let (request_body, request_encoding) = wire_body(&call.headers, &call.request.concat())
-        .map_err(|e| format!("{what}: request body: {e}"))?;
+        .map_err(|e| fail(&format_args!("request body: {e}")))?;
     let (response_body, response_encoding) =
         wire_body(&call.response_headers, &call.response.concat())
-            .map_err(|e| format!("{what}: response body: {e}"))?;
+            .map_err(|e| fail(&format_args!("response body: {e}")))?;
     Ok(RestInteraction {
         request: RestRequest {
             body: request_body,
