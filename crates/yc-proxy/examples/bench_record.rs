@@ -164,14 +164,15 @@ fn main() -> Result<(), BenchError> {
             ms(rp)
         );
         let per = |cpu: f64, round: &Round| cpu / round.latencies.len() as f64 * 100_000.0;
+        // Recording's own cost: what the record column's proxy spends beyond forwarding the same calls.
         println!(
-            "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>10}{:>10}",
+            "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>+8.2} s{:>10}",
             format!("{label} proxy CPU/100k"),
             0.0,
             per(f.proxy_cpu, f),
             per(r.proxy_cpu, r),
-            "",
-            ""
+            per(r.proxy_cpu, r) - per(f.proxy_cpu, f),
+            "(rec-fwd)"
         );
         println!(
             "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>9.2}x{:>10}",
