@@ -11,8 +11,9 @@
 //! clean: about n / 2¹²⁸ for n remembered, and traffic cannot aim at it without the seeds. Bounded: past
 //! [`KNOWN_MAX`] strings the thread starts again.
 //!
-//! Header names' verdicts ([`secret_header`]) are remembered the same way, per thread and set of rules, by name:
-//! traffic uses a few dozen names, and the verdict is a pure function of the name and the rules too.
+//! Header names' verdicts ([`secret_header`]) are remembered too, per thread and set of rules, by the name itself
+//! (at most [`HEADERS_MAX`] of them): traffic uses a few dozen names, and the verdict is a pure function of the name
+//! and the rules as well.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
