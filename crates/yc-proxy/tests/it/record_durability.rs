@@ -47,6 +47,13 @@ fn get(id: &str) -> Interaction {
         .build()
 }
 
+/// A recorder of a new cassette `name` in `dir`, and the cassette's path.
+fn open_new(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, Recorder) {
+    let path = dir.join(name);
+    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    (path, recorder)
+}
+
 /// Records a Get of each of `ids`, each on a task of its own, all spawned before any is awaited; what each gave.
 async fn record_together(
     handle: &RecorderHandle,
@@ -263,8 +270,7 @@ async fn a_recorder_is_fed_interactions_and_each_is_in_the_journal_when_acknowle
 #[tokio::test]
 async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("paused.json");
-    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let (path, recorder) = open_new(dir.path(), "paused.json");
     let handle = recorder.handle();
     for id in ["fd8a", "fd8b", "fd8c"] {
         assert_eq!(handle.record(get(id)).await.unwrap(), Recorded::Journaled);
@@ -300,8 +306,7 @@ async fn a_pause_in_the_calls_brings_the_file_up_to_date_before_the_end() {
 #[tokio::test(flavor = "current_thread")]
 async fn calls_ready_together_share_one_journal_write() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("batched.json");
-    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let (path, recorder) = open_new(dir.path(), "batched.json");
     let handle = recorder.handle();
 
     let ids: Vec<String> = (0..8).map(|i| format!("fd8together{i}")).collect();
@@ -337,8 +342,7 @@ async fn calls_ready_together_share_one_journal_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn calls_on_several_workers_are_each_in_the_journal_when_they_return() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("workers.json");
-    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let (path, recorder) = open_new(dir.path(), "workers.json");
     let journal = yc_cassette::journal_path(&path);
     let ids: Vec<String> = (0..256).map(|i| format!("fd8worker{i:04}")).collect();
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(ids.len()));
@@ -385,8 +389,7 @@ async fn calls_on_several_workers_are_each_in_the_journal_when_they_return() {
 async fn the_end_writes_a_queued_batch_and_a_failed_write_fails_each_of_its_calls() {
     let dir = tempfile::tempdir().unwrap();
 
-    let path = dir.path().join("queued.json");
-    let recorder = Recorder::open(RecorderConfig::new(&path)).unwrap();
+    let (path, recorder) = open_new(dir.path(), "queued.json");
     let handle = recorder.handle();
     let mut cx = Context::from_waker(Waker::noop());
     let mut queued = Box::pin(handle.record(get("fd8queued")));
