@@ -333,9 +333,11 @@ impl Upstream {
         let Some(id) = id else {
             return self.choose(transport, path, None);
         };
+        // Boxed: asked once, and inline its future (a whole discovery call) made every call's future 16 KiB,
+        // copied at each step of every call.
         let learned = self
             .learned
-            .get_or_init(|| learn::learn(self, &self.discovery))
+            .get_or_init(|| Box::pin(learn::learn(self, &self.discovery)))
             .await;
         self.choose(transport, path, Some((id, learned)))
     }

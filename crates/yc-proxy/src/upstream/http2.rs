@@ -134,12 +134,14 @@ impl Http2Client {
         loop {
             let slot = self.slot(upstream);
             let opened = slot
+                // Boxed: done once a connection, and inline (TCP, TLS and HTTP/2 handshakes) it was most of every
+                // call's future.
                 .get_or_init(|| {
-                    connect(
+                    Box::pin(connect(
                         upstream.clone(),
                         Arc::clone(&self.tls),
                         self.connect_timeout,
-                    )
+                    ))
                 })
                 .await;
             let sender = match opened {
