@@ -332,12 +332,15 @@ impl Body {
             return Body::Empty;
         }
         let json_allowed = match content_type {
-            Some(ct) => ct.to_ascii_lowercase().contains("json"),
+            Some(ct) => ct
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"json")),
             None => matches!(bytes.first(), Some(b'{' | b'[')),
         };
         if json_allowed
             && let Ok(value) = serde_json::from_slice::<Value>(bytes)
-            && serde_json::to_vec(&value).is_ok_and(|again| again == bytes)
+            && serialises_to(&value, bytes)
         {
             return Body::Json(value);
         }
@@ -557,6 +560,29 @@ mod opt_base64 {
     ) -> Result<Option<Vec<u8>>, D::Error> {
         base64_bytes::deserialize(deserializer).map(Some)
     }
+}
+
+/// Whether `value` serialises (compactly, as [`Body::Json`] is sent) to exactly `bytes`: compared as it is written,
+/// stopping at the first difference, instead of into a copy compared after. Every recorded REST body is checked so.
+fn serialises_to(value: &Value, bytes: &[u8]) -> bool {
+    struct Same<'a>(&'a [u8]);
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.0.strip_prefix(buf) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::ErrorKind::InvalidData.into()),
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut rest = Same(bytes);
+    serde_json::to_writer(&mut rest, value).is_ok() && rest.0.is_empty()
 }
 
 #[cfg(test)]

@@ -72,3 +72,68 @@ fn method_paths_type_requests_and_responses() {
         (None, Some(&b"\x0a\x03fd8"[..]))
     );
 }
+
+#[test]
+fn a_json_body_is_json_whatever_the_case_of_its_content_type() {
+    let body = br#"{"id":"fd8","n":1}"#;
+    for ct in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "text/x-Json",
+    ] {
+        assert!(
+            matches!(Body::from_bytes(Some(ct), body), Body::Json(_)),
+            "{ct}"
+        );
+    }
+    assert!(matches!(
+        Body::from_bytes(Some("text/plain"), body),
+        Body::Text(_)
+    ));
+    // Spacing the compact form would not give back: kept as text, byte for byte.
+    assert!(matches!(
+        Body::from_bytes(Some("application/json"), br#"{"id": "fd8"}"#),
+        Body::Text(_)
+    ));
+}
+
+fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z\"\\\\\u{0}-\u{1f}é]{0,6}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec(("[a-z]{1,3}", inner), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// The streaming comparison says what serialising and comparing said: for the compact text, anything
+    /// shorter or longer, and any one byte changed.
+    #[test]
+    fn serialising_to_bytes_is_decided_as_comparing_a_copy_would(
+        value in json_value(),
+        cut in 0usize..64,
+        extra in proptest::prop_oneof![proptest::strategy::Just(b' '), proptest::strategy::Just(b'}'), proptest::strategy::Just(b'0')],
+        flip in 0usize..64,
+    ) {
+        let text = serde_json::to_vec(&value).unwrap();
+        proptest::prop_assert!(serialises_to(&value, &text));
+        let shorter = &text[..cut.min(text.len().saturating_sub(1))];
+        proptest::prop_assert!(!serialises_to(&value, shorter));
+        let mut longer = text.clone();
+        longer.push(extra);
+        proptest::prop_assert!(!serialises_to(&value, &longer));
+        let mut changed = text.clone();
+        let at = flip % changed.len();
+        changed[at] ^= 0x01;
+        proptest::prop_assert!(!serialises_to(&value, &changed));
+    }
+}
