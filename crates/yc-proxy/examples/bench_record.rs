@@ -21,7 +21,10 @@
 //!
 //! Read the throughput ratios with the machine in mind: client, proxy and upstream share the cores, and the proxy is
 //! itself an HTTP/2 server plus an HTTP/2 client, about the work of the direct path's two ends together, so on a
-//! CPU-bound loopback run proxying alone cannot go much above 0.5x of direct.
+//! CPU-bound loopback run proxying alone cannot go much above 0.5x of direct. Whether a round was CPU-bound is
+//! printed too: the share of the machine's CPU time (`/proc/stat`, every core, every process) that was busy during
+//! the kept round. Well under 100% means the calls were waiting on each other (64 streams in lock-step, one proxy
+//! worker), not on the CPU, and the ratios then measure latency added per call more than CPU spent.
 
 /// The allocator the `yc-vcr` binary ships with, so the figures are the binary's; every column runs on it.
 #[global_allocator]
@@ -72,6 +75,8 @@ struct Round {
     /// CPU seconds of the proxy and the upstream threads during the round.
     proxy_cpu: f64,
     upstream_cpu: f64,
+    /// The share of the machine's CPU time that was busy during the round, 0 to 1.
+    busy: f64,
 }
 
 impl Round {
@@ -175,6 +180,13 @@ fn main() -> Result<(), BenchError> {
             "(rec-fwd)"
         );
         println!(
+            "{:<26}{:>11.0}%{:>11.0}%{:>11.0}%",
+            format!("{label} machine busy"),
+            d.busy * 100.0,
+            f.busy * 100.0,
+            r.busy * 100.0
+        );
+        println!(
             "{:<26}{:>10.2} s{:>10.2} s{:>10.2} s{:>9.2}x{:>10}",
             format!("{label} upstream CPU/100k"),
             per(d.upstream_cpu, d),
@@ -262,9 +274,11 @@ where
     Fut: std::future::Future<Output = Result<Vec<Duration>, BenchError>>,
 {
     let before = cpu();
+    let machine_before = machine_ticks();
     let started = Instant::now();
     let latencies = round().await?;
     let elapsed = started.elapsed();
+    let machine_after = machine_ticks();
     let after = cpu();
     let mut proxy_cpu = after.proxy - before.proxy;
     if column == RECORD {
@@ -276,7 +290,33 @@ where
         elapsed,
         proxy_cpu,
         upstream_cpu: after.upstream - before.upstream,
+        busy: busy_share(machine_before, machine_after),
     })
+}
+
+/// The machine's CPU ticks so far, all cores: (busy, all). Zeros where `/proc/stat` cannot be read.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let all: u64 = ticks.iter().take(8).sum();
+    // idle and iowait
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (all.saturating_sub(idle), all)
+}
+
+fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let all = after.1.saturating_sub(before.1);
+    if all == 0 {
+        return f64::NAN;
+    }
+    after.0.saturating_sub(before.0) as f64 / all as f64
 }
 
 fn keep_best(best: &mut Round, round: Round, by_p50: bool) {
