@@ -98,7 +98,11 @@ impl Http2Client {
         let (mut answer, stream) = sender
             .send_request(Request::from_parts(parts, ()), end)
             .map_err(|error| UpstreamError::new(upstream, &error))?;
-        let mut pump = (!end).then(|| Pump { body, stream });
+        let mut pump = (!end).then(|| Pump {
+            body,
+            stream,
+            sent: false,
+        });
         // The body goes out while the answer's head is awaited; a unary request's body has ended by then.
         let answer = poll_fn(|cx| {
             if let Some(running) = &mut pump
@@ -298,18 +302,22 @@ where
 struct Pump {
     body: UpstreamBody,
     stream: SendStream<Bytes>,
+    /// Whether a frame has gone: the first one does not wait for flow-control room. A new stream has none until
+    /// the connection's task has opened it, so waiting sent a unary request's headers and its message in two
+    /// writes (and woke the upstream twice); h2 holds the one frame until it may go, and the request leaves whole.
+    sent: bool,
 }
 
 impl Future for Pump {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Pump { body, stream } = &mut *self;
+        let Pump { body, stream, sent } = &mut *self;
         loop {
             // As hyper does: wait for room for one byte, then hand over the whole frame (h2 holds what does not
             // fit the window yet, and the next frame waits for room again).
             stream.reserve_capacity(1);
-            if stream.capacity() == 0 {
+            if *sent && stream.capacity() == 0 {
                 loop {
                     if stream.poll_reset(cx).is_ready() {
                         return Poll::Ready(());
@@ -335,7 +343,8 @@ impl Future for Pump {
                     return Poll::Ready(());
                 }
             };
-            let sent = match frame.into_data() {
+            *sent = true;
+            let done = match frame.into_data() {
                 Ok(data) => {
                     let end = body.is_end_stream();
                     stream.send_data(data, end).map(|()| end)
@@ -345,7 +354,7 @@ impl Future for Pump {
                     Err(_) => Ok(false),
                 },
             };
-            if sent.unwrap_or(true) {
+            if done.unwrap_or(true) {
                 return Poll::Ready(());
             }
         }

@@ -640,6 +640,68 @@ async fn a_bidirectional_stream_flows_both_ways_while_open_and_is_recorded_whole
     assert_eq!(raw(&call.response.messages), raw(&call.request.messages));
 }
 
+/// The first request frame goes upstream without waiting for flow-control room (so a unary request leaves in one
+/// write); frames larger than HTTP/2's default window, the first one included, still arrive whole and in order.
+#[tokio::test]
+async fn request_frames_larger_than_the_flow_control_window_arrive_whole() {
+    use http_body_util::BodyExt;
+    let fixture = Fixture::start("echo").await;
+    let recording = Recording::start(Upstreams::single(fixture.url())).await;
+    let mut sender = crate::h2_connection(recording.addr()).await;
+    let (mut requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}{}",
+            recording.addr(),
+            upstream_fixture::STREAM_PATH
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("x-fixture", "echo")
+        .body(body)
+        .unwrap();
+    let messages: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| {
+            let payload = vec![b'a' + i; 200 * 1024];
+            [&[0x0a, 0x80, 0xc0, 0x0c][..], &payload].concat()
+        })
+        .collect();
+    let sent: Vec<u8> = messages.iter().flat_map(|m| frame(m)).collect();
+    requests
+        .send_data(Bytes::from(frame(&messages[0])))
+        .await
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let mut answers = response.into_body();
+    let mut echoed = Vec::new();
+    for message in &messages[1..] {
+        requests
+            .send_data(Bytes::from(frame(message)))
+            .await
+            .unwrap();
+    }
+    drop(requests);
+    while echoed.len() < sent.len() {
+        echoed.extend_from_slice(&next_echo(&mut answers).await);
+    }
+    assert!(echoed == sent, "the echo differs from what was sent");
+    let rest = answers.collect().await.unwrap();
+    assert_eq!(rest.trailers().unwrap()["grpc-status"], "0");
+
+    let (_, cassette, _, _dir) = recording.finish().await;
+    let Interaction::Grpc(call) = &cassette.interactions[0] else {
+        panic!("a gRPC interaction")
+    };
+    let recorded: Vec<&[u8]> = call
+        .request
+        .messages
+        .iter()
+        .map(|m| m.raw.as_deref().unwrap())
+        .collect();
+    assert!(recorded == messages.iter().map(Vec::as_slice).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_grpc_calls_and_fifty_rest_calls_are_all_recorded() {
     let fixture = Fixture::start("many").await;
