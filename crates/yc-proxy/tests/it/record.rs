@@ -587,25 +587,32 @@ async fn next_echo(answers: &mut hyper::body::Incoming) -> Bytes {
         .unwrap()
 }
 
+/// A request to the echo fixture's stream through the proxy at `addr`, and the sender of its body's frames.
+fn echo_request(
+    addr: std::net::SocketAddr,
+) -> (
+    http_body_util::channel::Sender<Bytes>,
+    http::Request<http_body_util::channel::Channel<Bytes>>,
+) {
+    let (requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{}", upstream_fixture::STREAM_PATH))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("x-fixture", "echo")
+        .body(body)
+        .unwrap();
+    (requests, request)
+}
+
 #[tokio::test]
 async fn a_bidirectional_stream_flows_both_ways_while_open_and_is_recorded_whole() {
     use http_body_util::BodyExt;
     let fixture = Fixture::start("echo").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let mut sender = crate::h2_connection(recording.addr()).await;
-    let (mut requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "http://{}{}",
-            recording.addr(),
-            upstream_fixture::STREAM_PATH
-        ))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("x-fixture", "echo")
-        .body(body)
-        .unwrap();
+    let (mut requests, request) = echo_request(recording.addr());
     requests
         .send_data(Bytes::from(frame(b"\x0a\x03one")))
         .await
@@ -648,19 +655,7 @@ async fn request_frames_larger_than_the_flow_control_window_arrive_whole() {
     let fixture = Fixture::start("echo").await;
     let recording = Recording::start(Upstreams::single(fixture.url())).await;
     let mut sender = crate::h2_connection(recording.addr()).await;
-    let (mut requests, body) = http_body_util::channel::Channel::<Bytes>::new(4);
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "http://{}{}",
-            recording.addr(),
-            upstream_fixture::STREAM_PATH
-        ))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("x-fixture", "echo")
-        .body(body)
-        .unwrap();
+    let (mut requests, request) = echo_request(recording.addr());
     let messages: Vec<Vec<u8>> = (0..3u8)
         .map(|i| {
             let payload = vec![b'a' + i; 200 * 1024];
