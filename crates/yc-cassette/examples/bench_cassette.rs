@@ -1,7 +1,12 @@
 //! Benchmark: a 10,000-interaction cassette built in memory, saved, loaded, indexed, and looked up once per
 //! interaction; then what the record writer does to each call (decoding its messages, redacting and scanning it,
 //! serialising its journal line), with redaction and the scan run apart beside the one-pass
-//! `redact_and_scan` the writer uses. Prints figures; asserts nothing about time. Run: `cargo run --release -p yc-cassette --example bench_cassette`.
+//! `redact_and_scan` the writer uses. Prints figures; asserts nothing about time. Runs on the `yc-vcr` binary's allocator (mimalloc): on the
+//! system's, every figure was about a tenth higher. Run: `cargo run --release -p yc-cassette --example bench_cassette`.
+
+/// The allocator the `yc-vcr` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
