@@ -333,8 +333,8 @@ impl Upstream {
         let Some(id) = id else {
             return self.choose(transport, path, None);
         };
-        // Boxed: asked once, and inline its future (a whole discovery call) made every call's future 16 KiB,
-        // copied at each step of every call.
+        // Boxed: asked once, and inline its future (a whole discovery call), with connecting's, made every forwarded
+        // call's future 11.9 KiB (4.3 KiB boxed), copied at each step of every call.
         let learned = self
             .learned
             .get_or_init(|| Box::pin(learn::learn(self, &self.discovery)))

@@ -647,8 +647,9 @@ async fn a_bidirectional_stream_flows_both_ways_while_open_and_is_recorded_whole
     assert_eq!(raw(&call.response.messages), raw(&call.request.messages));
 }
 
-/// The first request frame goes upstream without waiting for flow-control room (so a unary request leaves in one
-/// write); frames larger than HTTP/2's default window, the first one included, still arrive whole and in order.
+/// The upstream pump hands over a request's first frame without waiting for flow-control room (so a unary request
+/// leaves in one write, which strace shows and no test can see): frames larger than HTTP/2's default window, the
+/// first one included, must still arrive whole, in order, and be recorded.
 #[tokio::test]
 async fn request_frames_larger_than_the_flow_control_window_arrive_whole() {
     use http_body_util::BodyExt;
@@ -669,7 +670,6 @@ async fn request_frames_larger_than_the_flow_control_window_arrive_whole() {
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     let mut answers = response.into_body();
-    let mut echoed = Vec::new();
     for message in &messages[1..] {
         requests
             .send_data(Bytes::from(frame(message)))
@@ -677,6 +677,7 @@ async fn request_frames_larger_than_the_flow_control_window_arrive_whole() {
             .unwrap();
     }
     drop(requests);
+    let mut echoed = Vec::new();
     while echoed.len() < sent.len() {
         echoed.extend_from_slice(&next_echo(&mut answers).await);
     }
